@@ -1,0 +1,3 @@
+from mevbot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Bus transports: one small interface (base.py) and one module per transport."""
