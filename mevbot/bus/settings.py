@@ -14,3 +14,8 @@ class BusSettings:
     critical_topics: list[str] = setting(factory=lambda: ["exec.request", "exec.result"],
                                          doc="Topics persisted in SQLite and delivered at least once.")
     persist_path: str = setting("run/bus.sqlite", doc="SQLite file of the critical-topic journal.")
+
+
+@attrs.frozen
+class DeploySettings:
+    """Placement of modules on processes and hosts (filled by the bus/router work)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import attrs
 
-from mevbot.bus.settings import BusSettings
+from mevbot.bus.settings import BusSettings, DeploySettings
 from mevbot.control.settings import ControlSettings
 from mevbot.devnet.settings import DevnetSettings
 from mevbot.execution.settings import ExecutionSettings
@@ -39,3 +39,4 @@ class Config:
     risk: RiskSettings = attrs.field(factory=RiskSettings)
     store: StoreSettings = attrs.field(factory=StoreSettings)
     observability: ObservabilitySettings = attrs.field(factory=ObservabilitySettings)
+    deploy: DeploySettings = attrs.field(factory=DeploySettings)
