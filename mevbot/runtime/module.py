@@ -5,12 +5,19 @@ A module subclasses :class:`Module`, sets ``name``, ``section`` (its config sect
 ready to serve. The manager starts modules in dependency order with ``await nursery.start``, so
 "started" means ready. Between units of work a module awaits ``ctx.gate.wait_open()``: that is
 how PAUSE stops new work while keeping the module's state, and RESUME lets it continue.
+
+STOP cancels the module's ``run`` (cancellation is normal control flow: clean up in
+``finally``). Cleanup that must itself await (flush a queue, finish a write) goes inside
+``with ctx.shielded_cleanup():``; it survives the stop's cancellation but is cut off when the
+manager's shutdown deadline passes, so one stuck module cannot hold the process forever.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import attrs
@@ -77,6 +84,34 @@ class ModuleContext:
     gate: Gate = attrs.field(factory=Gate)
     bus: Any = None  # the message bus, once the process has one
     full_config: Any = None  # the whole Config, for modules that read other sections
+    _cleanup_scopes: set[trio.CancelScope] = attrs.field(factory=set, init=False, repr=False)
+    _cleanup_cut: bool = attrs.field(default=False, init=False, repr=False)
+    #: How many cleanups were cancelled by a deadline (the manager reports those modules).
+    cleanups_cut: int = attrs.field(default=0, init=False)
+
+    @contextlib.contextmanager
+    def shielded_cleanup(self) -> Iterator[trio.CancelScope]:
+        """A scope shielded from STOP's cancellation, cancelled at the shutdown deadline."""
+        scope = trio.CancelScope(shield=True)
+        if self._cleanup_cut:
+            scope.cancel()
+            self.cleanups_cut += 1
+        self._cleanup_scopes.add(scope)
+        try:
+            with scope:
+                yield scope
+        finally:
+            self._cleanup_scopes.discard(scope)
+
+    def cut_cleanup(self) -> None:
+        """Cancel every shielded cleanup, now and until :meth:`allow_cleanup` (the deadline passed)."""
+        self._cleanup_cut = True
+        for scope in list(self._cleanup_scopes):
+            scope.cancel()
+            self.cleanups_cut += 1
+
+    def allow_cleanup(self) -> None:
+        self._cleanup_cut = False
 
 
 class Module:
