@@ -10,6 +10,6 @@ from mevbot.config.fields import setting
 @attrs.frozen
 class MonitorSettings:
     enabled: bool = setting(True, doc="Run the market monitor.")
-    feed_urls: list[str] = setting(factory=lambda: ["ws://127.0.0.1:9642/feed"], doc="Nitro feed URLs; the fastest copy of each message wins.")
-    chain_id: int = setting(42161, doc="Chain id for signed-envelope and feed-signature checks.")
+    feed_urls: list[str] = setting(factory=lambda: ["ws://127.0.0.1:9642/feed"], pattern=r"wss?://", doc="Nitro feed URLs; the fastest copy of each message wins.")
+    chain_id: int = setting(42161, min=1, doc="Chain id for signed-envelope and feed-signature checks.")
     verify_signers: list[str] = setting(factory=list, doc="If set, drop feed messages whose signatureV2 is not from one of these.")

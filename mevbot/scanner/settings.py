@@ -10,7 +10,7 @@ from mevbot.config.fields import setting
 @attrs.frozen
 class ScannerSettings:
     enabled: bool = setting(True, doc="Run the arbitrage scanner.")
-    max_hops: int = setting(3, doc="Longest cycle searched (2 or 3).")
-    min_profit_wei: int = setting(10**12, doc="Smallest net profit reported, in wei of the start token.", reloadable=True)
-    min_profit_to_cost: float = setting(1.2, doc="Smallest profit-to-cost ratio reported.", reloadable=True)
-    l1_gas_estimate: int = setting(2000, doc="L1 data gas per arbitrage when the node cannot estimate it.", reloadable=True)
+    max_hops: int = setting(3, choices=(2, 3), doc="Longest cycle searched (2 or 3).")
+    min_profit_wei: int = setting(10**12, min=0, doc="Smallest net profit reported, in wei of the start token.", reloadable=True)
+    min_profit_to_cost: float = setting(1.2, min=0, doc="Smallest profit-to-cost ratio reported.", reloadable=True)
+    l1_gas_estimate: int = setting(2000, min=0, doc="L1 data gas per arbitrage when the node cannot estimate it.", reloadable=True)

@@ -11,4 +11,4 @@ from mevbot.config.fields import setting
 class StoreSettings:
     enabled: bool = setting(True, doc="Run the data store.")
     path: str = setting("run/mevbot.sqlite", doc="SQLite database file (WAL mode).")
-    retention_days: int = setting(30, doc="Rows older than this are deleted.", reloadable=True)
+    retention_days: int = setting(30, min=1, doc="Rows older than this are deleted.", reloadable=True)

@@ -1,0 +1,256 @@
+"""Turning parsed TOML (plus overrides) into a typed :class:`Config`, or into every problem.
+
+This is the config's own cattrs converter, stricter than a wire converter on purpose: a config
+file is written by hand, so ``"12"`` for an integer, ``1.5`` for an integer, ``"false"`` for a
+boolean or a string for a list are mistakes to report, not values to coerce. (Environment and
+``--set`` values arrive as strings; :mod:`mevbot.config.overrides` types them first.) Constraints
+declared with ``setting(choices=..., min=...)`` are checked inside the same structuring pass,
+so type errors, range errors and unknown keys all come back together, each with its path.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import cattrs
+from cattrs.cols import list_structure_factory, mapping_structure_factory
+from cattrs.errors import IterableValidationNote
+from cattrs.gen import make_dict_structure_fn
+
+from mevbot.config.errors import ConfigError, ConfigProblem
+from mevbot.config.fields import Constraint, constraint_of, is_secret
+from mevbot.config.keys import (
+    describe_type,
+    fields_of,
+    format_path,
+    is_dict_type,
+    is_list_type,
+    is_section,
+    item_type,
+    locate,
+)
+from mevbot.config.schema import Config
+
+REDACTED = "***"
+
+Path = tuple[str | int, ...]
+
+
+class ValueMismatch(ValueError):
+    """A value of the wrong type or outside its constraint; carries what the problem needs."""
+
+    def __init__(self, value: Any, expected: str) -> None:
+        super().__init__(f"{value!r}: expected {expected}")
+        self.value = value
+        self.expected = expected
+
+
+def _structure_str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise ValueMismatch(value, "a string")
+    return value
+
+
+def _structure_int(value: Any, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            raise ValueMismatch(value, "an integer (write the digits: a float such as 1e18 is "
+                                       "not exact; 1_000_000 is allowed)")
+        raise ValueMismatch(value, "an integer")
+    return value
+
+
+def _structure_float(value: Any, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueMismatch(value, "a number")
+    return float(value)
+
+
+def _structure_bool(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise ValueMismatch(value, "true or false")
+    return value
+
+
+def _list_hook_factory(tp: Any, converter: cattrs.Converter) -> Any:
+    inner = list_structure_factory(tp, converter)
+
+    def structure_list(value: Any, cl: Any) -> Any:
+        if not isinstance(value, (list, tuple)):
+            raise ValueMismatch(value, describe_type(tp))
+        return inner(value, cl)
+    return structure_list
+
+
+def _dict_hook_factory(tp: Any, converter: cattrs.Converter) -> Any:
+    inner = mapping_structure_factory(tp, converter)
+
+    def structure_dict(value: Any, cl: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValueMismatch(value, describe_type(tp))
+        return inner(value, cl)
+    return structure_dict
+
+
+def _check(value: Any, constraint: Constraint, tp: Any) -> None:
+    if not constraint.accepts(value):
+        if constraint.choices is not None:  # the choices already say the type
+            raise ValueMismatch(value, constraint.describe())
+        raise ValueMismatch(value, f"{describe_type(tp)} {constraint.describe()}")
+
+
+def _constrained_hook(tp: Any, constraint: Constraint, converter: cattrs.Converter) -> Any:
+    """Structure as ``tp``, then check ``constraint`` (on each item, for a list)."""
+    base = converter.get_structure_hook(tp)
+    if not is_list_type(tp):
+        def structure_checked(value: Any, cl: Any) -> Any:
+            result = base(value, cl)
+            _check(result, constraint, tp)
+            return result
+        return structure_checked
+
+    inner_tp = item_type(tp)
+
+    def structure_checked_items(value: Any, cl: Any) -> Any:
+        result = base(value, cl)
+        errors = []
+        for index, item in enumerate(result):
+            try:
+                _check(item, constraint, inner_tp)
+            except ValueMismatch as exc:
+                exc.__notes__ = [IterableValidationNote(f"item @ index {index}", index, inner_tp)]
+                errors.append(exc)
+        if errors:
+            raise cattrs.IterableValidationError("constraint violated", errors, tp)
+        return result
+    return structure_checked_items
+
+
+def _section_hook_factory(cl: type, converter: cattrs.Converter) -> Any:
+    overrides = {}
+    for field in fields_of(cl):
+        constraint = constraint_of(field)
+        if constraint is not None:
+            overrides[field.name] = cattrs.override(
+                struct_hook=_constrained_hook(field.type, constraint, converter))
+    inner = make_dict_structure_fn(cl, converter, **overrides)
+
+    def structure_section(value: Any, _: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValueMismatch(value, "a table")
+        return inner(value, cl)
+    return structure_section
+
+
+def make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(float, _structure_float)
+    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook_factory(is_list_type, _list_hook_factory)
+    converter.register_structure_hook_factory(is_dict_type, _dict_hook_factory)
+    converter.register_structure_hook_factory(is_section, _section_hook_factory)
+    return converter
+
+
+CONVERTER = make_converter()
+
+
+def structure_config(data: Mapping[str, Any], *, sources: Mapping[Path, str] | None = None,
+                     file: str | None = None) -> Config:
+    """Build the typed config from plain data, or raise :class:`ConfigError` naming every
+    problem. ``sources`` maps paths set by the environment or ``--set`` to where they came from."""
+    try:
+        return CONVERTER.structure(data, Config)
+    except Exception as exc:  # cattrs raises exception groups of arbitrary leaf types
+        problems = problems_from_exception(exc, data, sources or {})
+        raise ConfigError(problems, file=file) from None
+
+
+def problems_from_exception(exc: BaseException, data: Mapping[str, Any],
+                            sources: Mapping[Path, str], path: Path = ()) -> list[ConfigProblem]:
+    """Flatten cattrs' nested validation errors into path-qualified problems."""
+    problems: list[ConfigProblem] = []
+    if isinstance(exc, (cattrs.ClassValidationError, cattrs.IterableValidationError)):
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            segment = note.name if isinstance(exc, cattrs.ClassValidationError) else note.index
+            problems.extend(problems_from_exception(sub, data, sources, path + (segment,)))
+        for sub in without:
+            problems.extend(problems_from_exception(sub, data, sources, path))
+    elif isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        for extra in sorted(exc.extra_fields):
+            problems.append(_problem(path + (extra,), _lookup(data, path + (extra,)),
+                                     _unknown_key_expected(exc.cl, path, extra), sources))
+    elif isinstance(exc, ValueMismatch):
+        problems.append(_problem(path, exc.value, exc.expected, sources))
+    elif isinstance(exc, KeyError):
+        problems.append(_problem(path, None, "a value (required key missing)", sources))
+    else:
+        located = locate(Config, path)
+        expected = describe_type(located.type) if located else "a valid value"
+        problems.append(_problem(path, _lookup(data, path), f"{expected} ({exc})", sources))
+    return problems
+
+
+def _unknown_key_expected(cl: type, path: Path, extra: str) -> str:
+    known = [f.name for f in fields_of(cl)]
+    where = f"[{format_path(path)}]" if path else "the config"
+    what = "a section" if not path else "a key"
+    close = difflib.get_close_matches(extra, known, n=1)
+    if close:
+        return f"{what} of {where}; did you mean {close[0]!r}?"
+    return f"{what} of {where}: {', '.join(known)}"
+
+
+def _problem(path: Path, value: Any, expected: str, sources: Mapping[Path, str]) -> ConfigProblem:
+    located = locate(Config, path)
+    if located and located.field is not None and value not in ("", None):
+        if is_secret(located.field):
+            value = REDACTED
+    return ConfigProblem(format_path(path), value, expected, _source_of(path, sources))
+
+
+def _source_of(path: Path, sources: Mapping[Path, str]) -> str:
+    for end in range(len(path), 0, -1):
+        source = sources.get(tuple(path[:end]))
+        if source:
+            return source
+    return ""
+
+
+def _lookup(data: Any, path: Sequence[str | int]) -> Any:
+    for segment in path:
+        try:
+            data = data[segment]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def unstructure(config: Config) -> dict[str, Any]:
+    """The config as plain TOML-able data (dicts, lists, scalars)."""
+    return CONVERTER.unstructure(config)
+
+
+def redacted(config: Config) -> dict[str, Any]:
+    """The effective config as a plain dict, each non-empty secret replaced by ``"***"``."""
+    return _redact(unstructure(config), Config)
+
+
+def _redact(data: Any, tp: Any) -> Any:
+    if is_section(tp) and isinstance(data, dict):
+        out = {}
+        for field in fields_of(tp):
+            value = data.get(field.name)
+            if is_secret(field) and value not in ("", None, [], {}):
+                out[field.name] = REDACTED
+            else:
+                out[field.name] = _redact(value, field.type)
+        return out
+    if is_dict_type(tp) and isinstance(data, dict):
+        return {k: _redact(v, item_type(tp)) for k, v in data.items()}
+    return data
