@@ -1,0 +1,127 @@
+"""Optimal input of an arbitrage cycle.
+
+The profit of a cycle, ``out(x) - x``, is concave in the input ``x`` for constant-product and
+concentrated-liquidity pools (each hop's output is concave and increasing in its input, and a
+composition of such functions is too). Two ways to find its maximum:
+
+* A chain of V2 hops composes to one Möbius map ``out = a*x / (b + c*x)``, whose optimum has a
+  closed form; the on-chain integer rounding moves the true integer optimum by at most a few
+  wei, so the closed form is refined by evaluating the exact simulator around it.
+* Anything else (V3 hops) uses a bracketed integer golden-section search on the exact
+  simulator with a bounded number of evaluations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import attrs
+
+#: Simulates a whole cycle: input amount of the start token -> output amount of it.
+#: It may raise ArithmeticError-derived errors (e.g. insufficient liquidity) for sizes the pools
+#: cannot take; the search treats those inputs as unprofitable.
+CycleSimulator = Callable[[int], int]
+
+
+@attrs.frozen
+class SearchResult:
+    amount_in: int
+    amount_out: int
+    evaluations: int
+
+    @property
+    def profit(self) -> int:
+        return self.amount_out - self.amount_in
+
+
+@attrs.frozen
+class V2Hop:
+    """One constant-product hop: reserves of the token sold and bought, fee as num/den."""
+
+    reserve_in: int
+    reserve_out: int
+    fee_num: int = 997
+    fee_den: int = 1000
+
+
+def v2_chain_optimum(hops: Sequence[V2Hop]) -> int:
+    """The real-valued optimal input of a V2 chain, floored; 0 when the chain is unprofitable.
+
+    Composing ``y = g*x*R_out / (R_in + g*x)`` hop by hop keeps the form ``a*x / (b + c*x)``
+    (all integers, fees scaled by their denominators); the optimum of ``a*x/(b+c*x) - x`` is
+    ``(sqrt(a*b) - b) / c``.
+    """
+    a, b, c = 1, 1, 0  # identity: x = 1*x / (1 + 0*x)
+    for hop in hops:
+        # y = n*x*R_out / (d*R_in + n*x) with g = n/d, composed with x = a*u / (b + c*u):
+        n, d = hop.fee_num, hop.fee_den
+        a, b, c = (n * hop.reserve_out * a,
+                   d * hop.reserve_in * b,
+                   d * hop.reserve_in * c + n * a)
+    if c == 0 or a <= b:
+        return 0
+    root = math.isqrt(a * b)
+    return max(0, (root - b) // c)
+
+
+def refine_around(simulate: CycleSimulator, guess: int, *, radius: int = 4) -> SearchResult:
+    """Best integer input within ``radius`` of ``guess`` by the exact simulator."""
+    best = SearchResult(0, 0, 0)
+    evaluations = 0
+    for x in range(max(1, guess - radius), guess + radius + 1):
+        out = _safe(simulate, x)
+        evaluations += 1
+        if out is not None and out - x > best.profit:
+            best = SearchResult(x, out, 0)
+    return attrs.evolve(best, evaluations=evaluations)
+
+
+_INV_PHI = (math.sqrt(5) - 1) / 2
+
+
+def golden_section_search(simulate: CycleSimulator, low: int, high: int, *,
+                          max_evaluations: int = 64) -> SearchResult:
+    """Integer maximiser of ``simulate(x) - x`` on ``[low, high]`` for a concave profit.
+
+    Stops after ``max_evaluations`` simulator calls or when the bracket is a few wei wide,
+    then scans the remaining bracket. An input the simulator rejects counts as -infinity
+    profit, which keeps the function unimodal (pools fail only above some size).
+    """
+    if low < 1:
+        low = 1
+    if high < low:
+        return SearchResult(0, 0, 0)
+    evaluations = 0
+    cache: dict[int, int | None] = {}
+
+    def profit(x: int) -> float:
+        nonlocal evaluations
+        if x not in cache:
+            cache[x] = _safe(simulate, x)
+            evaluations += 1
+        out = cache[x]
+        return -math.inf if out is None else out - x
+
+    a, b = low, high
+    c = b - int((b - a) * _INV_PHI)
+    d = a + int((b - a) * _INV_PHI)
+    while b - a > 4 and evaluations < max_evaluations - 5:
+        if profit(c) >= profit(d):
+            b = d
+        else:
+            a = c
+        c = b - int((b - a) * _INV_PHI)
+        d = a + int((b - a) * _INV_PHI)
+    best_x = max(range(a, b + 1), key=lambda x: (profit(x), -x))
+    out = cache[best_x]
+    if out is None or out - best_x <= 0:
+        return SearchResult(0, 0, evaluations)
+    return SearchResult(best_x, out, evaluations)
+
+
+def _safe(simulate: CycleSimulator, x: int) -> int | None:
+    try:
+        return simulate(x)
+    except ArithmeticError:
+        return None

@@ -1,0 +1,74 @@
+from hypothesis import given, settings, strategies as st
+
+from mevbot.scanner.search import V2Hop, golden_section_search, refine_around, v2_chain_optimum
+
+
+def v2_out(amount_in: int, hop: V2Hop) -> int:
+    """UniswapV2Library.getAmountOut, written out here as the independent reference."""
+    with_fee = amount_in * hop.fee_num
+    return with_fee * hop.reserve_out // (hop.reserve_in * hop.fee_den + with_fee)
+
+
+def chain_out(x: int, hops: list[V2Hop]) -> int:
+    for hop in hops:
+        x = v2_out(x, hop)
+    return x
+
+
+def brute_force_best(hops: list[V2Hop], high: int) -> int:
+    return max(chain_out(x, hops) - x for x in range(1, high + 1))
+
+
+reserves = st.integers(min_value=1_000, max_value=20_000)
+
+
+@settings(max_examples=30, deadline=None)
+@given(reserves, reserves, reserves, reserves)
+def test_v2_closed_form_refined_matches_brute_force(r1in, r1out, r2in, r2out):
+    hops = [V2Hop(r1in, r1out), V2Hop(r2in, r2out)]
+    guess = v2_chain_optimum(hops)
+    best = brute_force_best(hops, 3_000)
+    result = refine_around(lambda x: chain_out(x, hops), guess)
+    # Exact up to the integer-rounding noise of the chain (see the golden-section test).
+    noise = 1 + -(-r2out // r2in)
+    assert max(best, 0) - 2 * noise <= max(result.profit, 0) <= max(best, 0)
+
+
+def test_v2_closed_form_is_zero_when_prices_agree():
+    hops = [V2Hop(1_000_000, 2_000_000), V2Hop(2_000_000, 1_000_000)]
+    assert v2_chain_optimum(hops) == 0
+
+
+def test_v2_closed_form_on_a_three_hop_chain_is_near_the_integer_optimum():
+    hops = [V2Hop(50_000, 100_000), V2Hop(100_000, 60_000), V2Hop(30_000, 40_000)]
+    guess = v2_chain_optimum(hops)
+    assert guess > 0
+    assert refine_around(lambda x: chain_out(x, hops), guess).profit == brute_force_best(hops, 30_000)
+
+
+@settings(max_examples=30, deadline=None)
+@given(reserves, reserves, reserves, reserves)
+def test_golden_section_finds_the_integer_optimum_of_a_concave_cycle(r1in, r1out, r2in, r2out):
+    hops = [V2Hop(r1in, r1out), V2Hop(r2in, r2out)]
+    best = brute_force_best(hops, 3_000)
+    result = golden_section_search(lambda x: chain_out(x, hops), 1, 3_000, max_evaluations=80)
+    assert result.evaluations <= 80
+    # Integer floors make the profit jagged by up to one unit at the end plus one unit of the
+    # middle token valued at the second hop's marginal rate; the search must land within that.
+    noise = 1 + -(-r2out // r2in)
+    assert max(best, 0) - 2 * noise <= result.profit <= max(best, 0)
+
+
+def test_golden_section_treats_rejected_sizes_as_unprofitable():
+    def simulate(x: int) -> int:
+        if x > 900:
+            raise ZeroDivisionError("insufficient liquidity")
+        return x + 1_000_000 - (x - 700) ** 2  # strictly concave profit peaking at 700
+
+    result = golden_section_search(simulate, 1, 100_000, max_evaluations=64)
+    assert (result.amount_in, result.profit) == (700, 1_000_000)
+
+
+def test_golden_section_reports_nothing_when_no_input_is_profitable():
+    result = golden_section_search(lambda x: x - 1 - x // 100, 1, 10_000)
+    assert result.amount_in == 0 and result.profit == 0
