@@ -1,0 +1,167 @@
+"""Envelope <-> bytes (pure logic, no I/O).
+
+Wire layout of one frame body (little-endian), chosen by measurement (bench/bus.py, codec rows):
+
+    u8  magic 0xB5          u8  payload encoding (0 JSON via cattrs, 1 binary layout)
+    u16 schema version      u64 id high, u64 id low, u64 created_ns,
+    u64 trace high, u64 trace low, u64 correlation id (low 64 bits)
+    u8  len(topic), u8 len(tag), u8 len(source), u8 len(reply_to)
+    topic, tag, source, reply_to (UTF-8), then the payload bytes to the end of the frame.
+
+The fixed header is one ``struct`` call each way and the four short strings are memoised, so the
+envelope costs well under a microsecond; payloads use the type's hand-written layout when it has
+one (the hottest types) and the shared cattrs JSON converter otherwise. Any malformed input raises
+:class:`MessageDecodeError` with the reason, which the bus dead-letters.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any
+
+import cattrs
+from cattrs.preconf.json import make_converter
+
+from mevbot.bus.envelope import Envelope
+from mevbot.bus.errors import MessageDecodeError, UnknownMessageType
+from mevbot.bus.registry import MESSAGES, MessageRegistry
+
+MAGIC = 0xB5
+ENCODING_JSON = 0
+ENCODING_BINARY = 1
+_HEADER = struct.Struct("<BBHQQQQQQBBBB")
+HEADER_SIZE = _HEADER.size
+_MASK64 = (1 << 64) - 1
+
+converter = make_converter()
+"""The bus's one cattrs converter (JSON-ready unstructuring; bytes as base85)."""
+
+_json_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_json_loads = json.loads
+
+_encoded: dict[str, bytes] = {}
+_decoded: dict[bytes, str] = {}
+_STRING_CACHE_LIMIT = 4096
+
+
+def _encode_str(value: str) -> bytes:
+    raw = _encoded.get(value)
+    if raw is None:
+        raw = value.encode()
+        if len(raw) > 255:
+            raise ValueError(f"{value[:40]!r}... is {len(raw)} bytes; topics, tags and module "
+                             "names must fit in 255 bytes")
+        if len(_encoded) >= _STRING_CACHE_LIMIT:
+            _encoded.clear()
+        _encoded[value] = raw
+    return raw
+
+
+def _decode_str(raw: bytes) -> str:
+    value = _decoded.get(raw)
+    if value is None:
+        value = raw.decode()
+        if len(_decoded) >= _STRING_CACHE_LIMIT:
+            _decoded.clear()
+        _decoded[raw] = value
+    return value
+
+
+class Codec:
+    """Encodes and decodes envelopes of the message types in one registry."""
+
+    def __init__(self, registry: MessageRegistry = MESSAGES) -> None:
+        self.registry = registry
+
+    def encode_payload(self, tag: str, payload: Any) -> tuple[int, bytes]:
+        entry = self.registry.for_tag(tag)
+        if entry.pack is not None:
+            return ENCODING_BINARY, entry.pack(payload)
+        return ENCODING_JSON, _json_dumps(converter.unstructure(payload, entry.cls)).encode()
+
+    def encode(self, env: Envelope) -> bytes:
+        """The frame body of ``env`` (without the transport's length prefix)."""
+        entry = self.registry.for_tag(env.tag)
+        if entry.pack is not None:
+            encoding, body = ENCODING_BINARY, entry.pack(env.payload)
+        else:
+            encoding = ENCODING_JSON
+            body = _json_dumps(converter.unstructure(env.payload, entry.cls)).encode()
+        topic = _encode_str(env.topic)
+        tag = _encode_str(env.tag)
+        source = _encode_str(env.source)
+        reply_to = _encode_str(env.reply_to)
+        message_id = env.id
+        trace_id = env.trace_id
+        return b"".join((
+            _HEADER.pack(MAGIC, encoding, env.version, message_id >> 64, message_id & _MASK64,
+                         env.created_ns, trace_id >> 64, trace_id & _MASK64,
+                         env.correlation_id & _MASK64,
+                         len(topic), len(tag), len(source), len(reply_to)),
+            topic, tag, source, reply_to, body))
+
+    def decode_header(self, frame: bytes) -> tuple:
+        if len(frame) < HEADER_SIZE:
+            raise MessageDecodeError(f"frame of {len(frame)} bytes is shorter than the "
+                                     f"{HEADER_SIZE}-byte envelope header")
+        fields = _HEADER.unpack_from(frame)
+        if fields[0] != MAGIC:
+            raise MessageDecodeError(f"frame starts with 0x{fields[0]:02x}, expected envelope "
+                                     f"magic 0x{MAGIC:02x}")
+        return fields
+
+    def decode(self, frame: bytes) -> Envelope:
+        """The envelope in ``frame``; raises :class:`MessageDecodeError` saying why not."""
+        (_, encoding, version, id_hi, id_lo, created_ns, trace_hi, trace_lo, correlation_id,
+         topic_len, tag_len, source_len, reply_len) = self.decode_header(frame)
+        pos = HEADER_SIZE
+        end = pos + topic_len + tag_len + source_len + reply_len
+        if end > len(frame):
+            raise MessageDecodeError(f"envelope strings need {end} bytes, frame has {len(frame)}")
+        try:
+            topic = _decode_str(frame[pos:pos + topic_len])
+            pos += topic_len
+            tag = _decode_str(frame[pos:pos + tag_len])
+            pos += tag_len
+            source = _decode_str(frame[pos:pos + source_len])
+            pos += source_len
+            reply_to = _decode_str(frame[pos:end]) if reply_len else ""
+        except UnicodeDecodeError as exc:
+            raise MessageDecodeError(f"envelope string is not UTF-8: {exc}") from None
+        entry = self.registry.for_tag(tag)
+        payload = self._decode_payload(entry, encoding, version, frame[end:])
+        return Envelope((id_hi << 64) | id_lo, topic, tag, entry.version, created_ns,
+                        (trace_hi << 64) | trace_lo, source, payload, reply_to, correlation_id)
+
+    def _decode_payload(self, entry, encoding: int, version: int, body: bytes) -> Any:
+        tag = entry.tag
+        if encoding == ENCODING_BINARY:
+            if entry.unpack is None or version != entry.version:
+                raise MessageDecodeError(f"{tag!r} v{version} arrived in a binary layout this "
+                                         f"process cannot read (it knows v{entry.version})")
+            try:
+                return entry.unpack(body)
+            except Exception as exc:  # a hand-written layout may raise anything on bad bytes
+                raise MessageDecodeError(f"{tag!r} binary payload is malformed: {exc!r}") from None
+        if encoding != ENCODING_JSON:
+            raise MessageDecodeError(f"{tag!r}: unknown payload encoding {encoding}, expected 0 or 1")
+        try:
+            data = _json_loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MessageDecodeError(f"{tag!r} JSON payload is malformed: {exc}") from None
+        if version != entry.version:
+            if entry.upgrade is None or version > entry.version:
+                raise MessageDecodeError(f"{tag!r} arrived as schema v{version}; this process reads "
+                                         f"v{entry.version} and has no upgrade from v{version}")
+            data = entry.upgrade(data, version)
+        try:
+            return converter.structure(data, entry.cls)
+        except (cattrs.BaseValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
+            detail = "; ".join(cattrs.transform_error(exc)) if isinstance(
+                exc, cattrs.BaseValidationError) else repr(exc)
+            raise MessageDecodeError(f"{tag!r} payload does not fit {entry.cls.__qualname__}: "
+                                     f"{detail}") from None
+
+
+__all__ = ["Codec", "MessageDecodeError", "UnknownMessageType", "converter", "HEADER_SIZE"]

@@ -1,0 +1,110 @@
+"""Bad peers close only their own connection; the listener keeps serving everyone else."""
+
+from __future__ import annotations
+
+import logging
+import struct
+
+import pytest
+import trio
+
+from transports.errors import HandshakeError
+from transports.framing import PREAMBLE
+from transports.tcp import TcpTransport, split_address
+
+from .conftest import SECRET, make_transport
+
+BYTE_TRANSPORTS = ["unix", "tcp"]
+
+
+async def raw_connect(kind: str, address: str, secret: bytes = SECRET):
+    """A raw socket past the handshake, so the test can write arbitrary bytes."""
+    if kind == "unix":
+        sock = await trio.open_unix_socket(address)
+        await sock.send_all(PREAMBLE)
+        return sock
+    stream = await TcpTransport(secret).connect(address)
+    return stream.stream
+
+
+async def read_until_closed(sock) -> None:
+    with trio.fail_after(5):
+        while await sock.receive_some(4096):
+            pass
+
+
+@pytest.mark.parametrize("kind", BYTE_TRANSPORTS)
+@pytest.mark.parametrize("bad_bytes, reason", [
+    (struct.pack("<I", 64 * 1024 * 1024) + b"x" * 10, "above the maximum"),
+    (struct.pack("<I", 1000) + b"only a few bytes", "truncated frame"),
+])
+async def test_a_bad_frame_closes_that_connection_with_a_reason_and_others_keep_working(
+        kind, bad_bytes, reason, caplog):
+    caplog.set_level(logging.WARNING, "mevbot.transports")
+    async with trio.open_nursery() as nursery:
+        transport, address = make_transport(kind, nursery, max_frame=1024 * 1024)
+        received = []
+
+        async def handler(stream):
+            while True:
+                received.extend(await stream.receive_batch())
+
+        bound = await nursery.start(transport.listen, address, handler)
+        bad = await raw_connect(kind, bound)
+        await bad.send_all(bad_bytes)
+        if reason == "truncated frame":
+            await bad.send_eof() if hasattr(bad, "send_eof") else None
+        await read_until_closed(bad)
+        assert reason in caplog.text
+
+        good = await transport.connect(bound)
+        await good.send(b"still serving")
+        with trio.fail_after(5):
+            while not received:
+                await trio.sleep(0.01)  # polling a real condition with a deadline
+        assert received == [b"still serving"]
+        await good.aclose()
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("kind", BYTE_TRANSPORTS)
+async def test_garbage_instead_of_the_preamble_is_refused(kind, caplog):
+    caplog.set_level(logging.WARNING, "mevbot.transports")
+    async with trio.open_nursery() as nursery:
+        transport, address = make_transport(kind, nursery)
+        bound = await nursery.start(transport.listen, address, lambda s: trio.sleep_forever())
+        if kind == "unix":
+            sock = await trio.open_unix_socket(bound)
+        else:
+            sock = await trio.open_tcp_stream(*split_address(bound))
+        await sock.send_all(b"GET / HTTP/1.1\r\n\r\n" + bytes(64))
+        await read_until_closed(sock)
+        assert "not a mevbot peer" in caplog.text
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_tcp_peer_without_the_shared_secret_is_refused(caplog):
+    caplog.set_level(logging.WARNING, "mevbot.transports")
+    async with trio.open_nursery() as nursery:
+        server = TcpTransport(SECRET)
+        accepted = []
+
+        async def handler(stream):
+            accepted.append(stream)
+
+        bound = await nursery.start(server.listen, "127.0.0.1:0", handler)
+        with pytest.raises(HandshakeError, match="did not prove the shared secret"):
+            await TcpTransport(b"wrong-secret-of-16-bytes").connect(bound)
+        # an impostor that ignores the server's proof and guesses a MAC is refused by the server
+        sock = await trio.open_tcp_stream(*split_address(bound))
+        await sock.send_all(PREAMBLE + bytes(16))
+        await sock.send_all(bytes(32))
+        await read_until_closed(sock)
+        assert "unknown peer refused" in caplog.text
+        assert accepted == []
+        nursery.cancel_scope.cancel()
+
+
+def test_a_short_shared_secret_is_rejected_up_front():
+    with pytest.raises(HandshakeError, match="at least 16 bytes"):
+        TcpTransport(b"short")

@@ -1,0 +1,83 @@
+"""Length-prefixed framing (pure logic, no I/O).
+
+A frame on the wire is a little-endian u32 length followed by that many bytes. The decoder is
+fed whatever ``receive_some`` returned and yields every complete frame in it, so one read of
+64 KiB parses hundreds of small frames; it rejects a declared length above the configured
+maximum as soon as the 4-byte prefix arrives, before buffering the body. Every byte connection
+starts with the 4-byte :data:`PREAMBLE` so a stray client (HTTP, garbage) is refused at once.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from transports.errors import FrameError
+
+PREAMBLE = b"MVB\x01"
+_LEN = struct.Struct("<I")
+LENGTH_SIZE = _LEN.size
+_pack_len = _LEN.pack
+_unpack_len = _LEN.unpack_from
+
+
+def encode_frames(frames) -> bytes:
+    """Concatenate length-prefixed ``frames`` into one buffer (one send for many frames)."""
+    parts = []
+    append = parts.append
+    for frame in frames:
+        append(_pack_len(len(frame)))
+        append(frame)
+    return b"".join(parts)
+
+
+class FrameDecoder:
+    """Incremental frame parser; see the module docstring."""
+
+    def __init__(self, max_frame_bytes: int) -> None:
+        self.max_frame_bytes = max_frame_bytes
+        self._pending = b""
+
+    @property
+    def buffered(self) -> int:
+        return len(self._pending)
+
+    def take_raw(self, n: int) -> bytes | None:
+        """The next ``n`` raw bytes (handshakes), or None when not yet buffered."""
+        if len(self._pending) < n:
+            return None
+        raw, self._pending = self._pending[:n], self._pending[n:]
+        return raw
+
+    def feed_raw(self, data: bytes) -> None:
+        self._pending += data
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Add ``data`` and return every complete frame now available (possibly none)."""
+        buf = self._pending + data if self._pending else data
+        frames: list[bytes] = []
+        append = frames.append
+        pos = 0
+        end = len(buf)
+        limit = self.max_frame_bytes
+        while end - pos >= LENGTH_SIZE:
+            (size,) = _unpack_len(buf, pos)
+            if size > limit:
+                self._pending = b""
+                raise FrameError(f"frame declares {size} bytes, above the maximum of {limit} "
+                                 "(max_frame_bytes); closing this connection")
+            stop = pos + LENGTH_SIZE + size
+            if stop > end:
+                break
+            append(buf[pos + LENGTH_SIZE:stop])
+            pos = stop
+        self._pending = buf[pos:] if pos < end else b""
+        return frames
+
+    def check_eof(self) -> None:
+        """At end of stream: raise if a frame was cut off mid-way."""
+        if self._pending:
+            have = len(self._pending)
+            need = (_unpack_len(self._pending)[0] + LENGTH_SIZE) if have >= LENGTH_SIZE else LENGTH_SIZE
+            self._pending = b""
+            raise FrameError(f"stream ended inside a frame: {have} of {need} bytes received "
+                             "(truncated frame)")
