@@ -1,0 +1,271 @@
+"""The whole UniswapV3Pool.swap loop, simulated on an in-memory pool state.
+
+``simulate_v3_swap`` walks the tick bitmap word by word exactly as the pool does (one step per
+initialised tick or per word edge, whichever comes first), so the amounts, the final price,
+tick and liquidity are integer-identical with the contract and with QuoterV2. Protocol fees,
+fee growth and the oracle only change accounting the swap's amounts never read, so they are
+left out.
+
+The state holds only what the swap reads: slot0's price and tick, the active liquidity, the
+fee and spacing, the bitmap words and each initialised tick's liquidityNet. Words are fetched
+lazily: when the walk needs a word that is neither in ``bitmap_words`` nor inside
+``complete_word_range``, or crosses an initialised tick whose liquidityNet is unknown, it
+raises :class:`MissingTickData`; the pool-state layer fetches that word or tick
+(``tickBitmap(int16)`` / ``ticks(int24)``), extends the state with :meth:`V3PoolState.with_data`
+and simulates again.
+
+The hot loop is one function with everything in locals and no object built per step: the
+scanner runs it many times per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from mevbot.pricing.errors import InvalidPoolState, MissingTickData, SolidityRevert
+from mevbot.pricing.full_math import MAX_INT256, MAX_UINT128, MIN_INT256
+from mevbot.pricing.swap_math import compute_swap_step
+from mevbot.pricing.tick_math import (
+    MAX_SQRT_RATIO,
+    MAX_TICK,
+    MIN_SQRT_RATIO,
+    MIN_TICK,
+    get_sqrt_ratio_at_tick,
+    get_tick_at_sqrt_ratio,
+)
+
+_MAX_TICK_SPACING = (1 << 23) - 1
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidPoolState(f"V3PoolState.{name} = {value!r}; expected an int in [{low}, {high}]")
+
+
+@attrs.frozen
+class V3PoolState:
+    """What a V3 swap reads from the pool, as of one block (or one speculative swap).
+
+    ``bitmap_words`` maps ``tickBitmap`` word positions to their uint256 words;
+    ``liquidity_net_by_tick`` maps initialised ticks to their ``liquidityNet`` (int128).
+    ``complete_word_range`` (inclusive) says which words we hold *all* of: a word inside it but
+    absent from ``bitmap_words`` is zero; any other absent word is unknown. The mappings are
+    shared, never mutated: extend with :meth:`with_data`, which builds new ones.
+    """
+
+    sqrt_price_x96: int
+    tick: int
+    liquidity: int
+    fee_pips: int
+    tick_spacing: int
+    bitmap_words: Mapping[int, int] = attrs.field(factory=dict)
+    liquidity_net_by_tick: Mapping[int, int] = attrs.field(factory=dict)
+    complete_word_range: tuple[int, int] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _check_range("sqrt_price_x96", self.sqrt_price_x96, MIN_SQRT_RATIO, MAX_SQRT_RATIO - 1)
+        _check_range("tick", self.tick, MIN_TICK, MAX_TICK)
+        _check_range("liquidity", self.liquidity, 0, MAX_UINT128)
+        _check_range("fee_pips", self.fee_pips, 0, 999_999)
+        _check_range("tick_spacing", self.tick_spacing, 1, _MAX_TICK_SPACING)
+
+    def with_data(
+        self,
+        bitmap_words: Mapping[int, int] | None = None,
+        liquidity_net_by_tick: Mapping[int, int] | None = None,
+        complete_word_range: tuple[int, int] | None = None,
+    ) -> V3PoolState:
+        """A copy extended with more fetched words / ticks (new entries win)."""
+        words = dict(self.bitmap_words)
+        words.update(bitmap_words or {})
+        nets = dict(self.liquidity_net_by_tick)
+        nets.update(liquidity_net_by_tick or {})
+        word_range = self.complete_word_range
+        if complete_word_range is not None:
+            if word_range is None:
+                word_range = complete_word_range
+            else:
+                lo, hi = complete_word_range
+                if lo > word_range[1] + 1 or hi < word_range[0] - 1:
+                    raise InvalidPoolState(
+                        f"complete_word_range {complete_word_range} does not touch the known range {word_range};"
+                        " expected a contiguous extension"
+                    )
+                word_range = (min(lo, word_range[0]), max(hi, word_range[1]))
+        return attrs.evolve(
+            self, bitmap_words=words, liquidity_net_by_tick=nets, complete_word_range=word_range
+        )
+
+
+@attrs.frozen
+class V3SwapResult:
+    """The outcome of one simulated swap, signed like the pool's return values.
+
+    ``amount0``/``amount1`` are the pool's deltas: positive is paid into the pool, negative is
+    paid out. ``ticks_crossed`` lists the initialised ticks crossed in order (each costs gas);
+    ``steps`` counts loop iterations (initialised ticks plus word edges plus the final step).
+    ``fee_amount`` is the total fee taken, in the input token.
+    """
+
+    amount0: int
+    amount1: int
+    sqrt_price_x96: int
+    tick: int
+    liquidity: int
+    ticks_crossed: tuple[int, ...]
+    steps: int
+    fee_amount: int
+    zero_for_one: bool
+
+    @property
+    def amount_in(self) -> int:
+        return self.amount0 if self.zero_for_one else self.amount1
+
+    @property
+    def amount_out(self) -> int:
+        return -(self.amount1 if self.zero_for_one else self.amount0)
+
+
+def _spl_revert(zero_for_one: bool, limit: int, price: int) -> SolidityRevert:
+    if zero_for_one:
+        expected = f"{MIN_SQRT_RATIO} < limit < current price {price}"
+    else:
+        expected = f"current price {price} < limit < {MAX_SQRT_RATIO}"
+    return SolidityRevert("UniswapV3Pool.swap", "SPL", f"sqrtPriceLimitX96 {limit}; expected {expected}")
+
+
+def simulate_v3_swap(
+    state: V3PoolState,
+    zero_for_one: bool,
+    amount_specified: int,
+    sqrt_price_limit_x96: int | None = None,
+) -> V3SwapResult:
+    """Simulate ``UniswapV3Pool.swap(recipient, zeroForOne, amountSpecified, sqrtPriceLimitX96)``.
+
+    ``amount_specified`` > 0 is exact input, < 0 exact output (as in the pool). Without a
+    limit, the widest one the pool accepts is used (MIN+1 / MAX-1, as QuoterV2 does with 0).
+    Raises SolidityRevert ('AS', 'SPL', 'LS'/'LA', math reverts) where the pool would revert,
+    MissingTickData when the state does not cover the walk.
+    """
+    if amount_specified == 0:
+        raise SolidityRevert("UniswapV3Pool.swap", "AS", "amountSpecified must be non-zero")
+    if not MIN_INT256 <= amount_specified <= MAX_INT256:
+        raise SolidityRevert("UniswapV3Pool.swap", "", f"amountSpecified {amount_specified} is not an int256")
+    sqrt_price = state.sqrt_price_x96
+    if sqrt_price_limit_x96 is None:
+        limit = MIN_SQRT_RATIO + 1 if zero_for_one else MAX_SQRT_RATIO - 1
+    else:
+        limit = sqrt_price_limit_x96
+    if zero_for_one:
+        if not (MIN_SQRT_RATIO < limit < sqrt_price):
+            raise _spl_revert(zero_for_one, limit, sqrt_price)
+    elif not (sqrt_price < limit < MAX_SQRT_RATIO):
+        raise _spl_revert(zero_for_one, limit, sqrt_price)
+
+    words = state.bitmap_words
+    nets = state.liquidity_net_by_tick
+    word_range = state.complete_word_range
+    word_lo, word_hi = word_range if word_range is not None else (1, 0)
+    spacing = state.tick_spacing
+    fee_pips = state.fee_pips
+    liquidity = state.liquidity
+    tick = state.tick
+    exact_input = amount_specified > 0
+    remaining = amount_specified
+    calculated = 0
+    fee_total = 0
+    steps = 0
+    crossed: list[int] = []
+    step = compute_swap_step
+    sqrt_at = get_sqrt_ratio_at_tick
+
+    while remaining != 0 and sqrt_price != limit:
+        steps += 1
+        price_start = sqrt_price
+        # TickBitmap.nextInitializedTickWithinOneWord, inlined (see tick_bitmap.py).
+        compressed = tick // spacing
+        if zero_for_one:
+            bit_pos = compressed & 0xFF
+            word_pos = compressed >> 8
+        else:
+            compressed += 1
+            bit_pos = compressed & 0xFF
+            word_pos = compressed >> 8
+        word = words.get(word_pos)
+        if word is None:
+            if not word_lo <= word_pos <= word_hi:
+                raise MissingTickData(word=word_pos)
+            word = 0
+        if zero_for_one:
+            masked = word & ((2 << bit_pos) - 1)
+            initialized = masked != 0
+            if initialized:
+                tick_next = (compressed - bit_pos + masked.bit_length() - 1) * spacing
+            else:
+                tick_next = (compressed - bit_pos) * spacing
+        else:
+            masked = word >> bit_pos
+            initialized = masked != 0
+            if initialized:
+                tick_next = (compressed + (masked & -masked).bit_length() - 1) * spacing
+            else:
+                tick_next = (compressed + 255 - bit_pos) * spacing
+        if tick_next < MIN_TICK:
+            tick_next = MIN_TICK
+        elif tick_next > MAX_TICK:
+            tick_next = MAX_TICK
+        sqrt_next = sqrt_at(tick_next)
+
+        if zero_for_one:
+            target = limit if sqrt_next < limit else sqrt_next
+        else:
+            target = limit if sqrt_next > limit else sqrt_next
+        sqrt_price, amount_in, amount_out, fee_amount = step(sqrt_price, target, liquidity, remaining, fee_pips)
+        fee_total += fee_amount
+        if exact_input:
+            remaining -= amount_in + fee_amount
+            calculated -= amount_out
+        else:
+            remaining += amount_out
+            calculated += amount_in + fee_amount
+
+        if sqrt_price == sqrt_next:
+            if initialized:
+                net = nets.get(tick_next)
+                if net is None:
+                    raise MissingTickData(tick=tick_next)
+                if zero_for_one:
+                    net = -net
+                new_liquidity = liquidity + net
+                if new_liquidity < 0 or new_liquidity > MAX_UINT128:
+                    reason = "LS" if net < 0 else "LA"
+                    raise SolidityRevert(
+                        "LiquidityMath.addDelta", reason, f"liquidity {liquidity} + {net} crossing tick {tick_next}"
+                    )
+                liquidity = new_liquidity
+                crossed.append(tick_next)
+            tick = tick_next - 1 if zero_for_one else tick_next
+        elif sqrt_price != price_start:
+            tick = get_tick_at_sqrt_ratio(sqrt_price)
+
+    if not MIN_INT256 <= calculated <= MAX_INT256:
+        raise SolidityRevert("UniswapV3Pool.swap", "", f"amountCalculated {calculated} overflows int256")
+    if zero_for_one == exact_input:
+        amount0, amount1 = amount_specified - remaining, calculated
+    else:
+        amount0, amount1 = calculated, amount_specified - remaining
+    return V3SwapResult(
+        amount0, amount1, sqrt_price, tick, liquidity, tuple(crossed), steps, fee_total, zero_for_one
+    )
+
+
+def apply_v3_swap(state: V3PoolState, result: V3SwapResult) -> V3PoolState:
+    """The pool state after ``result`` (from ``simulate_v3_swap(state, ...)``) is executed.
+
+    Swaps never change the bitmap or any liquidityNet, so the mappings are shared.
+    """
+    return attrs.evolve(
+        state, sqrt_price_x96=result.sqrt_price_x96, tick=result.tick, liquidity=result.liquidity
+    )

@@ -1,0 +1,1 @@
+"""Tests for mevbot.pricing: vectors from Uniswap's own suites, properties, a slow reference."""
