@@ -1,0 +1,42 @@
+"""The parser's exceptions.
+
+Decoders raise these internally; the parser classes (:class:`CalldataParser`,
+:class:`LogParser`) catch them at the boundary, count them by ``kind`` and move on, so
+malformed input never escapes a service loop.
+"""
+
+from __future__ import annotations
+
+
+class ParserError(Exception):
+    """Base of every parser error."""
+
+    kind = "parser_error"
+
+
+class CalldataDecodeError(ParserError):
+    """Calldata sent to a known router could not be decoded as the function its selector names."""
+
+    kind = "calldata_decode_error"
+
+    def __init__(self, *, router: str, selector: str, where: str, problem: str) -> None:
+        self.router = router
+        self.selector = selector
+        self.where = where
+        self.problem = problem
+        super().__init__(
+            f"calldata to router {router} (selector {selector}) at {where}: {problem}"
+        )
+
+
+class LogDecodeError(ParserError):
+    """A log whose topic0 names a pool or factory event did not decode as that event."""
+
+    kind = "log_decode_error"
+
+    def __init__(self, *, address: str, event: str, where: str, problem: str) -> None:
+        self.address = address
+        self.event = event
+        self.where = where
+        self.problem = problem
+        super().__init__(f"log of {address} ({event}) at {where}: {problem}")
