@@ -1,0 +1,279 @@
+"""The JSON-RPC client: several HTTP endpoints, each rate-limited and health-scored.
+
+``async with RpcClient.from_settings(settings) as rpc:`` opens one keep-alive ``httpx`` client
+per endpoint (httpx runs on trio through its anyio/trio backend). Every call:
+
+1. picks an endpoint: by preference among those not cooling down (:mod:`mevbot.rpc.health`);
+2. waits for a token of that endpoint's bucket (:mod:`mevbot.rpc.ratelimit`), or raises
+   :class:`RateLimited` if the wait would pass ``rate_limit_wait_s``;
+3. posts under ``trio.fail_after(timeout_s)``.
+
+An idempotent read (by method name, :data:`mevbot.rpc.jsonrpc.IDEMPOTENT_METHODS`) that hits a
+transport error, a timeout or a rate limit is tried again on the next endpoint, up to
+``max(len(endpoints), 1 + retries)`` attempts, and :class:`AllEndpointsFailed` lists them all.
+A send is never repeated once it may have reached a node: a timeout raises :class:`RpcTimeout`
+at once, because only the caller (nonce and receipt checks) can tell whether it landed. It moves
+on only when the request provably never left (connection refused, our own bucket, HTTP 429).
+A :class:`NodeError` is the node's answer and is raised as is, never retried.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import trio
+
+from mevbot.rpc import jsonrpc
+from mevbot.rpc.chaindata import (BlockId, LogEntry, block_param, log_filter, read_data, read_hash,
+                                  read_log, read_quantity, to_data, to_quantity, tx_object)
+from mevbot.rpc.errors import (AllEndpointsFailed, BadResponse, EndpointUnavailable, NodeError,
+                               RateLimited, RpcTimeout)
+from mevbot.rpc.endpoint import Endpoint
+from mevbot.rpc.health import EndpointHealth, EndpointStats, attempt_order
+from mevbot.rpc.ratelimit import TokenBucket
+from mevbot.rpc.settings import RpcSettings
+
+log = logging.getLogger(__name__)
+
+_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+
+
+class RpcClient:
+    def __init__(self, urls: Sequence[str], *, timeout_s: float = 2.0, rate_per_s: float = 200.0,
+                 burst: int = 50, rate_limit_wait_s: float = 5.0, retries: int = 2,
+                 retry_backoff_s: float = 0.05, cooldown_s: float = 2.0) -> None:
+        if not urls:
+            raise ValueError("RpcClient needs at least one endpoint URL ([rpc] http_urls is empty)")
+        self.urls = list(urls)
+        self.timeout_s = timeout_s
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self.rate_limit_wait_s = rate_limit_wait_s
+        self.retries = retries
+        self.retry_backoff_s = retry_backoff_s
+        self.cooldown_s = cooldown_s
+        self._endpoints: list[Endpoint] = []
+        self._ids = itertools.count(1)
+
+    @classmethod
+    def from_settings(cls, settings: RpcSettings) -> RpcClient:
+        return cls(settings.http_urls, timeout_s=settings.timeout_s,
+                   rate_per_s=settings.rate_per_s, burst=settings.burst,
+                   rate_limit_wait_s=settings.rate_limit_wait_s, retries=settings.retries,
+                   retry_backoff_s=settings.retry_backoff_s, cooldown_s=settings.cooldown_s)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> RpcClient:
+        now = trio.current_time()
+        for url in self.urls:
+            # Deadlines are trio.fail_after at the call site, so httpx's own timeouts are off.
+            http = httpx.AsyncClient(timeout=httpx.Timeout(None), headers=_HEADERS)
+            self._endpoints.append(Endpoint(url, http, TokenBucket(self.rate_per_s, self.burst, now),
+                                            EndpointHealth(url, self.cooldown_s)))
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        endpoints, self._endpoints = self._endpoints, []
+        with trio.CancelScope(shield=True):
+            for endpoint in endpoints:
+                await endpoint.http.aclose()
+
+    def apply_settings(self, settings: RpcSettings) -> None:
+        """Take the reloadable keys of a new [rpc] section (endpoint URLs need a restart)."""
+        self.timeout_s = settings.timeout_s
+        self.rate_limit_wait_s = settings.rate_limit_wait_s
+        self.retries = settings.retries
+        self.retry_backoff_s = settings.retry_backoff_s
+        self.cooldown_s = settings.cooldown_s
+        self.rate_per_s, self.burst = settings.rate_per_s, settings.burst
+        now = trio.current_time()
+        for endpoint in self._endpoints:
+            endpoint.bucket.reconfigure(now, settings.rate_per_s, settings.burst)
+            endpoint.health.cooldown_s = settings.cooldown_s
+
+    def stats(self) -> list[EndpointStats]:
+        """Per-endpoint counters, score and latency, in preference order."""
+        now = trio.current_time()
+        return [endpoint.health.snapshot(now) for endpoint in self._endpoints]
+
+    # -- generic calls -----------------------------------------------------------------------
+
+    async def call(self, method: str, params: Sequence[Any] = (), *,
+                   idempotent: bool | None = None) -> Any:
+        """Call ``method`` and return its ``result``; see the module docstring for failover."""
+        if idempotent is None:
+            idempotent = jsonrpc.is_idempotent(method)
+        request_id = next(self._ids)
+        body = jsonrpc.encode(jsonrpc.request_object(request_id, method, params))
+        url, obj = await self._request(method, body, idempotent)
+        return jsonrpc.read_response(obj, url, method)
+
+    async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any | NodeError]:
+        """Several calls in one HTTP request; results in order, a failed item is its NodeError.
+
+        The batch is idempotent (and fails over) only if every method in it is. It costs one
+        token: the bucket limits requests, which is what a node's connection handling pays for.
+        """
+        if not calls:
+            return []
+        ids = [next(self._ids) for _ in calls]
+        methods = [method for method, _ in calls]
+        body = jsonrpc.encode([jsonrpc.request_object(i, method, params)
+                               for i, (method, params) in zip(ids, calls)])
+        idempotent = all(jsonrpc.is_idempotent(m) for m in methods)
+        url, obj = await self._request(f"batch of {len(calls)}", body, idempotent)
+        return jsonrpc.read_batch(obj, ids, methods, url)
+
+    async def _request(self, label: str, body: bytes, idempotent: bool) -> tuple[str, Any]:
+        endpoints = self._endpoints
+        if not endpoints:
+            raise RuntimeError("RpcClient used outside its 'async with' block")
+        max_attempts = max(len(endpoints), 1 + self.retries) if idempotent else len(endpoints)
+        tried: Counter[int] = Counter()
+        attempts: list[tuple[str, Any]] = []
+        for _ in range(max_attempts):
+            order = attempt_order([e.health for e in endpoints], trio.current_time())
+            index = min(order, key=lambda i: (tried[i], order.index(i)))
+            if tried[index]:
+                await trio.sleep(self.retry_backoff_s * 2 ** (tried[index] - 1))
+            tried[index] += 1
+            endpoint = endpoints[index]
+            try:
+                return endpoint.url, await self._post(endpoint, label, body)
+            except (RpcTimeout, EndpointUnavailable, RateLimited) as err:
+                attempts.append((endpoint.url, err))
+                maybe_sent = not isinstance(err, RateLimited) and getattr(err, "request_sent", True)
+                if not idempotent and maybe_sent:
+                    raise
+                if len(attempts) < max_attempts:
+                    log.info("rpc: %s failed on %s (%s); trying again", label, endpoint.url, err)
+        raise AllEndpointsFailed(label, attempts)
+
+    async def _post(self, endpoint: Endpoint, label: str, body: bytes) -> Any:
+        """Post ``body`` to one endpoint and return the decoded JSON; record its health."""
+        await endpoint.acquire_token(self.rate_limit_wait_s)
+        health = endpoint.health
+        started = trio.current_time()
+        try:
+            with trio.fail_after(self.timeout_s):
+                response = await endpoint.http.post(endpoint.url, content=body)
+                raw = response.content
+        except trio.TooSlowError:
+            self._record_failure(endpoint, timeout=True)
+            raise RpcTimeout(endpoint.url, label, self.timeout_s) from None
+        except httpx.ConnectError as err:
+            self._record_failure(endpoint)
+            raise EndpointUnavailable(endpoint.url, label, f"cannot connect: {err}",
+                                      request_sent=False) from None
+        except httpx.HTTPError as err:
+            self._record_failure(endpoint)
+            raise EndpointUnavailable(endpoint.url, label,
+                                      f"{type(err).__name__}: {err}") from None
+        if response.status_code == 429:
+            health.record_rate_limited()
+            retry_after = _retry_after(response)
+            raise RateLimited(endpoint.url, "node answered HTTP 429", retry_after)
+        try:
+            obj = jsonrpc.decode_body(raw, endpoint.url, label)
+        except EndpointUnavailable as err:
+            self._record_failure(endpoint)
+            if response.status_code != 200:
+                raise EndpointUnavailable(endpoint.url, label,
+                                          f"HTTP {response.status_code}: {err.reason}") from None
+            raise
+        was_failing = health.consecutive_failures > 0
+        health.record_success(trio.current_time(), trio.current_time() - started)
+        if was_failing:
+            log.warning("rpc: endpoint %s answers again", endpoint.url)
+        return obj
+
+    def _record_failure(self, endpoint: Endpoint, *, timeout: bool = False) -> None:
+        endpoint.health.record_failure(trio.current_time(), timeout=timeout)
+        if endpoint.health.consecutive_failures == 1:
+            log.warning("rpc: endpoint %s failing; cooling down for %.1f s", endpoint.url,
+                        endpoint.health.cooldown_s)
+
+    # -- the methods the bot uses ------------------------------------------------------------
+
+    async def block_number(self) -> int:
+        return read_quantity(await self.call("eth_blockNumber"), "eth_blockNumber")
+
+    async def chain_id(self) -> int:
+        return read_quantity(await self.call("eth_chainId"), "eth_chainId")
+
+    async def gas_price(self) -> int:
+        return read_quantity(await self.call("eth_gasPrice"), "eth_gasPrice")
+
+    async def get_balance(self, address: str, block: BlockId = "latest") -> int:
+        return read_quantity(await self.call("eth_getBalance", [address, block_param(block)]),
+                             "eth_getBalance")
+
+    async def get_transaction_count(self, address: str, block: BlockId = "latest") -> int:
+        result = await self.call("eth_getTransactionCount", [address, block_param(block)])
+        return read_quantity(result, "eth_getTransactionCount")
+
+    async def get_block(self, block: BlockId, full_txs: bool = False) -> dict[str, Any] | None:
+        """The raw block object (``None`` if the node does not have it yet);
+        :func:`mevbot.rpc.chaindata.read_block_head` reads its header."""
+        result = await self.call("eth_getBlockByNumber", [block_param(block), full_txs])
+        if result is not None and not isinstance(result, dict):
+            raise BadResponse("eth_getBlockByNumber", "expected a block object or null", result)
+        return result
+
+    async def get_logs(self, filter_: dict[str, Any]) -> list[LogEntry]:
+        """``eth_getLogs``; int ``fromBlock``/``toBlock`` are accepted."""
+        result = await self.call("eth_getLogs", [log_filter(filter_)])
+        if not isinstance(result, list):
+            raise BadResponse("eth_getLogs", "expected a list of logs", result)
+        return [read_log(item, "eth_getLogs") for item in result]
+
+    async def eth_call(self, to: str, data: bytes | str, block: BlockId = "latest",
+                       **fields: Any) -> bytes:
+        """``eth_call``; extra fields (``from``-> ``sender``, ``value``, ``gas``) go in the call
+        object. A revert raises :class:`NodeError` whose ``data`` is the revert payload."""
+        if "sender" in fields:
+            fields["from"] = fields.pop("sender")
+        call_object = tx_object({"to": to, "data": to_data(data), **fields})
+        result = await self.call("eth_call", [call_object, block_param(block)])
+        return read_data(result, "eth_call")
+
+    async def estimate_gas(self, tx: dict[str, Any], block: BlockId | None = None) -> int:
+        params: list[Any] = [tx_object(tx)]
+        if block is not None:
+            params.append(block_param(block))
+        return read_quantity(await self.call("eth_estimateGas", params), "eth_estimateGas")
+
+    async def send_raw_transaction(self, raw_tx: bytes | str) -> str:
+        """Submit a signed transaction; returns its hash. Never repeated blindly (see module)."""
+        result = await self.call("eth_sendRawTransaction", [to_data(raw_tx)])
+        return read_hash(result, "eth_sendRawTransaction")
+
+    async def get_transaction_receipt(self, tx_hash: str) -> dict[str, Any] | None:
+        result = await self.call("eth_getTransactionReceipt", [tx_hash])
+        if result is not None and not isinstance(result, dict):
+            raise BadResponse("eth_getTransactionReceipt", "expected a receipt or null", result)
+        return result
+
+    async def fee_history(self, block_count: int, newest: BlockId = "latest",
+                          reward_percentiles: Sequence[float] = ()) -> dict[str, Any]:
+        result = await self.call("eth_feeHistory", [to_quantity(block_count), block_param(newest),
+                                                    list(reward_percentiles)])
+        if not isinstance(result, dict):
+            raise BadResponse("eth_feeHistory", "expected a fee history object", result)
+        return result
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers["retry-after"])
+    except (KeyError, ValueError):
+        return None
