@@ -160,39 +160,42 @@ CONVERTER = make_converter()
 
 
 def structure_config(data: Mapping[str, Any], *, sources: Mapping[Path, str] | None = None,
-                     file: str | None = None) -> Config:
-    """Build the typed config from plain data, or raise :class:`ConfigError` naming every
-    problem. ``sources`` maps paths set by the environment or ``--set`` to where they came from."""
+                     file: str | None = None, schema: type = Config) -> Any:
+    """Build the typed config (an instance of ``schema``) from plain data, or raise
+    :class:`ConfigError` naming every problem. ``sources`` maps paths set by the environment or
+    ``--set`` to where they came from."""
     try:
-        return CONVERTER.structure(data, Config)
+        return CONVERTER.structure(data, schema)
     except Exception as exc:  # cattrs raises exception groups of arbitrary leaf types
-        problems = problems_from_exception(exc, data, sources or {})
+        problems = problems_from_exception(exc, data, sources or {}, schema=schema)
         raise ConfigError(problems, file=file) from None
 
 
 def problems_from_exception(exc: BaseException, data: Mapping[str, Any],
-                            sources: Mapping[Path, str], path: Path = ()) -> list[ConfigProblem]:
+                            sources: Mapping[Path, str], path: Path = (), *,
+                            schema: type = Config) -> list[ConfigProblem]:
     """Flatten cattrs' nested validation errors into path-qualified problems."""
     problems: list[ConfigProblem] = []
     if isinstance(exc, (cattrs.ClassValidationError, cattrs.IterableValidationError)):
         with_notes, without = exc.group_exceptions()
         for sub, note in with_notes:
             segment = note.name if isinstance(exc, cattrs.ClassValidationError) else note.index
-            problems.extend(problems_from_exception(sub, data, sources, path + (segment,)))
+            problems.extend(problems_from_exception(sub, data, sources, path + (segment,),
+                                                    schema=schema))
         for sub in without:
-            problems.extend(problems_from_exception(sub, data, sources, path))
+            problems.extend(problems_from_exception(sub, data, sources, path, schema=schema))
     elif isinstance(exc, cattrs.ForbiddenExtraKeysError):
         for extra in sorted(exc.extra_fields):
             problems.append(_problem(path + (extra,), _lookup(data, path + (extra,)),
-                                     _unknown_key_expected(exc.cl, path, extra), sources))
+                                     _unknown_key_expected(exc.cl, path, extra), sources, schema))
     elif isinstance(exc, ValueMismatch):
-        problems.append(_problem(path, exc.value, exc.expected, sources))
+        problems.append(_problem(path, exc.value, exc.expected, sources, schema))
     elif isinstance(exc, KeyError):
-        problems.append(_problem(path, None, "a value (required key missing)", sources))
+        problems.append(_problem(path, None, "a value (required key missing)", sources, schema))
     else:
-        located = locate(Config, path)
+        located = locate(schema, path)
         expected = describe_type(located.type) if located else "a valid value"
-        problems.append(_problem(path, _lookup(data, path), f"{expected} ({exc})", sources))
+        problems.append(_problem(path, _lookup(data, path), f"{expected} ({exc})", sources, schema))
     return problems
 
 
@@ -206,8 +209,9 @@ def _unknown_key_expected(cl: type, path: Path, extra: str) -> str:
     return f"{what} of {where}: {', '.join(known)}"
 
 
-def _problem(path: Path, value: Any, expected: str, sources: Mapping[Path, str]) -> ConfigProblem:
-    located = locate(Config, path)
+def _problem(path: Path, value: Any, expected: str, sources: Mapping[Path, str],
+             schema: type) -> ConfigProblem:
+    located = locate(schema, path)
     if located and located.field is not None and value not in ("", None):
         if is_secret(located.field):
             value = REDACTED
@@ -234,23 +238,3 @@ def _lookup(data: Any, path: Sequence[str | int]) -> Any:
 def unstructure(config: Config) -> dict[str, Any]:
     """The config as plain TOML-able data (dicts, lists, scalars)."""
     return CONVERTER.unstructure(config)
-
-
-def redacted(config: Config) -> dict[str, Any]:
-    """The effective config as a plain dict, each non-empty secret replaced by ``"***"``."""
-    return _redact(unstructure(config), Config)
-
-
-def _redact(data: Any, tp: Any) -> Any:
-    if is_section(tp) and isinstance(data, dict):
-        out = {}
-        for field in fields_of(tp):
-            value = data.get(field.name)
-            if is_secret(field) and value not in ("", None, [], {}):
-                out[field.name] = REDACTED
-            else:
-                out[field.name] = _redact(value, field.type)
-        return out
-    if is_dict_type(tp) and isinstance(data, dict):
-        return {k: _redact(v, item_type(tp)) for k, v in data.items()}
-    return data

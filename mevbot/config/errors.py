@@ -34,7 +34,8 @@ class ConfigProblem:
 
     def __str__(self) -> str:
         origin = f" (from {self.source})" if self.source else ""
-        return f"{self.path} = {_short_repr(self.value)}{origin}: expected {self.expected}"
+        shown = "" if self.value is None else f" = {_short_repr(self.value)}"  # TOML has no null
+        return f"{self.path}{shown}{origin}: expected {self.expected}"
 
 
 class ConfigError(Exception):
