@@ -23,7 +23,7 @@ import itertools
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import trio
@@ -36,7 +36,9 @@ from mevbot.rpc.errors import (AllEndpointsFailed, BadResponse, EndpointUnavaila
 from mevbot.rpc.endpoint import Endpoint
 from mevbot.rpc.health import EndpointHealth, EndpointStats, attempt_order
 from mevbot.rpc.ratelimit import TokenBucket
-from mevbot.rpc.settings import RpcSettings
+
+if TYPE_CHECKING:  # a runtime import would make `import mevbot.rpc.client` pull in all of config
+    from mevbot.rpc.settings import RpcSettings
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import eth_abi
+import trio
 from eth_utils import keccak
 
 from mevbot.rpc.client import RpcClient
@@ -25,9 +26,11 @@ _PROLOGUE = bytes([0x60, len(REVERT_PAYLOAD), 0x60, 12, 0x60, 0, 0x39,
 REVERTER_RUNTIME = _PROLOGUE + REVERT_PAYLOAD
 
 
-async def wait_receipt(rpc: RpcClient, tx_hash: str) -> dict:
-    receipt = await rpc.get_transaction_receipt(tx_hash)
-    assert receipt is not None, f"anvil automines, yet {tx_hash} has no receipt"
+async def wait_receipt(rpc: RpcClient, tx_hash: str, deadline_s: float = 10.0) -> dict:
+    """Poll for the receipt: anvil's automining answers the send before the block is sealed."""
+    with trio.fail_after(deadline_s):
+        while (receipt := await rpc.get_transaction_receipt(tx_hash)) is None:
+            await trio.sleep(0.01)
     return receipt
 
 
