@@ -13,7 +13,6 @@ cleanup is still going when the deadline passes, that cleanup is cancelled too.
 
 from __future__ import annotations
 
-import contextvars
 import enum
 import functools
 import logging
@@ -26,11 +25,9 @@ import trio
 from mevbot.runtime.errors import LifecycleError, UnknownModuleError
 from mevbot.runtime.graph import start_order
 from mevbot.runtime.health import aggregate_health
+from mevbot.runtime.logs import current_module
 from mevbot.runtime.module import Health, HealthState, Module, ModuleContext
 from mevbot.runtime.settings import RuntimeSettings
-
-#: The module whose task is running; log records carry it (see mevbot.runtime.logs).
-current_module: contextvars.ContextVar[str] = contextvars.ContextVar("mevbot_module", default="-")
 
 log = logging.getLogger("mevbot.runtime")
 
@@ -163,6 +160,11 @@ class ModuleManager:
         self._closed.set()
         return self.shutdown_report
 
+    def cut_all_cleanup(self) -> None:
+        """Cancel every module's shielded cleanup now (a second signal: stop without waiting)."""
+        for slot in self._slots.values():
+            slot.ctx.cut_cleanup()
+
     async def _stop_slot(self, slot: _Slot, deadline: float) -> bool:
         """Cancel one module and wait for it; True if it finished before the deadline."""
         slot.state = ModuleState.STOPPING
@@ -195,6 +197,7 @@ class ModuleManager:
                         async with trio.open_nursery() as inner:
                             await inner.start(functools.partial(slot.module.run, slot.ctx))
                             slot.state = ModuleState.RUNNING
+                            slot.ctx.log.info("module %s ready", name)
                             if not reported:
                                 reported = True
                                 task_status.started()
@@ -230,6 +233,7 @@ class ModuleManager:
         finally:
             if slot.state is not ModuleState.FAILED:
                 slot.state = ModuleState.STOPPED
+                slot.ctx.log.info("module %s stopped", name)
             slot.run_scope = None
             slot.finished.set()
             if not reported:
