@@ -24,3 +24,12 @@ class DiscoveryError(RegistryError):
         self.call = call
         self.problem = problem
         super().__init__(f"{call} on {contract}: {problem}")
+
+
+class PoolFetchError(Exception):
+    """Reading a pool's state from the chain failed or returned data of the wrong shape."""
+
+    def __init__(self, pool: str, problem: str) -> None:
+        self.pool = pool
+        self.problem = problem
+        super().__init__(f"pool {pool}: {problem}")

@@ -81,43 +81,56 @@ _INV_PHI = (math.sqrt(5) - 1) / 2
 
 
 def golden_section_search(simulate: CycleSimulator, low: int, high: int, *,
-                          max_evaluations: int = 64) -> SearchResult:
+                          max_evaluations: int = 64, rel_tolerance_bits: int = 20) -> SearchResult:
     """Integer maximiser of ``simulate(x) - x`` on ``[low, high]`` for a concave profit.
 
-    Stops after ``max_evaluations`` simulator calls or when the bracket is a few wei wide,
-    then scans the remaining bracket. An input the simulator rejects counts as -infinity
-    profit, which keeps the function unimodal (pools fail only above some size).
+    First a geometric scan (factor 4) brackets the optimum, so that a range spanning many
+    orders of magnitude costs a few evaluations; then golden-section search narrows the
+    bracket until it is a few wei wide or ``2**-rel_tolerance_bits`` of its position (the profit
+    is flat near the optimum, so the rest is worth less than the gas of evaluating it), or
+    ``max_evaluations`` simulator calls are spent. An input the simulator rejects counts as
+    -infinity profit, which keeps the function unimodal (pools fail only above some size).
     """
-    if low < 1:
-        low = 1
+    low = max(low, 1)
     if high < low:
         return SearchResult(0, 0, 0)
-    evaluations = 0
     cache: dict[int, int | None] = {}
 
     def profit(x: int) -> float:
-        nonlocal evaluations
         if x not in cache:
             cache[x] = _safe(simulate, x)
-            evaluations += 1
         out = cache[x]
         return -math.inf if out is None else out - x
 
-    a, b = low, high
+    points = [high]
+    while points[-1] // 4 >= low and len(points) < max_evaluations // 3:
+        points.append(points[-1] // 4)
+    points.reverse()
+    if points[0] != low:
+        points.insert(0, low)
+    best_i = max(range(len(points)), key=lambda i: (profit(points[i]), -i))
+    a = points[max(best_i - 1, 0)]
+    b = points[min(best_i + 1, len(points) - 1)]
+
     c = b - int((b - a) * _INV_PHI)
     d = a + int((b - a) * _INV_PHI)
-    while b - a > 4 and evaluations < max_evaluations - 5:
+    while b - a > max(4, a >> rel_tolerance_bits) and len(cache) < max_evaluations - 5:
         if profit(c) >= profit(d):
             b = d
         else:
             a = c
         c = b - int((b - a) * _INV_PHI)
         d = a + int((b - a) * _INV_PHI)
-    best_x = max(range(a, b + 1), key=lambda x: (profit(x), -x))
+    if b - a <= 4:
+        for x in range(a, b + 1):
+            profit(x)
+    # Every cached point is an exact evaluation; integer rounding of the interior points can
+    # step the bracket past the best one seen, so the answer is the best of all of them.
+    best_x = max(cache, key=lambda x: (profit(x), -x))
     out = cache[best_x]
     if out is None or out - best_x <= 0:
-        return SearchResult(0, 0, evaluations)
-    return SearchResult(best_x, out, evaluations)
+        return SearchResult(0, 0, len(cache))
+    return SearchResult(best_x, out, len(cache))
 
 
 def _safe(simulate: CycleSimulator, x: int) -> int | None:
