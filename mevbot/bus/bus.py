@@ -1,0 +1,344 @@
+"""The message bus of one process: local pub/sub, request/reply, and links to peer processes.
+
+Modules get it as ``ctx.bus``. ``publish`` wraps a registered attrs payload in an
+:class:`Envelope` and hands it to every matching local subscription (in-process: the object
+itself, never serialised) and to every peer link whose remote subscriptions match (encoded once).
+Critical topics are journalled in SQLite before ``publish`` returns and delivered at least once
+(see mevbot/bus/journal.py and link.py). Nothing here is fire-and-forget: links and listeners
+run in the nursery of :meth:`Bus.run`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import ssl
+import time
+from typing import Any
+
+import trio
+
+from mevbot.bus import protocol  # noqa: F401  (registers the link messages)
+from mevbot.bus.codec import Codec
+from mevbot.bus.deadletter import DeadLetterQueue
+from mevbot.bus.envelope import Envelope, format_id, new_message_id
+from mevbot.bus.errors import NoResponder, RequestTimeout
+from mevbot.bus.journal import Journal
+from mevbot.bus.link import BULK, FAST, PeerLink
+from mevbot.bus.protocol import Hello
+from mevbot.bus.registry import MESSAGES, MessageRegistry
+from mevbot.bus.router import listen_endpoints, plan_routes
+from mevbot.bus.settings import BusSettings, DeploySettings
+from mevbot.bus.subscription import Overflow, Subscription
+from mevbot.bus.topics import topic_matches, validate_pattern, validate_topic
+from transports.base import MessageStream, Transport
+from transports.errors import FrameError, HandshakeError, StreamClosed
+
+log = logging.getLogger("mevbot.bus")
+
+INBOX_PREFIX = "_inbox"
+
+
+class _ReplySlot:
+    __slots__ = ("event", "reply")
+
+    def __init__(self) -> None:
+        self.event = trio.Event()
+        self.reply: Envelope | None = None
+
+
+class Bus:
+    def __init__(self, settings: BusSettings | None = None, *, process: str = "main",
+                 deploy: DeploySettings | None = None, registry: MessageRegistry = MESSAGES,
+                 journal: Journal | None = None) -> None:
+        self.settings = settings or BusSettings()
+        self.process = process
+        self.deploy = deploy
+        self.registry = registry
+        self.codec = Codec(registry)
+        self.dlq = DeadLetterQueue(self.settings.dlq_size)
+        self.journal = journal
+        self.links: dict[str, PeerLink] = {}
+        self.inbox = f"{INBOX_PREFIX}.{process}"
+        self._subs: list[Subscription] = []
+        self._local: dict[str, tuple[Subscription, ...]] = {}
+        self._remote: dict[str, tuple[PeerLink, ...]] = {}
+        self._critical: dict[str, bool] = {}
+        self._types: dict[type, tuple[str, int]] = {}
+        self._valid_topics: set[str] = set()
+        self._replies: dict[int, _ReplySlot] = {}
+        self._correlation = itertools.count(1)
+        self.published = 0
+        self.unrouted = 0
+        self.duplicates = 0
+        self.transports: dict[str, Transport] = {}
+
+    # ---- types and topics -------------------------------------------------------------
+    def type_of(self, payload: Any) -> tuple[str, int]:
+        cls = type(payload)
+        found = self._types.get(cls)
+        if found is None:
+            entry = self.registry.for_class(cls)
+            found = self._types[cls] = (entry.tag, entry.version)
+        return found
+
+    def is_critical(self, topic: str) -> bool:
+        critical = self._critical.get(topic)
+        if critical is None:
+            critical = self._critical[topic] = any(
+                topic_matches(p, topic) for p in self.settings.critical_topics)
+        return critical
+
+    def local_patterns(self) -> list[str]:
+        return sorted({s.pattern for s in self._subs} | {self.inbox})
+
+    # ---- subscribing -------------------------------------------------------------------
+    def subscribe(self, pattern: str, *, name: str = "", queue_size: int | None = None,
+                  overflow: Overflow | str | None = None) -> Subscription:
+        """A new subscription to ``pattern``; close it (or use ``with``) to unsubscribe."""
+        validate_pattern(pattern)
+        overflow = Overflow(overflow or self.settings.overflow)
+        sub = Subscription(pattern, maxlen=queue_size or self.settings.queue_size,
+                           overflow=overflow, name=name, on_close=self._unsubscribe,
+                           dead_letter=self._dead_letter_full)
+        self._subs.append(sub)
+        self._local.clear()
+        self._announce_interest()
+        return sub
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        if sub in self._subs:
+            self._subs.remove(sub)
+            self._local.clear()
+            self._announce_interest()
+
+    def _announce_interest(self) -> None:
+        patterns = self.local_patterns()
+        for link in self.links.values():
+            link.send_interest(patterns)
+
+    def _dead_letter_full(self, env: Envelope, reason: str) -> None:
+        self.dlq.add(f"undeliverable: {reason}", envelope=env, origin=f"subscription:{reason}")
+
+    def _local_for(self, topic: str) -> tuple[Subscription, ...]:
+        subs = self._local.get(topic)
+        if subs is None:
+            subs = self._local[topic] = tuple(s for s in self._subs if topic_matches(s.pattern, topic))
+        return subs
+
+    def _links_for(self, topic: str) -> tuple[PeerLink, ...]:
+        return tuple(link for link in self.links.values() if link.wants(topic))
+
+    # ---- publishing --------------------------------------------------------------------
+    async def publish(self, topic: str, payload: Any, *, source: str = "", trace_id: int = 0,
+                      message_id: int = 0, reply_to: str = "", correlation_id: int = 0) -> Envelope:
+        """Publish ``payload`` (a registered attrs instance) on ``topic``; returns its envelope.
+
+        Waits while a BLOCK subscription is full (backpressure). ``message_id`` lets an
+        idempotent producer reuse an id so receivers deduplicate a re-publication.
+        """
+        if topic not in self._valid_topics:
+            validate_topic(topic)
+            self._valid_topics.add(topic)
+        tag, version = self.type_of(payload)
+        message_id = message_id or new_message_id()
+        env = Envelope(message_id, topic, tag, version, time.time_ns(), trace_id or message_id,
+                       source or self.process, payload, reply_to, correlation_id)
+        await self.publish_envelope(env)
+        return env
+
+    async def publish_envelope(self, env: Envelope) -> None:
+        """Route an envelope made here (or replayed from the DLQ) to local and remote subscribers."""
+        topic = env.topic
+        self.published += 1
+        if topic == self.inbox:
+            self._resolve_reply(env)
+            return
+        links = self._remote.get(topic)
+        if links is None:
+            links = self._links_for(topic)
+            self._remote[topic] = links
+        critical = self.is_critical(topic)
+        frame = None
+        if links:
+            if critical or any(link.lanes[FAST].serialises for link in links):
+                frame = self.codec.encode(env)
+        if critical and self.journal is not None:
+            self.journal.record(env.id, topic, frame or self.codec.encode(env), env.created_ns,
+                                [link.peer for link in links])
+        for link in links:
+            link.enqueue(env, frame if link.lanes[FAST].serialises else None, critical)
+        subs = self._local.get(topic)
+        if subs is None:
+            subs = self._local_for(topic)
+        for sub in subs:
+            if not sub.offer(env):
+                await sub.put(env)
+        if not subs and not links:
+            self.unrouted += 1
+        await trio.lowlevel.checkpoint_if_cancelled()
+
+    async def deliver_remote(self, env: Envelope) -> None:
+        """Hand an envelope that arrived from a peer to the local subscriptions only."""
+        if env.topic == self.inbox:
+            self._resolve_reply(env)
+            return
+        subs = self._local.get(env.topic)
+        if subs is None:
+            subs = self._local_for(env.topic)
+        for sub in subs:
+            if not sub.offer(env):
+                await sub.put(env)
+        if not subs:
+            self.unrouted += 1
+
+    # ---- request / reply ---------------------------------------------------------------
+    async def request(self, topic: str, payload: Any, *, source: str = "",
+                      timeout_s: float | None = None, trace_id: int = 0) -> Envelope:
+        """Publish a request and wait for the first reply; raises RequestTimeout/NoResponder."""
+        if not self._local_for(topic) and not self._links_for(topic):
+            raise NoResponder(f"request on {topic!r}: no subscriber here or in any connected peer")
+        correlation_id = next(self._correlation)
+        slot = self._replies[correlation_id] = _ReplySlot()
+        timeout_s = self.settings.request_timeout_s if timeout_s is None else timeout_s
+        try:
+            await self.publish(topic, payload, source=source, trace_id=trace_id,
+                               reply_to=self.inbox, correlation_id=correlation_id)
+            with trio.move_on_after(timeout_s):
+                await slot.event.wait()
+        finally:
+            del self._replies[correlation_id]
+        if slot.reply is None:
+            raise RequestTimeout(f"request on {topic!r}: no reply within {timeout_s} s")
+        return slot.reply
+
+    async def reply(self, request: Envelope, payload: Any, *, source: str = "") -> Envelope:
+        """Answer ``request`` (an envelope received from a subscription)."""
+        return await self.publish(request.reply_to, payload, source=source,
+                                  trace_id=request.trace_id, correlation_id=request.correlation_id)
+
+    def _resolve_reply(self, env: Envelope) -> None:
+        slot = self._replies.get(env.correlation_id)
+        if slot is None or slot.reply is not None:
+            self.dlq.add(f"undeliverable: reply {env.correlation_id} arrived after its request "
+                         "timed out (or twice)", envelope=env, origin="inbox")
+            return
+        slot.reply = env
+        slot.event.set()
+
+    # ---- links and listeners -----------------------------------------------------------
+    def link(self, peer: str, transport: str = "?", address: str = "", reason: str = "") -> PeerLink:
+        link = self.links.get(peer)
+        if link is None:
+            link = self.links[peer] = PeerLink(self, peer, transport, address, reason)
+            self._remote.clear()
+        return link
+
+    def _interest_changed(self) -> None:
+        self._remote.clear()
+
+    async def serve(self, transport: Transport, address: str, *,
+                    task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Accept peer connections on ``address``; ``task_status.started(bound address)``."""
+        async def accept(stream: MessageStream) -> None:
+            first = await stream.receive_batch()
+            head = first[0]
+            env = self.codec.decode(head) if transport.serialises else head
+            if not isinstance(env.payload, Hello):
+                raise HandshakeError(f"{stream.peer} sent {env.tag!r} before its Hello")
+            hello = env.payload
+            link = self.link(hello.process, transport.name, f"{stream.peer} (accepted)",
+                             f"{hello.process} dialled us over {transport.name}")
+            lane = link.lanes.get(hello.lane)
+            if lane is None:
+                raise HandshakeError(f"{hello.process} asked for unknown lane {hello.lane!r}")
+            log.info("bus %s: %s connected on lane %s over %s", self.process, hello.process,
+                     hello.lane, transport.name)
+            link.set_interest(hello.patterns)
+            self._remote.clear()
+            try:
+                await lane.run_session(stream, transport.serialises, first[1:])
+            except (StreamClosed, FrameError) as exc:
+                log.warning("bus %s: link from %s/%s closed: %s", self.process, hello.process,
+                            hello.lane, exc)
+
+        async with trio.open_nursery() as nursery:
+            bound = await nursery.start(transport.listen, address, accept)
+            task_status.started(bound)
+
+    async def dial(self, peer: str, transport: Transport, address: str, *, bulk: bool = True,
+                   reason: str = "") -> None:
+        """Keep a link to ``peer`` at ``address`` up (fast lane, plus bulk lane for byte transports)."""
+        link = self.link(peer, transport.name, address, reason)
+        log.info("bus %s: route to %s over %s at %s (%s)", self.process, peer, transport.name,
+                 address, reason or "explicit")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(link.dial_forever, transport, address, FAST)
+            if bulk and transport.serialises:
+                nursery.start_soon(link.dial_forever, transport, address, BULK)
+
+    def _transport(self, kind: str) -> Transport:
+        if kind not in self.transports:
+            from transports.tcp import TcpTransport
+            from transports.unix import UnixTransport
+            deploy = self.deploy
+            if kind == "unix":
+                self.transports[kind] = UnixTransport(max_frame_bytes=self.settings.max_frame_bytes)
+            elif kind == "tcp":
+                server_ssl = client_ssl = None
+                if deploy.tls_cert:
+                    server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                    server_ssl.load_cert_chain(deploy.tls_cert, deploy.tls_key or None)
+                    client_ssl = ssl.create_default_context(cafile=deploy.tls_ca or None)
+                self.transports[kind] = TcpTransport(deploy.secret, max_frame_bytes=self.settings.max_frame_bytes,
+                                                     server_ssl=server_ssl, client_ssl=client_ssl)
+            else:
+                raise ValueError(f"no transport {kind!r}")
+        return self.transports[kind]
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Open the journal, listen and dial as [deploy] says; started() once listening."""
+        if self.journal is None and self.settings.critical_topics and self.settings.persist_path:
+            self.journal = Journal(self.settings.persist_path.replace("{process}", self.process))
+            for link in self.links.values():
+                link.patterns = tuple(self.journal.interest().get(link.peer, link.patterns))
+        try:
+            async with trio.open_nursery() as nursery:
+                if self.deploy is not None and self.deploy.processes:
+                    for kind, address in listen_endpoints(self.deploy, self.process):
+                        await nursery.start(self.serve, self._transport(kind), address)
+                    for route in plan_routes(self.deploy, self.process):
+                        link = self.link(route.peer, route.transport, route.address, route.reason)
+                        if route.dial:
+                            nursery.start_soon(self.dial, route.peer, self._transport(route.transport),
+                                               route.address)
+                        else:
+                            log.info("bus %s: route to %s over %s: waiting for it to dial %s (%s)",
+                                     self.process, route.peer, route.transport, route.address,
+                                     route.reason)
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            if self.journal is not None:
+                self.journal.close()
+
+    # ---- introspection -----------------------------------------------------------------
+    def routes(self) -> list[dict]:
+        local = {"peer": self.process, "transport": "memory", "address": "in-process",
+                 "reason": "same process", "subscriptions": [s.stats() for s in self._subs]}
+        return [local] + [link.stats() for link in self.links.values()]
+
+    def stats(self) -> dict:
+        return {"process": self.process, "published": self.published, "unrouted": self.unrouted,
+                "duplicates_suppressed": self.duplicates,
+                "dropped": sum(s.dropped for s in self._subs), "dlq": self.dlq.stats()}
+
+    async def replay(self, seqs: list[int] | None = None) -> list[str]:
+        """Republish dead letters that still have an envelope; returns their ids."""
+        wanted = [letter.seq for letter in self.dlq.list(0)
+                  if letter.envelope is not None and (seqs is None or letter.seq in seqs)]
+        replayed = []
+        for letter in self.dlq.take(wanted):
+            await self.publish_envelope(letter.envelope)
+            replayed.append(format_id(letter.envelope.id))
+        return replayed

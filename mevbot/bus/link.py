@@ -1,0 +1,307 @@
+"""A link to one peer process: lanes (connections), outbound buffering, reconnects, acks.
+
+Each lane owns a bounded outbound queue that outlives its connections. Its writer takes every
+queued frame (up to ``max_batch_bytes``) and hands them to the transport as one batch, so an
+idle link sends a lone message at once and a busy one coalesces hundreds per write; its reader
+decodes every frame of a received batch. A frame that fails to decode is dead-lettered with the
+reason and the reader carries on. While a lane is down its queue keeps filling up to
+``link_buffer``; beyond that (or past ``message_ttl_s``) messages are dead-lettered. Critical
+messages never rely on that queue: they are in the journal and resent from it on every
+(re)connect, and the receiver acknowledges them only after journalling their ids.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import trio
+
+from mevbot.bus.envelope import Envelope, make_envelope
+from mevbot.bus.errors import MessageDecodeError
+from mevbot.bus.protocol import LINK_TOPIC, Ack, Hello, Interest
+from mevbot.bus.topics import topic_matches
+from transports.base import MessageStream, Transport
+from transports.errors import ConnectFailed, FrameError, HandshakeError, StreamClosed
+
+if TYPE_CHECKING:
+    from mevbot.bus.bus import Bus
+
+log = logging.getLogger("mevbot.bus.link")
+
+FAST = "fast"
+BULK = "bulk"
+MAX_BATCH_ITEMS = 4096
+
+
+class Lane:
+    """One connection's worth of a link: an outbound queue and the session using it."""
+
+    def __init__(self, link: PeerLink, name: str) -> None:
+        self.link = link
+        self.name = name
+        self.out: collections.deque = collections.deque()  # (envelope, frame | None, critical)
+        self._wake = trio.lowlevel.ParkingLot()
+        self.stream: MessageStream | None = None
+        self.serialises = True
+        self.sent = 0
+        self.received = 0
+        self.batches = 0
+        self.bytes_sent = 0
+        self.max_queued = 0
+        self.dead_lettered = 0
+        self.sessions = 0
+
+    @property
+    def connected(self) -> bool:
+        return self.stream is not None
+
+    def enqueue(self, env: Envelope, frame: bytes | None, critical: bool) -> None:
+        out = self.out
+        if len(out) >= self.link.bus.settings.link_buffer:
+            if critical:
+                return  # journalled: resent from the journal when the peer is back
+            self.dead_lettered += 1
+            self.link.bus.dlq.add(f"undeliverable: buffer for peer {self.link.peer!r} full "
+                                  f"({len(out)} queued while {'up' if self.connected else 'down'})",
+                                  envelope=env, origin=f"link:{self.link.peer}/{self.name}")
+            return
+        out.append((env, frame, critical))
+        if len(out) > self.max_queued:
+            self.max_queued = len(out)
+        if self._wake:
+            self._wake.unpark()
+
+    def enqueue_control(self, payload) -> None:
+        bus = self.link.bus
+        env = make_envelope(LINK_TOPIC, payload, *bus.type_of(payload), bus.process)
+        self.out.appendleft((env, None, False))  # control goes ahead of queued data
+        if self._wake:
+            self._wake.unpark()
+
+    async def run_session(self, stream: MessageStream, serialises: bool,
+                          first_batch: list | None = None) -> None:
+        """Serve one connection until it closes; raises what ended it."""
+        bus = self.link.bus
+        self.serialises = serialises
+        if self.stream is not None:
+            log.info("link %s/%s: replacing the previous connection", self.link.peer, self.name)
+            await self.stream.aclose()
+        self.stream = stream
+        self.sessions += 1
+        # Critical messages come from the journal, in order, ahead of anything else queued.
+        self.out = collections.deque(item for item in self.out if not item[2])
+        hello = Hello(bus.process, self.name, bus.local_patterns())
+        frames_first = [self._frame(make_envelope(LINK_TOPIC, hello, *bus.type_of(hello), bus.process))]
+        if self.name == FAST and bus.journal is not None:
+            for raw in bus.journal.pending(self.link.peer):
+                frames_first.append(raw if serialises else bus.codec.decode(raw))
+        try:
+            await stream.send_batch(frames_first)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._write_loop, stream)
+                if first_batch:
+                    await self._handle_batch(first_batch)
+                while True:
+                    await self._handle_batch(await stream.receive_batch())
+        finally:
+            if self.stream is stream:
+                self.stream = None
+            await stream.aclose()
+
+    def _frame(self, env: Envelope):
+        return self.link.bus.codec.encode(env) if self.serialises else env
+
+    async def _write_loop(self, stream: MessageStream) -> None:
+        bus = self.link.bus
+        max_bytes = bus.settings.max_batch_bytes
+        ttl_ns = int(bus.settings.message_ttl_s * 1e9)
+        encode = bus.codec.encode
+        serialises = self.serialises
+        out = self.out
+        while True:
+            if self.out is not out:
+                out = self.out
+            while not out:
+                await self._wake.park()
+                out = self.out
+            taken = []
+            frames = []
+            size = 0
+            now = time.time_ns()
+            while out and size < max_bytes and len(frames) < MAX_BATCH_ITEMS:
+                item = out.popleft()
+                env, frame, critical = item
+                if not critical and now - env.created_ns > ttl_ns:
+                    self.dead_lettered += 1
+                    bus.dlq.add(f"expired: waited over {bus.settings.message_ttl_s} s for peer "
+                                f"{self.link.peer!r}", envelope=env, origin=f"link:{self.link.peer}")
+                    continue
+                if serialises:
+                    if frame is None:
+                        frame = encode(env)
+                    size += len(frame)
+                    frames.append(frame)
+                else:
+                    frames.append(env)
+                taken.append(item)
+            if not frames:
+                continue
+            try:
+                await stream.send_batch(frames)
+            except BaseException:
+                # not known to have arrived: keep non-critical ones for the next connection
+                out.extendleft(reversed([t for t in taken if not t[2]]))
+                raise
+            self.sent += len(frames)
+            self.batches += 1
+            self.bytes_sent += size
+
+    async def _handle_batch(self, frames: list) -> None:
+        bus = self.link.bus
+        self.received += len(frames)
+        critical_ids = []
+        for frame in frames:
+            if self.serialises:
+                try:
+                    env = bus.codec.decode(frame)
+                except MessageDecodeError as exc:
+                    bus.dlq.add(f"undecodable: {exc}", raw=bytes(frame),
+                                origin=f"link:{self.link.peer}/{self.name}")
+                    continue
+            else:
+                env = frame
+            if env.topic == LINK_TOPIC:
+                self._handle_control(env.payload)
+                continue
+            if bus.is_critical(env.topic):
+                if env.id in self.link.recent_ids or (bus.journal and bus.journal.seen(env.id)):
+                    critical_ids.append(env.id)  # a redelivery: confirm again, surface never
+                    bus.duplicates += 1
+                    continue
+                await bus.deliver_remote(env)
+                self.link.remember(env.id)
+                critical_ids.append(env.id)
+            else:
+                await bus.deliver_remote(env)
+        if critical_ids:
+            if bus.journal is not None:
+                bus.journal.mark_seen(critical_ids)
+            self.enqueue_control(Ack(critical_ids))
+
+    def _handle_control(self, payload) -> None:
+        link = self.link
+        if isinstance(payload, Hello):
+            link.set_interest(payload.patterns)
+        elif isinstance(payload, Interest):
+            link.set_interest(payload.patterns)
+        elif isinstance(payload, Ack):
+            if link.bus.journal is not None:
+                link.bus.journal.ack(link.peer, payload.ids)
+            link.acked += len(payload.ids)
+
+    def stats(self) -> dict:
+        return {"connected": self.connected, "queued": len(self.out), "max_queued": self.max_queued,
+                "sent": self.sent, "received": self.received, "batches": self.batches,
+                "bytes_sent": self.bytes_sent, "dead_lettered": self.dead_lettered,
+                "sessions": self.sessions}
+
+
+class PeerLink:
+    """Everything this process knows about one peer process."""
+
+    def __init__(self, bus: Bus, peer: str, transport: str = "?", address: str = "",
+                 reason: str = "") -> None:
+        self.bus = bus
+        self.peer = peer
+        self.transport = transport
+        self.address = address
+        self.reason = reason
+        self.lanes = {FAST: Lane(self, FAST), BULK: Lane(self, BULK)}
+        self.patterns: tuple[str, ...] = ()
+        self._wants: dict[str, bool] = {}
+        self.recent_ids: set[int] = set()
+        self._recent_order: collections.deque[int] = collections.deque()
+        self.acked = 0
+        self.failovers = 0
+        self.connect_failures = 0
+        if bus.journal is not None:
+            self.patterns = tuple(bus.journal.interest().get(peer, ()))
+
+    def set_interest(self, patterns: list[str]) -> None:
+        if tuple(patterns) != self.patterns:
+            self.patterns = tuple(patterns)
+            self._wants.clear()
+            self.bus._interest_changed()
+            if self.bus.journal is not None:
+                self.bus.journal.save_interest(self.peer, list(patterns))
+            log.info("link %s: peer subscribes to %s", self.peer, ", ".join(patterns) or "nothing")
+
+    def wants(self, topic: str) -> bool:
+        wanted = self._wants.get(topic)
+        if wanted is None:
+            wanted = self._wants[topic] = any(topic_matches(p, topic) for p in self.patterns)
+        return wanted
+
+    def remember(self, message_id: int) -> None:
+        self.recent_ids.add(message_id)
+        self._recent_order.append(message_id)
+        if len(self._recent_order) > 100_000:
+            self.recent_ids.discard(self._recent_order.popleft())
+
+    def enqueue(self, env: Envelope, frame: bytes | None, critical: bool) -> None:
+        settings = self.bus.settings
+        fast, bulk = self.lanes[FAST], self.lanes[BULK]
+        if not critical and bulk.connected:
+            if frame is not None and len(frame) > settings.large_message_bytes:
+                bulk.enqueue(env, frame, critical)
+                return
+            if len(fast.out) > settings.failover_depth:
+                self.failovers += 1
+                bulk.enqueue(env, frame, critical)
+                return
+        fast.enqueue(env, frame, critical)
+
+    def send_interest(self, patterns: list[str]) -> None:
+        for lane in self.lanes.values():
+            if lane.connected:
+                lane.enqueue_control(Interest(patterns))
+
+    async def dial_forever(self, transport: Transport, address: str, lane_name: str = FAST) -> None:
+        """Connect, serve, and reconnect with backoff; never returns (cancel to stop)."""
+        settings = self.bus.settings
+        lane = self.lanes[lane_name]
+        delay = settings.reconnect_backoff_s
+        failures = 0
+        while True:
+            try:
+                stream = await transport.connect(address)
+            except (ConnectFailed, HandshakeError, OSError, trio.TooSlowError) as exc:
+                failures += 1
+                self.connect_failures += 1
+                if failures == 1 or failures % 100 == 0:
+                    log.warning("link %s/%s: cannot reach %s %s (%d tries): %s; retrying",
+                                self.peer, lane_name, transport.name, address, failures, exc)
+                await trio.sleep(delay)
+                delay = min(delay * 2, settings.reconnect_backoff_max_s)
+                continue
+            if failures:
+                log.info("link %s/%s: connected to %s after %d failed tries", self.peer, lane_name,
+                         address, failures)
+            failures = 0
+            delay = settings.reconnect_backoff_s
+            try:
+                await lane.run_session(stream, transport.serialises)
+            except (StreamClosed, FrameError, HandshakeError) as exc:
+                log.warning("link %s/%s: connection to %s lost: %s", self.peer, lane_name, address, exc)
+            await trio.sleep(delay)
+
+    def stats(self) -> dict:
+        return {"peer": self.peer, "transport": self.transport, "address": self.address,
+                "reason": self.reason, "patterns": list(self.patterns), "acked": self.acked,
+                "failovers": self.failovers, "connect_failures": self.connect_failures,
+                "pending_critical": (self.bus.journal.pending_count(self.peer)
+                                     if self.bus.journal is not None else 0),
+                "lanes": {name: lane.stats() for name, lane in self.lanes.items()}}

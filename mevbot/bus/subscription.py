@@ -1,0 +1,136 @@
+"""A subscription: a bounded queue of envelopes with its own overflow policy.
+
+Not a trio memory channel because channels cannot drop their oldest item, and because one wakeup
+per batch (not per message) is what lets a consumer keep up with a socket reader that hands over
+hundreds of messages at once. Producers call :meth:`Subscription.offer` (never blocks) or
+:meth:`Subscription.put` (blocks while full under ``Overflow.BLOCK``).
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+from collections.abc import Callable
+
+import trio
+
+from mevbot.bus.envelope import Envelope
+
+
+class Overflow(enum.Enum):
+    BLOCK = "block"  # the publisher waits: backpressure
+    DROP_OLDEST = "drop-oldest"  # the oldest queued message is discarded and counted
+    DEAD_LETTER = "dead-letter"  # the new message goes to the dead letter queue
+
+
+class Subscription:
+    """Messages matching ``pattern``; iterate it (``async for env in sub``) or take batches."""
+
+    def __init__(self, pattern: str, *, maxlen: int, overflow: Overflow, name: str,
+                 on_close: Callable[[Subscription], None],
+                 dead_letter: Callable[[Envelope, str], None]) -> None:
+        self.pattern = pattern
+        self.maxlen = maxlen
+        self.overflow = overflow
+        self.name = name or pattern
+        self._items: collections.deque[Envelope] = collections.deque()
+        self._readers = trio.lowlevel.ParkingLot()
+        self._writers = trio.lowlevel.ParkingLot()
+        self._on_close = on_close
+        self._dead_letter = dead_letter
+        self.closed = False
+        self.delivered = 0
+        self.dropped = 0
+        self.dead_lettered = 0
+        self.max_depth = 0
+
+    @property
+    def depth(self) -> int:
+        return len(self._items)
+
+    def offer(self, env: Envelope) -> bool:
+        """Queue ``env`` now; False when full under BLOCK (the caller must :meth:`put`)."""
+        items = self._items
+        if len(items) >= self.maxlen:
+            if self.overflow is Overflow.BLOCK:
+                return False
+            if self.overflow is Overflow.DROP_OLDEST:
+                items.popleft()
+                self.dropped += 1
+            else:
+                self.dead_lettered += 1
+                self._dead_letter(env, f"subscription {self.name!r} full ({self.maxlen} queued)")
+                return True
+        items.append(env)
+        if len(items) > self.max_depth:
+            self.max_depth = len(items)
+        if self._readers:
+            self._readers.unpark()
+        return True
+
+    async def put(self, env: Envelope) -> None:
+        """Queue ``env``, waiting for room under BLOCK."""
+        while not self.offer(env):
+            if self.closed:
+                return
+            await self._writers.park()
+        await trio.lowlevel.checkpoint_if_cancelled()
+
+    async def receive_batch(self, max_items: int = 1024) -> list[Envelope]:
+        """Wait for at least one envelope; return up to ``max_items`` in arrival order."""
+        items = self._items
+        while not items:
+            if self.closed:
+                raise trio.EndOfChannel(f"subscription {self.name!r} is closed")
+            await self._readers.park()
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if len(items) <= max_items:
+            batch = list(items)
+            items.clear()
+        else:
+            batch = [items.popleft() for _ in range(max_items)]
+        self.delivered += len(batch)
+        if self._writers:
+            self._writers.unpark_all()
+        return batch
+
+    async def receive(self) -> Envelope:
+        items = self._items
+        while not items:
+            if self.closed:
+                raise trio.EndOfChannel(f"subscription {self.name!r} is closed")
+            await self._readers.park()
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self.delivered += 1
+        env = items.popleft()
+        if self._writers:
+            self._writers.unpark()
+        return env
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self) -> Envelope:
+        try:
+            return await self.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._readers.unpark_all()
+            self._writers.unpark_all()
+            self._on_close(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def stats(self) -> dict:
+        return {"pattern": self.pattern, "name": self.name, "overflow": self.overflow.value,
+                "maxlen": self.maxlen, "depth": self.depth, "max_depth": self.max_depth,
+                "delivered": self.delivered, "dropped": self.dropped,
+                "dead_lettered": self.dead_lettered}
