@@ -109,6 +109,8 @@ Environment and flag values are strings read as the key's type: integers accept 
 `0x...`, booleans `true/false/1/0/yes/no/on/off`, strings are taken verbatim, and a list is a
 TOML array (`MEVBOT__RPC__HTTP_URLS='["http://a:8547", "http://b:8547"]'`) or comma-separated
 (`MEVBOT__RPC__HTTP_URLS=http://a:8547,http://b:8547`); a whole table may be a TOML inline table.
+A table of named tables given in the file (e.g. `[deploy.hosts.x]`) replaces that key's default
+entries, while a variable or flag naming one entry adds it to (or changes it in) the effective table.
 Keep secrets (marked below) in the environment rather than in the file.
 
 ## Validation

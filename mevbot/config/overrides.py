@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from mevbot.config.convert import CONVERTER
 from mevbot.config.errors import ConfigProblem
 from mevbot.config.keys import format_path, is_dict_type, is_list_type, is_section, item_type, locate
 from mevbot.config.schema import Config
@@ -85,7 +86,7 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[Override],
             path.append(key)
             child = node.get(key)
             if child is None:
-                child = node[key] = {}
+                child = node[key] = _default_table(schema, path)
             elif not isinstance(child, dict):
                 problems.append(ConfigProblem(format_path(path), child,
                                               f"a table (to set {'.'.join(override.path)} in it)",
@@ -101,6 +102,21 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[Override],
         node[key] = coerce(override.raw, located.type if located else None)
         sources[tuple(path)] = override.source
     return problems
+
+
+def _default_table(schema: type, path: list[str]) -> dict[str, Any]:
+    """The default of the dict-valued key at ``path`` as plain data (empty for anything else),
+    so that a variable adding one entry to a table with default entries keeps them."""
+    located = locate(schema, path)
+    field = located.field if located else None
+    if field is None or field.name != path[-1] or not is_dict_type(located.type):
+        return {}
+    default = field.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        default = default.factory()
+    if default is attrs.NOTHING:
+        return {}
+    return dict(CONVERTER.unstructure(default, located.type))
 
 
 def _match_key(node: Mapping[str, Any], segment: str, match_case: bool) -> str:
