@@ -25,8 +25,8 @@ from collections.abc import Mapping
 import attrs
 
 from mevbot.pricing.errors import InvalidPoolState, MissingTickData, SolidityRevert
-from mevbot.pricing.full_math import MAX_INT256, MAX_UINT128, MIN_INT256
-from mevbot.pricing.swap_math import compute_swap_step
+from mevbot.pricing.full_math import MAX_INT256, MAX_UINT128, MAX_UINT256, MIN_INT256
+from mevbot.pricing.sqrt_price_math import get_next_sqrt_price_from_input, get_next_sqrt_price_from_output
 from mevbot.pricing.tick_math import (
     MAX_SQRT_RATIO,
     MAX_TICK,
@@ -178,8 +178,10 @@ def simulate_v3_swap(
     fee_total = 0
     steps = 0
     crossed: list[int] = []
-    step = compute_swap_step
+    pips_less_fee = 1_000_000 - fee_pips
     sqrt_at = get_sqrt_ratio_at_tick
+    next_from_input = get_next_sqrt_price_from_input
+    next_from_output = get_next_sqrt_price_from_output
 
     while remaining != 0 and sqrt_price != limit:
         steps += 1
@@ -222,14 +224,63 @@ def simulate_v3_swap(
             target = limit if sqrt_next < limit else sqrt_next
         else:
             target = limit if sqrt_next > limit else sqrt_next
-        sqrt_price, amount_in, amount_out, fee_amount = step(sqrt_price, target, liquidity, remaining, fee_pips)
-        fee_total += fee_amount
+        # SwapMath.computeSwapStep, inlined and specialised (see swap_math.py for the literal
+        # port). Two facts make the short forms exact: nested floor (ceil) divisions equal one
+        # floor (ceil) division, floor(floor(x/b)/a) == floor(x/(a*b)), so getAmount0Delta is
+        # one division by a*b; and no mulDiv here can exceed 256 bits (amount0 < 2^224,
+        # amount1 < 2^192, amountRemaining < 2^255), so none of their overflow reverts can fire.
+        # The rare partial step calls the library for the next price, overflow branches and all.
         if exact_input:
+            less_fee = remaining * pips_less_fee // 1_000_000
+            if zero_for_one:
+                amount_in = -((-(liquidity << 96) * (sqrt_price - target)) // (target * sqrt_price))
+                if less_fee >= amount_in:
+                    price_next = target
+                else:
+                    price_next = next_from_input(sqrt_price, liquidity, less_fee, True)
+                    amount_in = -((-(liquidity << 96) * (sqrt_price - price_next)) // (price_next * sqrt_price))
+                amount_out = (liquidity * (sqrt_price - price_next)) >> 96
+            else:
+                amount_in = -((-liquidity * (target - sqrt_price)) >> 96)
+                if less_fee >= amount_in:
+                    price_next = target
+                else:
+                    price_next = next_from_input(sqrt_price, liquidity, less_fee, False)
+                    amount_in = -((-liquidity * (price_next - sqrt_price)) >> 96)
+                amount_out = ((liquidity << 96) * (price_next - sqrt_price)) // (price_next * sqrt_price)
+            if price_next != target:
+                fee_amount = remaining - amount_in
+            else:
+                fee_amount = -((-amount_in * fee_pips) // pips_less_fee)
             remaining -= amount_in + fee_amount
             calculated -= amount_out
         else:
+            wanted = -remaining
+            if zero_for_one:
+                amount_out = (liquidity * (sqrt_price - target)) >> 96
+                if wanted >= amount_out:
+                    price_next = target
+                else:
+                    price_next = next_from_output(sqrt_price, liquidity, wanted, True)
+                    amount_out = (liquidity * (sqrt_price - price_next)) >> 96
+                amount_in = -((-(liquidity << 96) * (sqrt_price - price_next)) // (price_next * sqrt_price))
+            else:
+                amount_out = ((liquidity << 96) * (target - sqrt_price)) // (target * sqrt_price)
+                if wanted >= amount_out:
+                    price_next = target
+                else:
+                    price_next = next_from_output(sqrt_price, liquidity, wanted, False)
+                    amount_out = ((liquidity << 96) * (price_next - sqrt_price)) // (price_next * sqrt_price)
+                amount_in = -((-liquidity * (price_next - sqrt_price)) >> 96)
+            if amount_out > wanted:
+                amount_out = wanted
+            fee_amount = -((-amount_in * fee_pips) // pips_less_fee)
+            if fee_amount > MAX_UINT256:
+                raise SolidityRevert("FullMath.mulDivRoundingUp", "", f"swap fee on {amount_in} overflows uint256")
             remaining += amount_out
             calculated += amount_in + fee_amount
+        sqrt_price = price_next
+        fee_total += fee_amount
 
         if sqrt_price == sqrt_next:
             if initialized:
