@@ -18,6 +18,7 @@ SIMPLE = {
     "status": ("status", "the bot's health and every module's state"),
     "modules": ("modules", "a table of modules: state, health, restarts"),
     "reload": ("reload", "re-read the config file now; show what was applied or needs a restart"),
+    "config": ("config", "the config in force in the bot, as TOML (secrets redacted)"),
     "emergency-stop": ("emergency-stop", "pause every module that trades, now"),
     "clear-stop": ("clear-stop", "lift the emergency stop and resume the trading modules"),
     "routes": ("routes", "which topics go to which module/process (served by the bus)"),
@@ -72,20 +73,49 @@ def _dlq_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _resolve_socket(args: argparse.Namespace) -> tuple[str, float] | int:
-    """The socket path and request deadline, from --socket or the config (exit code 2 if invalid)."""
+    """The socket path and request deadline, from --socket or the config (exit code 2 if invalid).
+
+    A file with problems outside [control] still names the socket: the operator may just have
+    saved a broken file and want `ctl reload` to show the bot's verdict on it.
+    """
     if args.socket is not None and not args.config and not args.overrides:
         return args.socket, 5.0
     from mevbot.config.errors import ConfigError
     from mevbot.config.loader import load_config
 
     try:
-        config = load_config(args.config, overrides=args.overrides)
+        control = load_config(args.config, overrides=args.overrides).control
     except ConfigError as exc:
-        print("mevbot ctl: invalid config (needed for the socket path; or pass --socket):", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return 2
-    return args.socket or config.control.socket_path, config.control.request_timeout_s
+        control = _control_section_only(args)
+        if control is None:
+            print("mevbot ctl: invalid config (needed for the socket path; or pass --socket):", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  - {problem}", file=sys.stderr)
+            return 2
+    return args.socket or control.socket_path, control.request_timeout_s
+
+
+def _control_section_only(args: argparse.Namespace):
+    """The [control] section alone (file, environment, --set), or None if it is invalid too."""
+    import os
+    import tomllib
+
+    from mevbot.config.errors import ConfigError
+    from mevbot.config.loader import build_config, resolve_config_path
+    from mevbot.config.render import dumps
+
+    file = resolve_config_path(args.config)
+    try:
+        data = tomllib.loads(file.read_text()) if file is not None else {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    only = {"control": data["control"]} if isinstance(data.get("control"), dict) else {}
+    environ = {k: v for k, v in os.environ.items() if k.startswith("MEVBOT__CONTROL__")}
+    overrides = [o for o in args.overrides if o.startswith("control.")]
+    try:
+        return build_config(dumps(only).encode(), file, environ=environ, overrides=overrides).control
+    except ConfigError:
+        return None
 
 
 def _render(command: str, reply: dict[str, Any]) -> str:
@@ -106,6 +136,10 @@ def _render(command: str, reply: dict[str, Any]) -> str:
         return f"{row['name']}: {row['state']} ({row['health']}{': ' + row['reason'] if row['reason'] else ''})"
     if command == "reload":
         return render.render_reload(reply)
+    if command == "config":
+        from mevbot.config.render import dumps
+
+        return f"# in force in the bot (file: {reply.get('config_file') or 'none'})\n" + dumps(reply["config"])
     if command == "emergency-stop":
         return "EMERGENCY STOP active; paused: " + (", ".join(reply.get("paused", [])) or "nothing")
     if command == "clear-stop":

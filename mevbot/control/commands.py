@@ -62,6 +62,11 @@ def register_runtime_commands(server: ControlServer, bot: Any) -> None:
             raise CommandFailed(reply.pop("error"), **reply)
         return reply
 
+    async def config(args: dict[str, Any]) -> dict[str, Any]:
+        from mevbot.config.render import redacted
+
+        return {"config": redacted(bot.config), "config_file": bot.config_file}
+
     async def emergency_stop(args: dict[str, Any]) -> dict[str, Any]:
         return {"paused": bot.emergency_stop(), "emergency_stop": True}
 
@@ -73,5 +78,6 @@ def register_runtime_commands(server: ControlServer, bot: Any) -> None:
     for action in ("start", "stop", "pause", "resume"):
         server.register(action, lifecycle(action))
     server.register("reload", reload)
+    server.register("config", config)
     server.register("emergency-stop", emergency_stop)
     server.register("clear-stop", clear_stop)
