@@ -456,12 +456,26 @@ class CalldataParser:
 
 
 def routers_from_manifest(manifest: Mapping[str, Any]) -> dict[str, RouterSpec]:
-    """The manifest's ``routers`` entries: address, kind (a :class:`RouterKind` value),
-    v2_dex and/or v3_dex naming entries of its ``dexes``."""
+    """Router address -> :class:`RouterSpec` from a deployment manifest.
+
+    From the devnet manifest's ``contracts``: a DEX's ``router`` is a V2 Router02 of that DEX,
+    its ``swap_router`` a V3 SwapRouter. An explicit ``routers`` list (address, kind — a
+    :class:`RouterKind` value —, v2_dex, v3_dex) adds SwapRouter02 / Universal Router
+    deployments, which name the DEXes they route through.
+    """
     from mevbot.pools.errors import ManifestError
     from mevbot.pools.registry import _entries, normalize_address
 
     out = {}
+    for name, entry in (manifest.get("contracts") or {}).items():
+        if not isinstance(entry, Mapping):
+            continue
+        if "router" in entry:
+            out[normalize_address(entry["router"], f"contracts.{name}.router")] = RouterSpec(
+                RouterKind.V2_ROUTER02, v2_dex=name)
+        if "swap_router" in entry:
+            out[normalize_address(entry["swap_router"], f"contracts.{name}.swap_router")] = RouterSpec(
+                RouterKind.V3_SWAP_ROUTER, v3_dex=name)
     for i, entry in enumerate(_entries(manifest.get("routers", ()))):
         where = f"routers[{i}]"
         try:
@@ -471,3 +485,10 @@ def routers_from_manifest(manifest: Mapping[str, Any]) -> dict[str, RouterSpec]:
         out[normalize_address(entry.get("address"), f"{where}.address")] = RouterSpec(
             kind, entry.get("v2_dex"), entry.get("v3_dex"))
     return out
+
+
+def parser_from_manifest(manifest: Mapping[str, Any], registry: Any) -> CalldataParser:
+    """The calldata parser for a deployment: its routers and WETH, resolving through ``registry``."""
+    from mevbot.pools.registry import weth_from_manifest
+
+    return CalldataParser(registry, routers_from_manifest(manifest), weth=weth_from_manifest(manifest))

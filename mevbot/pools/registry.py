@@ -279,21 +279,41 @@ def _entries(section: Any) -> list[Mapping[str, Any]]:
 
 
 def dexes_from_manifest(manifest: Mapping[str, Any]) -> list[DexInfo]:
-    """The manifest's ``dexes`` entries: name, kind (v2|v3), factory, init_code_hash, fee."""
+    """The DEXes of a manifest.
+
+    The devnet manifest (mevbot/devnet/deploy.py) names them under ``contracts``: an entry
+    with a ``factory`` is a DEX, V3 when it has a ``swap_router`` or ``pool_init_code_hash``,
+    with the init code hash its pools are deployed from. An explicit ``dexes`` list (name,
+    kind, factory, init_code_hash, fee_pips) is read too, for deployments described by hand.
+    """
     out = []
+    for name, entry in (manifest.get("contracts") or {}).items():
+        if not isinstance(entry, Mapping) or "factory" not in entry:
+            continue
+        is_v3 = "swap_router" in entry or "pool_init_code_hash" in entry
+        init_hash = entry.get("pool_init_code_hash") if is_v3 else entry.get("pair_init_code_hash")
+        out.append(_dex(name, "v3" if is_v3 else "v2", entry, init_hash, f"contracts.{name}"))
     for i, entry in enumerate(_entries(manifest.get("dexes", ()))):
-        where = f"dexes[{i}]"
-        try:
-            kind = PoolKind(str(entry["kind"]).lower())
-            name = str(entry["name"])
-        except (KeyError, ValueError):
-            raise ManifestError(where, "expected a name and a kind of 'v2' or 'v3'") from None
-        init_hash = entry.get("init_code_hash")
-        if init_hash is None:
-            init_hash = UNISWAP_V2_INIT_CODE_HASH if kind is PoolKind.V2 else UNISWAP_V3_INIT_CODE_HASH
-        out.append(DexInfo(name, kind, normalize_address(entry.get("factory"), f"{where}.factory"),
-                           str(init_hash).lower(), int(entry.get("fee_pips", V2_DEFAULT_FEE_PIPS))))
+        out.append(_dex(entry.get("name"), entry.get("kind"), entry, entry.get("init_code_hash"), f"dexes[{i}]"))
     return out
+
+
+def _dex(name: Any, kind_text: Any, entry: Mapping[str, Any], init_hash: Any, where: str) -> DexInfo:
+    try:
+        kind = PoolKind(str(kind_text).lower())
+    except ValueError:
+        raise ManifestError(f"{where}.kind", f"expected 'v2' or 'v3', got {kind_text!r}") from None
+    if not isinstance(name, str) or not name:
+        raise ManifestError(f"{where}.name", f"expected a DEX name, got {name!r}")
+    if init_hash is None:
+        init_hash = UNISWAP_V2_INIT_CODE_HASH if kind is PoolKind.V2 else UNISWAP_V3_INIT_CODE_HASH
+    return DexInfo(name, kind, normalize_address(entry.get("factory"), f"{where}.factory"),
+                   str(init_hash).lower(), int(entry.get("fee_pips", V2_DEFAULT_FEE_PIPS)))
+
+
+def weth_from_manifest(manifest: Mapping[str, Any]) -> str | None:
+    weth = (manifest.get("contracts") or {}).get("weth9")
+    return normalize_address(weth, "contracts.weth9") if weth is not None else None
 
 
 # -- discovery -------------------------------------------------------------------------------

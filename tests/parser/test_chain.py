@@ -1,0 +1,101 @@
+"""The parser on what real Uniswap contracts produce: router calldata of transactions that
+executed on anvil, and the logs those contracts emitted, cross-checked against eth_abi."""
+
+import pytest
+from eth_abi import decode
+
+from mevbot.parser.calldata import parser_from_manifest
+from mevbot.parser.logs import EVENT_SIGNATURES, LogParser, decode_log
+from mevbot.parser.messages import FeedPosition, PoolUpdateKind
+from mevbot.pools.registry import PoolRegistry
+from tests.fixtures.anvil import AnvilNode
+from tests.parser.chain import build_uniswap_chain
+
+pytestmark = pytest.mark.devnet
+
+
+@pytest.fixture(scope="module")
+def uniswap():
+    with AnvilNode() as node:
+        yield build_uniswap_chain(node)
+
+
+@pytest.fixture
+def registry_and_parsers(uniswap):
+    registry = PoolRegistry.from_manifest(uniswap.manifest)
+    log_parser = LogParser(registry)
+    updates = log_parser.parse_many(uniswap.logs())  # registers the pair and pool from their creation logs
+    return registry, parser_from_manifest(uniswap.manifest, registry), log_parser, updates
+
+
+def test_every_pool_event_kind_is_seen_from_the_real_contracts(registry_and_parsers):
+    *_, updates = registry_and_parsers
+    assert {u.kind for u in updates} == set(PoolUpdateKind)
+
+
+def test_real_v2_router_swap_decodes_to_the_pair_that_emitted_the_swap(uniswap, registry_and_parsers):
+    _, parser, _, _ = registry_and_parsers
+    to, data, value = uniswap.inputs["v2_swap"]
+    (intent,) = parser.parse(to, data, value, tx_hash="0x01", position=FeedPosition(1, 0))
+    swap = next(u for u in map(decode_log, uniswap.receipts["v2_swap"]["logs"])
+                if u and u.kind is PoolUpdateKind.V2_SWAP)
+    assert intent.pools == (swap.pool,) == (uniswap.pair,)
+    assert intent.all_pools_known and (intent.token_in, intent.token_out) == (uniswap.token_a, uniswap.token_b)
+    assert intent.amount_in == swap.amount0 == 10**18
+
+
+def test_real_v3_swap_router_call_decodes_to_the_pool_that_emitted_the_swap(uniswap, registry_and_parsers):
+    _, parser, _, _ = registry_and_parsers
+    to, data, value = uniswap.inputs["v3_swap"]
+    (intent,) = parser.parse(to, data, value, tx_hash="0x02", position=FeedPosition(2, 0))
+    swap = next(u for u in map(decode_log, uniswap.receipts["v3_swap"]["logs"])
+                if u and u.kind is PoolUpdateKind.V3_SWAP)
+    assert intent.pools == (swap.pool,) == (uniswap.pool,) and intent.all_pools_known
+    assert intent.amount_in == swap.amount0 == 10**18 and intent.hops[0].fee_pips == 3000
+
+
+def test_position_manager_calls_are_not_swaps(uniswap, registry_and_parsers):
+    _, parser, _, _ = registry_and_parsers
+    to, data, value = uniswap.inputs["v3_mint"]
+    assert parser.parse(to, data, value, tx_hash="0x03", position=FeedPosition(3, 0)) == []
+
+
+def _reference(entry):
+    """eth_abi's decoding of a log, for the cross-check."""
+    kind = decode_log(entry).kind
+    sig = EVENT_SIGNATURES[kind.value]
+    types = sig[sig.index("(") + 1:-1].split(",")
+    indexed = {"v2_swap": [0, 5], "v3_swap": [0, 1], "v3_mint": [1, 2, 3], "v3_burn": [0, 1, 2],
+               "pair_created": [0, 1], "pool_created": [0, 1, 2]}.get(kind.value, [])
+    data_values = iter(decode([t for i, t in enumerate(types) if i not in indexed], bytes.fromhex(entry["data"][2:])))
+    topic_values = iter(decode([t], bytes.fromhex(topic[2:]))[0] for t, topic in
+                        zip([types[i] for i in indexed], entry["topics"][1:]))
+    return kind, [next(topic_values) if i in indexed else next(data_values) for i in range(len(types))]
+
+
+def test_hand_decoded_logs_agree_with_eth_abi_on_every_real_log(uniswap):
+    checked = 0
+    for entry in uniswap.logs():
+        update = decode_log(entry)
+        if update is None:
+            continue
+        kind, v = _reference(entry)
+        expected = {
+            PoolUpdateKind.V2_SYNC: lambda: (update.reserve0, update.reserve1) == (v[0], v[1]),
+            PoolUpdateKind.V2_SWAP: lambda: (update.amount0, update.amount1) == (v[1] - v[3], v[2] - v[4]),
+            PoolUpdateKind.V3_SWAP: lambda: (update.amount0, update.amount1, update.sqrt_price_x96, update.liquidity,
+                                             update.tick) == tuple(v[2:]),
+            PoolUpdateKind.V3_MINT: lambda: (update.tick_lower, update.tick_upper, update.liquidity_delta,
+                                             update.amount0, update.amount1) == tuple(v[2:]),
+            PoolUpdateKind.V3_BURN: lambda: (update.tick_lower, update.tick_upper, -update.liquidity_delta,
+                                             update.amount0, update.amount1) == tuple(v[1:]),
+            PoolUpdateKind.V3_INITIALIZE: lambda: (update.sqrt_price_x96, update.tick) == tuple(v),
+            PoolUpdateKind.PAIR_CREATED: lambda: (update.token0, update.token1, update.pool) == tuple(
+                a.lower() for a in v[:3]),
+            PoolUpdateKind.POOL_CREATED: lambda: (update.token0, update.token1, update.fee_pips, update.tick_spacing,
+                                                  update.pool) == (v[0].lower(), v[1].lower(), v[2], v[3], v[4].lower()),
+        }[kind]
+        assert expected(), (kind, v, update)
+        assert update.block_number == int(entry["blockNumber"], 16) and update.log_index == int(entry["logIndex"], 16)
+        checked += 1
+    assert checked >= 8
