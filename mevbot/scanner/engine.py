@@ -102,12 +102,19 @@ class CycleSimulation:
             if isinstance(state, V2PoolState):
                 out = state.amount_out(amount, zero_for_one)
                 fee = round((state.fee_denominator - state.fee_numerator) * 1_000_000 / state.fee_denominator)
-                hops.append(RouteHop(hop.pool, dex_of(hop.pool), "v2", hop.token_in, hop.token_out, fee, amount, out))
+                r_in, r_out = (state.reserve0, state.reserve1) if zero_for_one else (state.reserve1, state.reserve0)
+                # mid price out/in falls from r_out/r_in to (r_out-out)/(r_in+amount)
+                impact = 10_000 - (r_out - out) * r_in * 10_000 // (r_out * (r_in + amount))
+                hops.append(RouteHop(hop.pool, dex_of(hop.pool), "v2", hop.token_in, hop.token_out, fee, amount, out,
+                                     price_impact_bps=impact))
             else:
                 result = simulate_v3_swap(state, zero_for_one, amount)
                 out = result.amount_out
+                before, after = state.sqrt_price_x96 ** 2, result.sqrt_price_x96 ** 2
+                lo, hi = min(before, after), max(before, after)
+                impact = 10_000 - lo * 10_000 // hi  # the price moves against the trader either way
                 hops.append(RouteHop(hop.pool, dex_of(hop.pool), "v3", hop.token_in, hop.token_out, state.fee_pips,
-                                     amount, out, len(result.ticks_crossed)))
+                                     amount, out, len(result.ticks_crossed), price_impact_bps=impact))
             amount = out
         return tuple(hops)
 

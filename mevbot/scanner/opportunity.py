@@ -18,6 +18,7 @@ class RouteHop:
     amount_in: int
     amount_out: int
     ticks_crossed: int = 0
+    price_impact_bps: int = 0  # how far this hop moves the pool's mid price, in basis points
 
 
 @attrs.frozen

@@ -47,6 +47,10 @@ def test_v2_price_gap_is_found_with_exact_amounts_and_net_profit():
     assert opp.l2_cost_wei == GasModel().estimate(opp.route) * 10**8
     assert opp.net_profit == opp.gross_profit - opp.cost_wei  # WETH start: costs 1:1
     assert (opp.block_number, opp.seq, opp.tx_index) == (7, 3, 1)
+    # price impact: the hop moves the pool's mid price from r_out/r_in to (r_out-out)/(r_in+in)
+    r_in, r_out = 1000 * E18, 2_100_000 * E18
+    expected = 10_000 - (r_out - mid) * r_in * 10_000 // (r_out * (r_in + opp.amount_in))
+    assert opp.route[0].price_impact_bps == expected > 0
     # the chosen size is (near) optimal: a little more or less is not better
     for other in (opp.amount_in * 99 // 100, opp.amount_in * 101 // 100):
         o = v2_out(v2_out(other, 1000 * E18, 2_100_000 * E18), 2_000_000 * E18, 1000 * E18)
@@ -103,6 +107,8 @@ def test_v2_v3_cycle_is_sized_by_search_and_simulated_exactly():
     out = simulate_v3_swap(v3, False, mid).amount_out  # sells USDC (token1) into the V3 pool
     assert opp.amount_out == out and opp.gross_profit == out - opp.amount_in > 0
     assert opp.route[1].kind == "v3" and opp.evaluations <= ScanFilters().max_evaluations
+    after = simulate_v3_swap(v3, False, mid).sqrt_price_x96
+    assert opp.route[1].price_impact_bps == 10_000 - v3.sqrt_price_x96 ** 2 * 10_000 // after ** 2 > 0
 
 
 def test_missing_tick_data_is_reported_for_the_pipeline_to_fetch():
