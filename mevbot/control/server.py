@@ -109,7 +109,18 @@ class ControlServer:
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Bind the socket, serve until cancelled, then remove the socket file if it is still ours."""
-        sock = await bind_control_socket(self.socket_path)
+        await self.serve(await self.bind(), task_status=task_status)
+
+    async def bind(self) -> trio.socket.SocketType:
+        """Claim the socket path (raises :class:`ControlSocketInUse` if a live bot has it).
+
+        Separate from :meth:`serve` so a caller can fail before opening its nursery, with the
+        plain error rather than an exception group.
+        """
+        return await bind_control_socket(self.socket_path)
+
+    async def serve(self, sock: trio.socket.SocketType, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Serve on a socket from :meth:`bind` until cancelled; then remove the socket file."""
         inode = os.stat(self.socket_path).st_ino
         try:
             async with trio.open_nursery() as nursery:

@@ -58,8 +58,9 @@ class Bot:
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> ShutdownReport:
         """Serve until asked to stop; returns how the shutdown went."""
+        sock = await self.control.bind()  # before any module starts: a second bot stops here
         async with trio.open_nursery() as nursery:
-            await nursery.start(self.control.run)
+            await nursery.start(self.control.serve, sock)
             if self.handle_signals:
                 await nursery.start(self._watch_signals, nursery.cancel_scope)
             nursery.start_soon(self._shutdown_when_asked, nursery.cancel_scope)

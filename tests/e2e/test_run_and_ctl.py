@@ -190,7 +190,7 @@ def test_stale_socket_is_replaced_and_a_second_bot_on_a_live_socket_exits_1(work
         second = subprocess.run([MEVBOT, "run", "--config", str(config)], cwd=workdir, env=clean_env(),
                                 capture_output=True, text=True, timeout=20)
         assert second.returncode == 1
-        assert "already listening" in second.stderr
+        assert "already listening" in second.stderr and "Traceback" not in second.stderr
         assert ctl(workdir, "status").returncode == 0  # the first bot is untouched
         assert first.terminate(signal.SIGINT) == 0  # Ctrl-C is a clean shutdown too
     finally:
@@ -221,3 +221,21 @@ def test_saved_config_file_is_reloaded_live_and_json_logs_name_their_module(work
         assert any(r["module"] == "scanner" and r["msg"] == "module scanner ready" for r in records)
     finally:
         bot.kill()
+
+
+def test_run_with_a_module_missing_its_dependency_exits_2_naming_both(workdir):
+    config = write_config(workdir)
+    done = subprocess.run([MEVBOT, "run", "--config", str(config), "--modules", "scanner,store"], cwd=workdir,
+                          env=clean_env(), capture_output=True, text=True, timeout=20)
+    assert done.returncode == 2 and "scanner needs pipeline" in done.stderr
+
+
+def test_demo_prints_the_module_table_and_exits_0_after_its_duration(workdir):
+    config = write_config(workdir)
+    done = subprocess.run([MEVBOT, "demo", "--config", str(config), "--duration", "1.2"], cwd=workdir,
+                          env=clean_env(), capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    frames = done.stdout.split("mevbot demo")
+    assert len(frames) >= 3  # refreshed about every second, plus the final frame
+    assert "MODULE" in frames[1] and all(name in frames[1] for name in MODULES)
+    assert "idle: not implemented yet" in frames[1]

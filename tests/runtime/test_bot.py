@@ -1,0 +1,105 @@
+"""The Bot in-process: module selection, hot reload against the config in force, emergency stop."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import pytest
+import trio
+
+from mevbot.config.reload import ConfigReloader
+from mevbot.runtime.bot import Bot
+from mevbot.runtime.errors import MissingDependencyError, UnknownModuleError
+from mevbot.runtime.manager import ModuleManager, ModuleState
+from mevbot.runtime.module import HealthState
+from mevbot.runtime.placeholder import IDLE_REASON
+from mevbot.runtime.registry import MODULES, select_modules
+
+
+@pytest.fixture
+def workdir():
+    with tempfile.TemporaryDirectory(prefix="mbbot") as name:  # short: Unix socket path limit
+        yield Path(name)
+
+
+def write_config(workdir: Path, extra: str = "") -> Path:
+    path = workdir / "config.toml"
+    path.write_text(f'[runtime]\nwatch_config = false\n[control]\nsocket_path = "{workdir}/bot.sock"\n{extra}')
+    return path
+
+
+@pytest.fixture
+def restore_log_level():
+    level = logging.getLogger().level
+    yield
+    logging.getLogger().setLevel(level)
+
+
+async def start_bot(nursery, workdir: Path, extra: str = "") -> Bot:
+    reloader = ConfigReloader(write_config(workdir, extra), environ={})
+    modules, disabled = select_modules(reloader.current)
+    bot = Bot(reloader.current, modules, reloader=reloader, absent_ok=disabled, handle_signals=False)
+    await nursery.start(bot.run)
+    return bot
+
+
+def test_every_registered_module_loads_and_the_chain_orders_monitor_to_execution():
+    modules, disabled = select_modules(None)  # no config: nothing is disabled
+    assert [m.name for m in modules] == list(MODULES) and disabled == []
+    assert ModuleManager(modules).order == ["monitor", "parser", "pipeline", "scanner", "risk", "execution", "store"]
+    assert [m.name for m in modules if m.trades] == ["execution"]
+
+
+def test_selecting_a_module_without_its_dependency_is_a_config_error():
+    modules, disabled = select_modules(None, ["scanner", "store"])
+    with pytest.raises(MissingDependencyError, match="scanner needs pipeline"):
+        ModuleManager(modules, absent_ok=disabled)
+    with pytest.raises(UnknownModuleError, match="unknown module 'scaner'"):
+        select_modules(None, ["scaner"])
+
+
+async def test_placeholder_modules_report_ok_idle_and_a_disabled_module_is_left_out(workdir):
+    async with trio.open_nursery() as nursery:
+        bot = await start_bot(nursery, workdir, "[monitor]\nenabled = false\n")
+        assert "monitor" not in bot.manager.names and bot.manager.names[0] == "parser"
+        assert all(s.health.state is HealthState.OK and s.health.reason == IDLE_REASON
+                   for s in bot.manager.statuses())
+        bot.request_stop()
+    assert bot.shutdown_report.clean
+
+
+async def test_reload_compares_with_the_config_in_force_so_a_held_section_stays_held(workdir, restore_log_level):
+    async with trio.open_nursery() as nursery:
+        bot = await start_bot(nursery, workdir)
+        write_config(workdir, "[scanner]\nmax_hops = 2\nmin_profit_wei = 7\n")
+        reply = bot.reload()
+        assert reply["ok"] and reply["restart_required"] == ["scanner.max_hops"] and reply["applied"] == {}
+        assert bot.manager.context("scanner").config.min_profit_wei == 10**12  # not half-applied
+
+        write_config(workdir, "[scanner]\nmax_hops = 2\nmin_profit_wei = 8\n[risk]\nmax_trade_wei = 5\n"
+                              '[log]\nlevel = "DEBUG"\n')
+        reply = bot.reload()
+        assert reply["restart_required"] == ["scanner.max_hops"]  # still reported, still held
+        assert reply["applied"] == {"risk": ["max_trade_wei"], "log": ["level"]}
+        assert reply["modules"] == {"risk": "applied"}
+        assert bot.manager.context("risk").config.max_trade_wei == 5
+        assert logging.getLogger().level == logging.DEBUG
+
+        write_config(workdir, "[risk]\nmax_trade_wei = -1\n")
+        reply = bot.reload()
+        assert not reply["ok"] and any("risk.max_trade_wei" in p for p in reply["problems"])
+        assert bot.config.risk.max_trade_wei == 5
+        bot.request_stop()
+
+
+async def test_emergency_stop_pauses_only_trading_modules_and_clear_stop_resumes_them(workdir):
+    async with trio.open_nursery() as nursery:
+        bot = await start_bot(nursery, workdir)
+        assert bot.emergency_stop() == ["execution"]
+        assert bot.manager.status_of("execution").state is ModuleState.PAUSED
+        assert bot.manager.status_of("risk").state is ModuleState.RUNNING
+        assert bot.clear_stop() == ["execution"]
+        assert bot.manager.status_of("execution").state is ModuleState.RUNNING
+        bot.request_stop()
