@@ -114,37 +114,50 @@ class _Words:
         return "0x" + word[12:].hex()
 
 
-def decode_log(entry: Mapping[str, Any]) -> PoolUpdate | None:
-    """The pool update a JSON-RPC log describes; None for events this parser does not handle.
+def _envelope(entry: Any) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
+    """(address, topics, data, blockNumber, logIndex, txHash, removed) of a JSON-RPC log dict
+    or of an attribute-style log (``mevbot.rpc.chaindata.LogEntry``)."""
+    if isinstance(entry, Mapping):
+        return (entry.get("address"), entry.get("topics") or (), entry.get("data", "0x"),
+                entry.get("blockNumber"), entry.get("logIndex"), entry.get("transactionHash"),
+                entry.get("removed", False))
+    return (getattr(entry, "address", None), getattr(entry, "topics", None) or (), getattr(entry, "data", b""),
+            getattr(entry, "block_number", None), getattr(entry, "log_index", None),
+            getattr(entry, "transaction_hash", None), getattr(entry, "removed", False))
 
-    Raises :class:`LogDecodeError` when a log's topic0 names a handled event but its topics or
-    data are not a valid encoding of that event.
+
+def decode_log(entry: Any) -> PoolUpdate | None:
+    """The pool update a log describes; None for events this parser does not handle.
+
+    ``entry`` is a JSON-RPC log (hex strings, camelCase keys) or an attribute-style log such
+    as the RPC client's ``LogEntry`` (bytes topics/data, int numbers). Raises
+    :class:`LogDecodeError` when a log's topic0 names a handled event but its topics or data
+    are not a valid encoding of that event.
     """
-    address_raw = entry.get("address")
-    address = address_raw.lower() if isinstance(address_raw, str) else "?"
+    address_raw = "?"
     try:
-        topics_raw = entry.get("topics") or ()
+        address_raw, topics_raw, data_raw, block_raw, index_raw, tx_raw, removed_raw = _envelope(entry)
         if not topics_raw:
             return None
         topic0 = _hex_bytes(topics_raw[0], "topics[0]")
         kind = TOPICS.get(topic0)
         if kind is None:
             return None
-        if len(address) != 42:
+        if not isinstance(address_raw, str) or len(address_raw) != 42:
             raise ValueError(f"emitter address should be 20 bytes of 0x-hex, got {address_raw!r}")
-        _hex_bytes(address, "address")
+        _hex_bytes(address_raw, "address")
+        address = address_raw.lower()
         topics = [_hex_bytes(t, f"topics[{i}]") for i, t in enumerate(topics_raw)]
-        data = _hex_bytes(entry.get("data", "0x"), "data")
-        block_number = _quantity(entry.get("blockNumber"), "blockNumber")
-        log_index = _quantity(entry.get("logIndex"), "logIndex")
-        tx_hash = entry.get("transactionHash")
-        if tx_hash is not None:
-            tx_hash = "0x" + _hex_bytes(tx_hash, "transactionHash").hex()
-        removed = bool(entry.get("removed", False))
+        data = _hex_bytes(data_raw, "data")
+        block_number = _quantity(block_raw, "blockNumber")
+        log_index = _quantity(index_raw, "logIndex")
+        tx_hash = None if tx_raw is None else "0x" + _hex_bytes(tx_raw, "transactionHash").hex()
+        removed = bool(removed_raw)
     except ValueError as exc:
-        raise LogDecodeError(address=address, event="?", where="log envelope", problem=str(exc)) from None
-    except (TypeError, AttributeError, IndexError) as exc:
-        raise LogDecodeError(address=address, event="?", where="log envelope",
+        raise LogDecodeError(address=str(address_raw)[:42], event="?", where="log envelope",
+                             problem=str(exc)) from None
+    except (TypeError, AttributeError, IndexError, KeyError) as exc:
+        raise LogDecodeError(address=str(address_raw)[:42], event="?", where="log envelope",
                              problem=f"malformed log object: {exc!r}") from None
 
     n_topics, n_words = _SHAPES[kind]
@@ -218,7 +231,7 @@ class LogParser:
         self.registry = registry
         self.counters: collections.Counter[str] = collections.Counter()
 
-    def parse(self, entry: Mapping[str, Any]) -> PoolUpdate | None:
+    def parse(self, entry: Any) -> PoolUpdate | None:
         try:
             update = decode_log(entry)
         except ParserError as exc:
@@ -234,7 +247,7 @@ class LogParser:
         self.counters["decoded"] += 1
         return update
 
-    def parse_many(self, entries: Sequence[Mapping[str, Any]]) -> list[PoolUpdate]:
+    def parse_many(self, entries: Sequence[Any]) -> list[PoolUpdate]:
         out = []
         for entry in entries:
             update = self.parse(entry)

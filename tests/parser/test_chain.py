@@ -99,3 +99,15 @@ def test_hand_decoded_logs_agree_with_eth_abi_on_every_real_log(uniswap):
         assert update.block_number == int(entry["blockNumber"], 16) and update.log_index == int(entry["logIndex"], 16)
         checked += 1
     assert checked >= 8
+
+
+async def test_logs_from_the_rpc_client_decode_like_the_raw_json_logs(uniswap):
+    from mevbot.rpc.client import RpcClient
+
+    async with RpcClient([uniswap.node.url]) as client:
+        entries = await client.get_logs({"fromBlock": 0, "toBlock": "latest"})
+    raw = {(l["transactionHash"], int(l["logIndex"], 16)): l for l in uniswap.logs()}
+    decoded = [(decode_log(e), decode_log(raw[(e.transaction_hash, e.log_index)])) for e in entries
+               if (e.transaction_hash, e.log_index) in raw]
+    assert len([pair for pair in decoded if pair[0] is not None]) >= 8
+    assert all(typed == json for typed, json in decoded)
