@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 
 from mevbot.rpc.blocks import BlockMonitor
@@ -129,3 +130,28 @@ async def test_logs_of_watched_addresses_follow_their_block_head(anvil, nursery)
     a, c = block_c - 2, block_c
     assert recorder.events[-5:] == [("head", a), ("logs", a), ("head", a + 1), ("head", c),
                                     ("logs", c)]
+
+
+@pytest.mark.parametrize("use_ws", [False, True], ids=["polling", "subscription"])
+async def test_node_restart_loses_no_block(anvil_factory, nursery, tmp_path, use_ws):
+    state = str(tmp_path / "anvil-state.json")
+    node = anvil_factory("--state", state)
+    recorder = Recorder()
+    async with RpcClient([node.url], timeout_s=0.5, cooldown_s=0.05) as rpc:
+        monitor = BlockMonitor(rpc, ws_url=node.ws_url if use_ws else None,
+                               on_head=recorder.on_head, on_logs=recorder.on_logs,
+                               poll_interval_s=0.05, retry_s=0.05, ws_reconnect_s=0.05)
+        await nursery.start(monitor.run)
+        await rpc.call("anvil_mine", ["0x2"])
+        await recorder.wait_for_block(2)
+        await trio.to_thread.run_sync(node.stop)  # anvil writes its chain to `state` on exit
+        with trio.fail_after(DEADLINE_S):
+            while monitor.rpc_errors == 0:
+                await trio.sleep(0.01)  # polling a real condition with a deadline
+        restarted = anvil_factory("--state", state, port=node.port)
+        async with RpcClient([restarted.url]) as direct:
+            await direct.call("anvil_mine", ["0x3"])
+        await recorder.wait_for_block(5)
+        nursery.cancel_scope.cancel()
+    recorder.assert_contiguous_chain(0, 5)
+    assert monitor.reorgs_seen == 0

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import trio
+from trio_websocket import serve_websocket
 
 from mevbot.rpc.chaindata import read_block_head, read_log
 from mevbot.rpc.client import RpcClient
@@ -66,3 +69,24 @@ async def test_a_subscription_the_node_refuses_raises_subscription_error(anvil):
         async with open_subscription(anvil.ws_url, "no_such_kind") as bogus:
             with trio.fail_after(DEADLINE_S):
                 await bogus.wait_subscribed()
+
+
+async def test_garbage_and_foreign_notifications_are_skipped_and_counted(nursery):
+    # anvil only sends well-formed messages: a real WebSocket server of ours sends the rest.
+    async def handler(request) -> None:
+        ws = await request.accept()
+        subscribe = json.loads(await ws.get_message())
+        await ws.send_message(json.dumps({"jsonrpc": "2.0", "id": subscribe["id"], "result": "0xabc"}))
+        await ws.send_message("this is not json")
+        await ws.send_message(json.dumps({"jsonrpc": "2.0", "method": "eth_subscription",
+                                          "params": {"subscription": "0xother", "result": 1}}))
+        await ws.send_message(json.dumps({"jsonrpc": "2.0", "method": "eth_subscription",
+                                          "params": {"subscription": "0xabc", "result": 2}}))
+        await trio.sleep_forever()
+
+    server = await nursery.start(serve_websocket, handler, "127.0.0.1", 0, None)
+    async with open_subscription(f"ws://127.0.0.1:{server.port}", "newHeads") as heads:
+        with trio.fail_after(DEADLINE_S):
+            assert await heads.__anext__() == 2
+        assert heads.malformed_messages == 1
+        assert heads.subscription_id == "0xabc"
