@@ -1,0 +1,69 @@
+"""Log records name the module whose task emitted them, in text and in JSON lines."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+import trio
+
+from mevbot.runtime.logs import configure_logging
+from mevbot.runtime.manager import ModuleManager
+from mevbot.runtime.module import Module
+from mevbot.runtime.settings import LogSettings
+
+
+class Chatty(Module):
+    name = "chatty"
+
+    async def run(self, ctx, *, task_status=trio.TASK_STATUS_IGNORED):
+        task_status.started()
+        # a library logger, not the module's own: the record still names the module
+        logging.getLogger("somelib").warning("from inside")
+        try:
+            raise ValueError("shown with its traceback")
+        except ValueError:
+            ctx.log.exception("caught")
+        await trio.sleep_forever()
+
+
+@pytest.fixture
+def restore_root_logger():
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+
+
+async def run_chatty() -> None:
+    manager = ModuleManager([Chatty()])
+    async with trio.open_nursery() as nursery:
+        await nursery.start(manager.run)
+        await manager.shutdown()
+    logging.getLogger("outside").warning("no module here")
+
+
+async def test_json_lines_carry_the_module_name_and_the_traceback(restore_root_logger):
+    out = io.StringIO()
+    configure_logging(LogSettings(level="INFO", format="json"), stream=out)
+    await run_chatty()
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    by_msg = {r["msg"]: r for r in records}
+    assert by_msg["from inside"]["module"] == "chatty" and by_msg["from inside"]["logger"] == "somelib"
+    assert "ValueError: shown with its traceback" in by_msg["caught"]["exc"]
+    assert by_msg["no module here"]["module"] == "-"
+    assert by_msg["module chatty ready"]["level"] == "INFO"
+
+
+async def test_text_lines_carry_the_module_name_and_respect_the_level(restore_root_logger):
+    out = io.StringIO()
+    configure_logging(LogSettings(level="WARNING", format="text"), stream=out)
+    await run_chatty()
+    text = out.getvalue()
+    assert "WARNING [chatty] somelib: from inside" in text
+    assert "module chatty ready" not in text  # INFO is below the level
