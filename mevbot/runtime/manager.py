@@ -187,7 +187,6 @@ class ModuleManager:
         name = slot.module.name
         current_module.set(name)
         reported = False
-        runtime = self.runtime
         try:
             with trio.CancelScope() as scope:
                 slot.run_scope = scope
@@ -206,6 +205,10 @@ class ModuleManager:
                     except Exception as group:
                         exc = _unwrap(group)
                         slot.last_error = f"{type(exc).__name__}: {exc}"
+                        if scope.cancel_called:  # it failed in its cleanup after STOP: no restart
+                            slot.ctx.log.error("module %s raised while stopping: %s", name, slot.last_error,
+                                               exc_info=exc)
+                            return
                         slot.ctx.log.error("module %s crashed: %s", name, slot.last_error, exc_info=exc)
                         runtime = self.runtime
                         if trio.current_time() - started_at >= runtime.restart_backoff_max_s:

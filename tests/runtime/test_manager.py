@@ -296,3 +296,30 @@ async def test_a_module_rejecting_its_new_section_keeps_the_old_one():
         assert outcome["tunable"].startswith("error: ValueError: threshold too high")
         assert manager.context("tunable").config == Section(1)
         await manager.shutdown()
+
+
+class FailsOnStop(Module):
+    name = "fails-on-stop"
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    async def run(self, ctx, *, task_status=trio.TASK_STATUS_IGNORED):
+        self.runs += 1
+        task_status.started()
+        try:
+            await trio.sleep_forever()
+        finally:
+            raise OSError("flush failed")
+
+
+async def test_a_module_failing_in_its_cleanup_is_stopped_not_restarted(autojump_clock):
+    module = FailsOnStop()
+    manager = ModuleManager([module, Ticker()])
+    async with trio.open_nursery() as nursery:
+        await nursery.start(manager.run)
+        status = await manager.stop("fails-on-stop")
+        assert status.state is ModuleState.STOPPED and status.last_error == "OSError: flush failed"
+        await trio.sleep(60)
+        assert module.runs == 1 and manager.status_of("ticker").state is ModuleState.RUNNING
+        await manager.shutdown()
