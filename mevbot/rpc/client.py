@@ -51,6 +51,10 @@ class RpcClient:
                  retry_backoff_s: float = 0.05, cooldown_s: float = 2.0) -> None:
         if not urls:
             raise ValueError("RpcClient needs at least one endpoint URL ([rpc] http_urls is empty)")
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"[rpc] http_urls entry {url!r} is not an endpoint URL: "
+                                 "expected http://host:port or https://...")
         self.urls = list(urls)
         self.timeout_s = timeout_s
         self.rate_per_s = rate_per_s

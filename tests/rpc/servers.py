@@ -7,11 +7,12 @@ import trio
 
 
 class RawHttpServer:
-    """Counts the POSTs it receives; answers each with ``reply`` bytes, or never if None."""
+    """Counts the connections and POSTs it receives; answers each with ``reply`` bytes, or never if None."""
 
     def __init__(self, reply: bytes | None = None) -> None:
         self.reply = reply
         self.requests = 0
+        self.connections = 0
         self.request_seen = trio.Event()
         self.url = ""
 
@@ -22,6 +23,7 @@ class RawHttpServer:
         await trio.serve_listeners(self._handle, listeners, task_status=task_status)
 
     async def _handle(self, stream: trio.abc.Stream) -> None:
+        self.connections += 1
         async with stream:
             while True:
                 data = await stream.receive_some()

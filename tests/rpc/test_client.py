@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 import trio
 from eth_account import Account
 
 from mevbot.rpc.client import RpcClient
+from mevbot.rpc.settings import RpcSettings
 from mevbot.rpc.errors import (AllEndpointsFailed, EndpointUnavailable, NodeError, RateLimited,
                                RpcTimeout)
 from tests.fixtures.anvil import CHAIN_ID, DEV_ACCOUNT, DEV_PRIVATE_KEY
@@ -210,3 +212,32 @@ async def test_rate_limit_with_no_wait_refuses_the_excess_at_once(anvil):
     # 1 token/s: within this sub-second burst at most one more token can have appeared.
     assert outcomes.count("ok") in (3, 4)
     assert outcomes.count("limited") == 8 - outcomes.count("ok")
+
+
+async def test_sequential_calls_reuse_one_kept_alive_connection(nursery):
+    answer = b'{"jsonrpc":"2.0","id":1,"result":"0x1"}'
+    node = RawHttpServer(reply=http_reply("200 OK", answer, "application/json"))
+    await nursery.start(node.serve)
+    async with RpcClient([node.url]) as rpc:
+        for _ in range(5):
+            assert await rpc.block_number() == 1
+    assert node.requests == 5 and node.connections == 1
+
+
+async def test_reloaded_settings_change_rate_timeout_and_retries_live(anvil):
+    settings = RpcSettings(http_urls=[anvil.url], rate_per_s=1000.0, burst=100)
+    async with RpcClient.from_settings(settings) as rpc:
+        assert await rpc.chain_id() == CHAIN_ID
+        rpc.apply_settings(attrs.evolve(settings, rate_per_s=1.0, burst=1, rate_limit_wait_s=0.0,
+                                        retries=0, timeout_s=0.7))
+        assert rpc.timeout_s == 0.7 and rpc.retries == 0
+        with pytest.raises(AllEndpointsFailed) as caught:
+            await rpc.chain_id()  # the bucket kept its level (99) but now holds at most 1...
+            await rpc.chain_id()  # ...so the second call in the same instant is refused
+        assert isinstance(caught.value.attempts[0][1], RateLimited)
+
+
+@pytest.mark.parametrize("url", ["", "127.0.0.1:8545", "ftp://node"])
+def test_an_endpoint_url_without_http_scheme_is_refused_with_a_message(url):
+    with pytest.raises(ValueError, match="http"):
+        RpcClient([url])
