@@ -11,6 +11,8 @@ so type errors, range errors and unknown keys all come back together, each with 
 from __future__ import annotations
 
 import difflib
+import re
+import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,6 +29,7 @@ from mevbot.config.keys import (
     format_path,
     is_dict_type,
     is_list_type,
+    is_literal_type,
     is_section,
     item_type,
     locate,
@@ -34,6 +37,7 @@ from mevbot.config.keys import (
 from mevbot.config.schema import Config
 
 REDACTED = "***"
+_SECRET_LOOKING = re.compile(r"secret|token|passw|private|webhook|api_?key", re.I)
 
 Path = tuple[str | int, ...]
 
@@ -75,13 +79,27 @@ def _structure_bool(value: Any, _: type) -> bool:
 
 
 def _list_hook_factory(tp: Any, converter: cattrs.Converter) -> Any:
-    inner = list_structure_factory(tp, converter)
+    as_list = list[item_type(tp)]  # type: ignore[misc]
+    inner = list_structure_factory(as_list, converter)
+    make_tuple = typing.get_origin(tp) is tuple  # a frozen class may hold tuple[X, ...]
 
-    def structure_list(value: Any, cl: Any) -> Any:
+    def structure_list(value: Any, _: Any) -> Any:
         if not isinstance(value, (list, tuple)):
             raise ValueMismatch(value, describe_type(tp))
-        return inner(value, cl)
+        result = inner(value, as_list)
+        return tuple(result) if make_tuple else result
     return structure_list
+
+
+def _literal_hook_factory(tp: Any, converter: cattrs.Converter) -> Any:
+    allowed = typing.get_args(tp)
+
+    def structure_literal(value: Any, _: Any) -> Any:
+        # type() as well as ==, so that True does not pass for 1
+        if not any(type(value) is type(a) and value == a for a in allowed):
+            raise ValueMismatch(value, describe_type(tp))
+        return value
+    return structure_literal
 
 
 def _dict_hook_factory(tp: Any, converter: cattrs.Converter) -> Any:
@@ -151,6 +169,7 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook(bool, _structure_bool)
     converter.register_structure_hook_factory(is_list_type, _list_hook_factory)
+    converter.register_structure_hook_factory(is_literal_type, _literal_hook_factory)
     converter.register_structure_hook_factory(is_dict_type, _dict_hook_factory)
     converter.register_structure_hook_factory(is_section, _section_hook_factory)
     return converter
@@ -186,7 +205,10 @@ def problems_from_exception(exc: BaseException, data: Mapping[str, Any],
             problems.extend(problems_from_exception(sub, data, sources, path, schema=schema))
     elif isinstance(exc, cattrs.ForbiddenExtraKeysError):
         for extra in sorted(exc.extra_fields):
-            problems.append(_problem(path + (extra,), _lookup(data, path + (extra,)),
+            value = _lookup(data, path + (extra,))
+            if _looks_secret(exc.cl, extra) and value not in ("", None):
+                value = REDACTED  # a misspelt secret key is still a secret
+            problems.append(_problem(path + (extra,), value,
                                      _unknown_key_expected(exc.cl, path, extra), sources, schema))
     elif isinstance(exc, ValueMismatch):
         problems.append(_problem(path, exc.value, exc.expected, sources, schema))
@@ -197,6 +219,16 @@ def problems_from_exception(exc: BaseException, data: Mapping[str, Any],
         expected = describe_type(located.type) if located else "a valid value"
         problems.append(_problem(path, _lookup(data, path), f"{expected} ({exc})", sources, schema))
     return problems
+
+
+def _looks_secret(cl: type, key: str) -> bool:
+    """Whether an unknown key is probably a secret: its name says so, or it is closest to a
+    declared secret key."""
+    if _SECRET_LOOKING.search(key):
+        return True
+    fields = {f.name: f for f in fields_of(cl)}
+    close = difflib.get_close_matches(key, list(fields), n=1)
+    return bool(close) and is_secret(fields[close[0]])
 
 
 def _unknown_key_expected(cl: type, path: Path, extra: str) -> str:

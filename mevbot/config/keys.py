@@ -37,7 +37,16 @@ def field_named(cls: type, name: str) -> attrs.Attribute | None:
 
 
 def is_list_type(tp: Any) -> bool:
-    return typing.get_origin(tp) in (list, Sequence, tuple) or tp in (list, tuple)
+    """A homogeneous sequence: ``list[X]``, ``Sequence[X]`` or ``tuple[X, ...]``."""
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        return len(args) == 2 and args[1] is Ellipsis
+    return origin in (list, Sequence) or tp is list
+
+
+def is_literal_type(tp: Any) -> bool:
+    return typing.get_origin(tp) is typing.Literal
 
 
 def is_dict_type(tp: Any) -> bool:
@@ -77,6 +86,8 @@ def describe_type(tp: Any) -> str:
         return "a table of " + _PLURAL_NAMES.get(item_type(tp), "tables")
     if is_section(tp):
         return "a table"
+    if is_literal_type(tp):
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     if tp is type(None):
         return "nothing"
     args = _union_args(tp)
@@ -95,6 +106,8 @@ def type_name(tp: Any) -> str:
         return f"table of {type_name(item_type(tp))}"
     if is_section(tp):
         return "table"
+    if is_literal_type(tp):
+        return "str" if all(isinstance(a, str) for a in typing.get_args(tp)) else "literal"
     args = _union_args(tp)
     if args:
         return " | ".join(type_name(a) for a in args)

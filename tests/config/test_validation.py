@@ -3,6 +3,8 @@ all problems at once."""
 
 from __future__ import annotations
 
+import typing
+
 import attrs
 import pytest
 
@@ -194,3 +196,29 @@ def test_secret_values_never_appear_in_errors(write_config):
     problems = problems_of(write_config("[observability]\ndashboard_token = 12345678\n"))
     assert all("12345678" not in str(p) for p in problems)
     assert [p.path for p in problems if p.value == "***"] == ["observability.dashboard_token"]
+
+
+def test_misspelt_secret_looking_key_does_not_echo_its_value(write_config):
+    problem = only(problems_of(write_config("[observability]\ndashboard_tokn = 'hunter2hunter2'\n")))
+    assert problem.path == "observability.dashboard_tokn" and problem.value == "***"
+    assert "'dashboard_token'" in problem.expected
+
+
+@attrs.frozen
+class Shapes:
+    mode: typing.Literal["fast", "safe"] = setting("safe", doc="A mode.")
+    ids: tuple[int, ...] = setting((), doc="Ids.")
+
+
+@attrs.frozen
+class ShapesRoot:
+    shapes: Shapes = attrs.field(factory=Shapes)
+
+
+def test_literal_and_tuple_typed_keys_are_structured_and_checked():
+    root = build_config(b"[shapes]\nmode = 'fast'\nids = [1, 2]\n", None, environ={}, schema=ShapesRoot)
+    assert root.shapes == Shapes("fast", (1, 2))
+    with pytest.raises(ConfigError) as caught:
+        build_config(b"[shapes]\nmode = 'slow'\nids = [1, 'x']\n", None, environ={}, schema=ShapesRoot)
+    assert [(p.path, p.expected) for p in caught.value.problems] == [
+        ("shapes.mode", "one of 'fast', 'safe'"), ("shapes.ids[1]", "an integer")]
