@@ -93,14 +93,15 @@ class ControlServer:
         self.max_request_bytes = max_request_bytes
         self._handlers: dict[str, Handler] = {}
 
-    def register(self, cmd: str, handler: Handler) -> None:
+    def register(self, cmd: str, handler: Handler, *, replace: bool = False) -> None:
         """Answer ``cmd`` with ``handler(args)``; its dict is merged into ``{"ok": true}``.
 
         A handler refuses a request by raising :class:`CommandFailed`; any other exception is
-        logged with its traceback and replied as an error.
+        logged with its traceback and replied as an error. ``replace=True`` takes over a command
+        registered earlier (the risk manager takes ``emergency-stop`` from the runtime's stand-in).
         """
-        if cmd in self._handlers:
-            raise ValueError(f"control command {cmd!r} is already registered")
+        if cmd in self._handlers and not replace:
+            raise ValueError(f"control command {cmd!r} is already registered (pass replace=True to take it over)")
         self._handlers[cmd] = handler
 
     @property

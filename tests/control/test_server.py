@@ -167,3 +167,12 @@ def test_too_long_socket_path_is_a_clear_error(sock_dir):
     with pytest.raises(ControlSocketPathError, match="expected at most 107"):
         trio.run(ControlServer(path).run)
     assert not os.path.exists(path.parent)
+
+
+async def test_a_command_is_registered_once_unless_explicitly_replaced():
+    server = ControlServer("unused.sock")
+    server.register("echo", echo)
+    with pytest.raises(ValueError, match="already registered"):
+        server.register("echo", refuse)
+    server.register("echo", refuse, replace=True)
+    assert (await server.answer(b'{"cmd": "echo"}'))["error"] == "not today"
