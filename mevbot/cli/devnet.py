@@ -249,9 +249,11 @@ def _traffic(args: argparse.Namespace) -> int:
     options = TrafficOptions.from_settings(settings, rate_per_s=args.rate, seed=args.seed, count=args.count,
                                            duration_s=args.duration)
     try:
-        trio.run(run_traffic, manifest, options)
+        stats = trio.run(run_traffic, manifest, options)
     except KeyboardInterrupt:
         return 130
     except DevnetError as exc:
         return _fail(exc)
-    return 0
+    print(f"noise trades: {stats.sent} sent, {stats.succeeded} succeeded, {stats.reverted} reverted, "
+          f"{stats.send_failed} not accepted; by kind: {json.dumps(stats.by_kind, sort_keys=True)}")
+    return 0 if stats.reverted == 0 and stats.send_failed == 0 else 1
