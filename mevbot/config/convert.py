@@ -21,7 +21,7 @@ from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.errors import IterableValidationNote
 from cattrs.gen import make_dict_structure_fn
 
-from mevbot.config.errors import ConfigError, ConfigProblem
+from mevbot.config.errors import ConfigError, ConfigProblem, ValueMismatch
 from mevbot.config.fields import Constraint, constraint_of, is_secret
 from mevbot.config.keys import (
     describe_type,
@@ -40,15 +40,6 @@ REDACTED = "***"
 _SECRET_LOOKING = re.compile(r"secret|token|passw|private|webhook|api_?key", re.I)
 
 Path = tuple[str | int, ...]
-
-
-class ValueMismatch(ValueError):
-    """A value of the wrong type or outside its constraint; carries what the problem needs."""
-
-    def __init__(self, value: Any, expected: str) -> None:
-        super().__init__(f"{value!r}: expected {expected}")
-        self.value = value
-        self.expected = expected
 
 
 def _structure_str(value: Any, _: type) -> str:

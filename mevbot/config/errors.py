@@ -53,3 +53,13 @@ class ConfigError(Exception):
         """All problems on one line, for a single log record."""
         where = f"{self.file}: " if self.file else ""
         return where + "; ".join(str(p) for p in self.problems)
+
+
+class ValueMismatch(ValueError):
+    """Raised inside structuring for one value of the wrong type or outside its constraint;
+    the loader turns it into a :class:`ConfigProblem` at that value's path."""
+
+    def __init__(self, value: object, expected: str) -> None:
+        super().__init__(f"{value!r}: expected {expected}")
+        self.value = value
+        self.expected = expected
