@@ -56,7 +56,6 @@ def render_reload(reply: dict[str, Any]) -> str:
     if not reply.get("ok"):
         lines = [f"reload rejected: {reply.get('error', '')}"]
         lines += [f"  - {p}" for p in reply.get("problems", [])]
-        lines.append("the running config stays in force")
         return "\n".join(lines)
     applied = reply.get("applied", {})
     lines = []
@@ -67,6 +66,10 @@ def render_reload(reply: dict[str, Any]) -> str:
             lines.append(f"module {module} kept its old section: {outcome}")
     if reply.get("restart_required"):
         lines.append("needs a restart to apply: " + ", ".join(reply["restart_required"]))
+    held = reply.get("held", {})
+    if held:
+        lines.append("held with them until the restart (same section): "
+                     + ", ".join(f"{s}.{k}" for s, keys in held.items() for k in keys))
     return "\n".join(lines) or "reloaded: nothing changed"
 
 

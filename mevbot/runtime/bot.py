@@ -122,9 +122,14 @@ class Bot:
             log.info("config applied live: %s", ", ".join(f"{s}.{k}" for s, keys in live.items() for k in keys))
         else:
             outcome = {}
+        restart = set(plan.restart_required)
+        held = {section: [k for k in keys if f"{section}.{k}" not in restart]
+                for section, keys in plan.changed_sections.items() if section not in live}
+        held = {section: keys for section, keys in held.items() if keys}
         if plan.restart_required:
             log.warning("config changes waiting for a restart: %s", ", ".join(plan.restart_required))
-        return {"ok": True, "applied": live, "modules": outcome, "restart_required": plan.restart_required}
+        return {"ok": True, "applied": live, "modules": outcome, "restart_required": plan.restart_required,
+                "held": held}
 
     # ---- emergency stop (until the risk manager owns it) ---------------------------------
 

@@ -76,6 +76,7 @@ async def test_reload_compares_with_the_config_in_force_so_a_held_section_stays_
         write_config(workdir, "[scanner]\nmax_hops = 2\nmin_profit_wei = 7\n")
         reply = bot.reload()
         assert reply["ok"] and reply["restart_required"] == ["scanner.max_hops"] and reply["applied"] == {}
+        assert reply["held"] == {"scanner": ["min_profit_wei"]}
         assert bot.manager.context("scanner").config.min_profit_wei == 10**12  # not half-applied
 
         write_config(workdir, "[scanner]\nmax_hops = 2\nmin_profit_wei = 8\n[risk]\nmax_trade_wei = 5\n"
