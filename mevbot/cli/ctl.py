@@ -46,10 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands.required = True
     for name, (wire, help_text) in SIMPLE.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
+        _accept_json_after(sub)
         sub.set_defaults(handler=handle_ctl, wire=wire, build_args=lambda a: {})
     for name, help_text in LIFECYCLE.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("module", help="module name, e.g. scanner")
+        _accept_json_after(sub)
         sub.set_defaults(handler=handle_ctl, wire=name, build_args=lambda a: {"module": a.module})
 
     dlq = commands.add_parser("dlq", help="dead letters of the bus: list, replay, purge",
@@ -62,9 +64,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--topic", default=None, help="only this topic")
         sub.add_argument("--id", dest="ids", action="append", type=int, default=None, metavar="ID",
                          help="only this dead letter (repeatable)")
+        _accept_json_after(sub)
         if action == "list":
             sub.add_argument("--limit", type=int, default=None, help="at most this many")
         sub.set_defaults(handler=handle_ctl, wire=f"dlq-{action}", build_args=_dlq_args)
+
+
+def _accept_json_after(sub: argparse.ArgumentParser) -> None:
+    """Let `--json` follow the command too (`mevbot ctl status --json`)."""
+    sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the bot's JSON reply")
 
 
 def _dlq_args(args: argparse.Namespace) -> dict[str, Any]:

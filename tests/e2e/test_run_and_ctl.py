@@ -106,7 +106,8 @@ def ctl_json(workdir: Path, *args: str) -> dict:
 
 
 def states(workdir: Path) -> dict[str, str]:
-    return {m["name"]: m["state"] for m in ctl_json(workdir, "modules")["modules"]}
+    reply = json.loads(ctl(workdir, "modules", "--json").stdout)  # --json after the command works too
+    return {m["name"]: m["state"] for m in reply["modules"]}
 
 
 @pytest.fixture
