@@ -46,7 +46,12 @@ def config_to_toml(config: Config, *, redact: bool = True) -> str:
 
 
 def toml_key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+    return key if _BARE_KEY.match(key) else _basic_string(key)
+
+
+def _basic_string(text: str) -> str:
+    # JSON string escapes are valid TOML basic-string escapes; TOML also forbids raw DEL.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def toml_value(value: Any) -> str:
@@ -62,8 +67,7 @@ def toml_value(value: Any) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        # JSON string escapes are valid TOML basic-string escapes; TOML also forbids raw DEL.
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+        return _basic_string(value)
     if isinstance(value, Mapping):
         if not value:
             return "{}"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import tomllib
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from mevbot.config import Config, config_to_toml, load_config, redacted
 from mevbot.config.keys import iter_keys
-from mevbot.config.render import toml_value
+from mevbot.config.render import dumps, toml_value
 
 
 def test_redacted_hides_non_empty_secrets_only(write_config):
@@ -48,3 +51,16 @@ def test_toml_values_are_valid_toml():
     for value in [0, -5, 10**30, 0.5, 1e-9, float("inf"), True, "x\x7fy\u00e9\n", [], [1, 2],
                   {"a b": {"c": [1]}}]:
         assert tomllib.loads(f"v = {toml_value(value)}")["v"] == value
+
+
+# Any text TOML can hold (no lone surrogates: a UTF-8 file cannot carry them).
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_scalars = (st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.booleans() | _text)
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(_text, inner, max_size=3), max_leaves=8)
+
+
+@given(st.dictionaries(_text, st.dictionaries(_text, _values, max_size=4), max_size=4))
+@settings(max_examples=300, deadline=None)
+def test_dumps_reads_back_to_the_same_data(data):
+    assert tomllib.loads(dumps(data)) == data
