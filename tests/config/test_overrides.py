@@ -5,8 +5,9 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from mevbot.config import load_config
+from mevbot.config import Config, load_config
 from mevbot.config.fields import setting
+from mevbot.config.keys import iter_keys
 from mevbot.config.loader import build_config
 
 
@@ -138,3 +139,22 @@ def test_nested_errors_carry_the_full_path():
                      environ={"MEVBOT__BRANCH__LEAF__PORT": "x"})
     assert {p.path for p in caught.value.problems} == {
         "branch.leaves.a.port", "branch.leaves.a.bad", "branch.leaf.port"}
+
+
+def _as_env_text(value) -> str:
+    from mevbot.config.render import toml_value
+
+    if isinstance(value, str):
+        return value
+    return toml_value(value)  # true/false, digits, floats, TOML arrays
+
+
+@pytest.mark.usefixtures("no_file")
+@pytest.mark.parametrize("key", [k for k in iter_keys(Config) if "<name>" not in k.path],
+                         ids=lambda k: k.dotted)
+def test_every_key_can_be_set_from_the_environment_and_flags(key):
+    """Each key's default, written as text, reads back to the same value both ways."""
+    text = _as_env_text(key.default)
+    name = "MEVBOT__" + "__".join(p.upper() for p in key.path)
+    assert load_config(None, environ={name: text}) == Config()
+    assert load_config(None, environ={}, overrides=[f"{key.dotted}={text}"]) == Config()

@@ -61,6 +61,6 @@ _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
 
 
 @given(st.dictionaries(_text, st.dictionaries(_text, _values, max_size=4), max_size=4))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_dumps_reads_back_to_the_same_data(data):
     assert tomllib.loads(dumps(data)) == data
