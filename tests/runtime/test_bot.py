@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import tempfile
 from pathlib import Path
 
+import attrs
 import pytest
 import trio
+import trio.testing
 
 from mevbot.config.reload import ConfigReloader
 from mevbot.runtime.bot import Bot
 from mevbot.runtime.errors import MissingDependencyError, UnknownModuleError
 from mevbot.runtime.manager import ModuleManager, ModuleState
-from mevbot.runtime.module import HealthState
+from mevbot.runtime.module import HealthState, Module
 from mevbot.runtime.placeholder import IDLE_REASON
 from mevbot.runtime.registry import MODULES, select_modules
 
@@ -104,3 +108,35 @@ async def test_emergency_stop_pauses_only_trading_modules_and_clear_stop_resumes
         assert bot.clear_stop() == ["execution"]
         assert bot.manager.status_of("execution").state is ModuleState.RUNNING
         bot.request_stop()
+
+
+class StuckCleanup(Module):
+    """A module whose cleanup never ends on its own (a hung flush)."""
+
+    name = "stuck"
+
+    async def run(self, ctx, *, task_status=trio.TASK_STATUS_IGNORED):
+        task_status.started()
+        try:
+            await trio.sleep_forever()
+        finally:
+            with ctx.shielded_cleanup():
+                await trio.sleep_forever()
+
+
+async def test_sigterm_starts_a_graceful_stop_and_a_second_one_cuts_it_short(workdir):
+    reloader = ConfigReloader(write_config(workdir), environ={})
+    config = attrs.evolve(reloader.current,
+                          runtime=attrs.evolve(reloader.current.runtime, shutdown_deadline_s=3600.0))
+    bot = Bot(config, [StuckCleanup()], reloader=reloader)
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(bot.run)
+            os.kill(os.getpid(), signal.SIGTERM)
+            while bot.manager.status_of("stuck").state is not ModuleState.STOPPING:
+                await trio.sleep(0.01)  # polling a real condition: the signal is handled in the bot
+            await trio.testing.wait_all_tasks_blocked()
+            assert bot.shutdown_report is None  # still waiting for the cleanup, deadline far away
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert bot.shutdown_report is not None and not bot.shutdown_report.clean
+    assert bot.manager.status_of("stuck").state is ModuleState.STOPPED
