@@ -7,11 +7,14 @@ for the subscription while it is down, refused, or silent for ``ws_stale_s``. Ei
 delivered block to the target, so a jump from N to N+3 delivers N+1, N+2, N+3 and no block is
 ever skipped or repeated.
 
-For each range of blocks (at most ``log_range_blocks``) the loop reads the headers it does not
-already have (one batch request) and, when ``pool_addresses()`` names any, one ``eth_getLogs``
-filtered by those addresses. It then calls ``on_head(BlockHead)`` for each block and, for a block
-with logs of a watched address, ``on_logs(BlockLogs)``. Logs whose block hash is not the header's
-(the chain moved between the two reads) make the range be read again. An RPC failure is logged
+For each range of blocks (at most ``log_range_blocks``) the loop reads, in one batch request
+where it fits, the headers it has not seen on the subscription and, when ``pool_addresses()``
+names any, one ``eth_getLogs`` filtered by those addresses together with the header of the
+range's last block (so the node answering for the logs is shown to have the blocks). It then
+calls ``on_head(BlockHead)`` for each block and, for a block with logs of a watched address,
+``on_logs(BlockLogs)``. Logs or headers whose hashes disagree (the chain moved between reads)
+make the range be read again; a node that refuses the log query (too wide, too many results)
+gets half the range until it accepts. An RPC failure is logged
 once per outage and the same range is retried after ``retry_s``: the loop never dies from a node's
 failure and never advances past a block it has not delivered. Errors raised by the callbacks are
 bugs of the caller and propagate.
@@ -23,11 +26,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 
-from mevbot.rpc.chaindata import BlockHead, BlockLogs, LogEntry, read_block_head, to_quantity
+from mevbot.rpc.chaindata import (BlockHead, BlockLogs, LogEntry, log_filter, read_block_head,
+                                  read_log, to_quantity)
 from mevbot.rpc.client import RpcClient
 from mevbot.rpc.errors import BadResponse, NodeError, RpcError, SubscriptionError
 from mevbot.rpc.subscriptions import Subscription, open_subscription
@@ -46,7 +50,7 @@ class BlockMonitor:
                  on_head: Callable[[BlockHead], Awaitable[None]],
                  on_logs: Callable[[BlockLogs], Awaitable[None]],
                  poll_interval_s: float = 0.25, log_range_blocks: int = 500,
-                 start_block: int | None = None, retry_s: float = 0.5,
+                 start_block: int | None = None, retry_s: float = 0.25,
                  ws_stale_s: float = 5.0, ws_reconnect_s: float = 0.5) -> None:
         if log_range_blocks < 1:
             raise ValueError(f"log_range_blocks must be at least 1, got {log_range_blocks}")
@@ -74,6 +78,7 @@ class BlockMonitor:
         self._subscription: Subscription | None = None
         self._last_ws_head_at = float("-inf")
         self._failing = False
+        self._range_blocks = log_range_blocks
 
     @classmethod
     def from_settings(cls, rpc: RpcClient, settings: RpcSettings, **kwargs) -> BlockMonitor:
@@ -163,29 +168,36 @@ class BlockMonitor:
                 self._wake = trio.Event()
                 await self._wake.wait()
             low = self.last_delivered + 1
-            high = min(self.target, low + self.log_range_blocks - 1)
+            high = min(self.target, low + self._range_blocks - 1)
             try:
                 await self._deliver_range(low, high)
+            except NodeError as err:
+                if err.method == "eth_getLogs" and high > low:
+                    # Too many logs or too wide a range for this node: ask for less.
+                    self._range_blocks = max(1, (high - low + 1) // 2)
+                    log.info("block monitor: eth_getLogs over blocks %d..%d refused (%s); "
+                             "narrowing to %d blocks", low, high, err.message, self._range_blocks)
+                    continue
+                self._note_failure(f"reading blocks {low}..{high}", err)
+                await trio.sleep(self.retry_s)
             except RpcError as err:
                 self._note_failure(f"reading blocks {low}..{high}", err)
                 await trio.sleep(self.retry_s)  # back-off before reading the range again
+            else:
+                self._range_blocks = min(self.log_range_blocks, self._range_blocks * 2)
 
     async def _deliver_range(self, low: int, high: int) -> None:
-        heads = await self._read_heads(low, high)
+        heads, logs = await self._read_range(low, high)
         logs_by_block: dict[int, list[LogEntry]] = {}
-        addresses = sorted({address.lower() for address in self.pool_addresses()})
-        if addresses:
-            for entry in await self.rpc.get_logs({"fromBlock": low, "toBlock": high,
-                                                  "address": addresses}):
-                head = heads.get(entry.block_number)
-                if head is None or head.hash != entry.block_hash:
-                    for number in range(low, high + 1):
-                        self._known_heads.pop(number, None)
-                    raise BadResponse("eth_getLogs", f"log of block {entry.block_number} has block "
-                                      f"hash {entry.block_hash}, not the header's: the chain moved "
-                                      "between the reads; reading the range again")
-                if not entry.removed:
-                    logs_by_block.setdefault(entry.block_number, []).append(entry)
+        for entry in logs:
+            head = heads.get(entry.block_number)
+            if head is None or head.hash != entry.block_hash:
+                self._forget_heads(low, high)
+                raise BadResponse("eth_getLogs", f"log of block {entry.block_number} has block "
+                                  f"hash {entry.block_hash}, not the header's: the chain moved "
+                                  "between the reads; reading the range again")
+            if not entry.removed:
+                logs_by_block.setdefault(entry.block_number, []).append(entry)
         self._note_recovery()
         for number in range(low, high + 1):
             head = heads[number]
@@ -204,16 +216,31 @@ class BlockMonitor:
             self.last_delivered, self._last_hash = number, head.hash
             self._known_heads.pop(number, None)
 
-    async def _read_heads(self, low: int, high: int) -> dict[int, BlockHead]:
+    async def _read_range(self, low: int, high: int) -> tuple[dict[int, BlockHead], list[LogEntry]]:
+        """Headers of ``low..high`` and the watched logs, in as few batch requests as fit.
+
+        Headers already seen on the subscription are not read again. The logs query travels
+        with a read of block ``high`` in the same request, so the endpoint that answers it is
+        shown to have that block (a lagging node would otherwise answer "no logs" for a block it
+        does not have yet, and they would be lost).
+        """
         heads = {n: self._known_heads[n] for n in range(low, high + 1) if n in self._known_heads}
-        missing = [n for n in range(low, high + 1) if n not in heads]
-        for start in range(0, len(missing), HEADERS_PER_BATCH):
-            numbers = missing[start:start + HEADERS_PER_BATCH]
-            results = await self.rpc.batch([("eth_getBlockByNumber", [to_quantity(n), False])
-                                            for n in numbers])
-            for number, result in zip(numbers, results):
-                if isinstance(result, NodeError):
-                    raise result
+        calls: list[tuple[str, list[Any]]] = [
+            ("eth_getBlockByNumber", [to_quantity(n), False])
+            for n in range(low, high + 1) if n not in heads]
+        addresses = sorted({address.lower() for address in self.pool_addresses()})
+        if addresses:
+            calls.append(("eth_getBlockByNumber", [to_quantity(high), False]))
+            calls.append(("eth_getLogs", [log_filter({"fromBlock": low, "toBlock": high,
+                                                      "address": addresses})]))
+        results: list[Any] = []
+        for chunk in _chunks(calls, HEADERS_PER_BATCH, keep_last=2 if addresses else 0):
+            results.extend(await self.rpc.batch(chunk))
+        for (method, params), result in zip(calls, results):
+            if isinstance(result, NodeError):
+                raise result
+            if method == "eth_getBlockByNumber":
+                number = int(params[0], 16)
                 if result is None:
                     raise BadResponse("eth_getBlockByNumber",
                                       f"block {number} is not available yet on the endpoint")
@@ -221,8 +248,21 @@ class BlockMonitor:
                 if head.number != number:
                     raise BadResponse("eth_getBlockByNumber", f"asked for block {number}",
                                       head.number)
+                if number in heads and heads[number].hash != head.hash:
+                    self._forget_heads(low, high)
+                    raise BadResponse("eth_getBlockByNumber", f"block {number} changed hash "
+                                      "between reads; reading the range again", head.hash)
                 heads[number] = head
-        return heads
+        logs: list[LogEntry] = []
+        if addresses:
+            if not isinstance(results[-1], list):
+                raise BadResponse("eth_getLogs", "expected a list of logs", results[-1])
+            logs = [read_log(item, "eth_getLogs") for item in results[-1]]
+        return heads, logs
+
+    def _forget_heads(self, low: int, high: int) -> None:
+        for number in range(low, high + 1):
+            self._known_heads.pop(number, None)
 
     def _note_failure(self, doing: str, err: RpcError) -> None:
         self.rpc_errors += 1
@@ -236,3 +276,15 @@ class BlockMonitor:
             self._failing = False
             log.warning("block monitor: RPC answers again; following the chain from block %s",
                         None if self.last_delivered is None else self.last_delivered + 1)
+
+
+def _chunks(calls: list, size: int, keep_last: int) -> list[list]:
+    """Split ``calls`` into requests of at most ``size``, the last ``keep_last`` together."""
+    head, tail = calls[:len(calls) - keep_last], calls[len(calls) - keep_last:]
+    chunks = [head[i:i + size] for i in range(0, len(head), size)]
+    if tail:
+        if chunks and len(chunks[-1]) + len(tail) <= size:
+            chunks[-1] = chunks[-1] + tail
+        else:
+            chunks.append(tail)
+    return chunks

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import trio
 
-from mevbot.rpc.blocks import BlockMonitor
+from mevbot.rpc.blocks import BlockMonitor, _chunks
 from mevbot.rpc.chaindata import BlockHead, BlockLogs
 from mevbot.rpc.client import RpcClient
 from tests.rpc.contracts import DEPOSIT_TOPIC, deploy_weth9, deposit
+from tests.rpc.servers import LogRangeLimitingProxy
 
 DEADLINE_S = 15.0
 
@@ -155,3 +156,36 @@ async def test_node_restart_loses_no_block(anvil_factory, nursery, tmp_path, use
         nursery.cancel_scope.cancel()
     recorder.assert_contiguous_chain(0, 5)
     assert monitor.reorgs_seen == 0
+
+
+async def test_a_refused_wide_log_query_is_narrowed_until_the_node_accepts(anvil, nursery):
+    proxy = LogRangeLimitingProxy(anvil.url, max_blocks=3)
+    await nursery.start(proxy.serve)
+    recorder = Recorder()
+    async with RpcClient([proxy.url]) as rpc:
+        weth = await deploy_weth9(rpc)
+        await rpc.call("evm_setAutomine", [False])
+        await rpc.call("anvil_mine", ["0x3"])
+        await deposit(rpc, weth, 7)
+        await rpc.call("anvil_mine", ["0x1"])
+        await rpc.call("anvil_mine", ["0x5"])
+        head = await rpc.block_number()
+        monitor = BlockMonitor(rpc, pool_addresses=lambda: [weth], on_head=recorder.on_head,
+                               on_logs=recorder.on_logs, poll_interval_s=0.05, start_block=1)
+        await nursery.start(monitor.run)
+        await recorder.wait_for_block(head)
+        nursery.cancel_scope.cancel()
+    recorder.assert_contiguous_chain(1, head)
+    assert proxy.refused >= 1 and all(hi - lo < 3 for lo, hi in proxy.served_ranges)
+    [deposit_block] = recorder.logs
+    assert deposit_block.block_number == head - 5
+    assert int.from_bytes(deposit_block.logs[0].data, "big") == 7
+
+
+def test_batches_keep_the_logs_query_with_its_anchor_header():
+    calls = list(range(7))
+    assert _chunks(calls, 3, keep_last=2) == [[0, 1, 2], [3, 4], [5, 6]]
+    assert _chunks(calls, 4, keep_last=2) == [[0, 1, 2, 3], [4, 5, 6]]
+    assert _chunks([5, 6], 4, keep_last=2) == [[5, 6]]
+    assert _chunks(calls, 100, keep_last=0) == [calls]
+    assert _chunks([], 100, keep_last=0) == []
