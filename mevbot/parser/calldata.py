@@ -235,6 +235,28 @@ class CalldataParser:
         self.counters["unknown_pool"] += sum(not hop.known for i in tx.intents for hop in i.hops)
         return tx.intents
 
+    def parse_feed_transaction(self, tx: Any, *, seq: int) -> list[SwapIntent]:
+        """The swap intents of a sequencer-feed transaction (``mevbot.feed.transactions.
+        FeedTransaction``, ``seq`` its feed message's sequence number).
+
+        Reads only ``to`` first, so a transaction to any other contract costs a slice and a
+        dict miss; calldata, value and the hash (a keccak) are read for router calls only. A
+        malformed envelope is counted as ``tx_decode_error``.
+        """
+        from mevbot.feed.errors import FeedDecodeError
+
+        try:
+            to = tx.to_bytes
+            if to is None or "0x" + to.hex() not in self.routers:
+                self.counters["unrelated"] += 1
+                return []
+            data, value, tx_hash = tx.data, tx.value, tx.hash_hex
+        except FeedDecodeError as exc:
+            self.counters["tx_decode_error"] += 1
+            log.warning("skipped a feed transaction at seq %d: %s", seq, exc)
+            return []
+        return self.parse(to, data, value, tx_hash=tx_hash, position=FeedPosition(seq, tx.index))
+
     def _call(self, tx: _Tx, calldata: bytes, depth: int) -> None:
         handler = self._dispatch[tx.spec.kind].get(calldata[:4])
         if handler is not None:

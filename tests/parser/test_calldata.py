@@ -286,3 +286,35 @@ def test_a_router_without_a_v3_dex_rejects_v3_commands_as_a_decode_error():
     parser = CalldataParser(make_registry(), {UR: RouterSpec(RouterKind.UNIVERSAL_ROUTER, v2_dex="uniswap_v2")})
     assert parse(parser, UR, ur_execute(bytes([0x00]), [ur_swap(USER, 1, 1, v3_path(A, 500, B))])) == []
     assert parser.counters["calldata_decode_error"] == 1
+
+
+# -- sequencer-feed transactions -------------------------------------------------------------
+
+def _signed(to, data, value=0):
+    from eth_account import Account
+
+    from tests.fixtures.anvil import DEV_PRIVATE_KEY  # anvil's public, worthless dev key
+    tx = {"type": 2, "chainId": 42161, "nonce": 7, "to": to, "value": value, "data": data, "gas": 300_000,
+          "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 0}
+    return Account.sign_transaction(tx, DEV_PRIVATE_KEY)
+
+
+def test_a_signed_feed_transaction_to_a_router_yields_intents_with_its_hash_and_position(parser):
+    from mevbot.feed.transactions import FeedTransaction
+
+    data = call("swapExactETHForTokens(uint256,address[],address,uint256)",
+                ["uint256", "address[]", "address", "uint256"], [1, [WETH, B], USER, 7])
+    signed = _signed(V2_ROUTER, data, value=123)
+    (intent,) = parser.parse_feed_transaction(FeedTransaction(bytes(signed.raw_transaction), index=5), seq=99)
+    assert intent.tx_hash == "0x" + bytes(signed.hash).hex() and intent.position == FeedPosition(99, 5)
+    assert intent.amount_in == 123 and intent.native_in
+
+
+def test_feed_transactions_to_other_contracts_or_with_broken_envelopes_yield_nothing(parser):
+    from mevbot.feed.transactions import FeedTransaction
+
+    other = _signed("0x" + "99" * 20, b"\x01\x02\x03\x04")
+    assert parser.parse_feed_transaction(FeedTransaction(bytes(other.raw_transaction), index=0), seq=1) == []
+    broken = bytes(_signed(V2_ROUTER, b"\x00" * 40).raw_transaction)[:30]
+    assert parser.parse_feed_transaction(FeedTransaction(broken, index=0), seq=1) == []
+    assert parser.counters["unrelated"] == 1 and parser.counters["tx_decode_error"] == 1
