@@ -37,6 +37,7 @@ from mevbot.config.keys import (
 from mevbot.config.schema import Config
 
 REDACTED = "***"
+CROSS_KEY_HOOK = "config_problems"
 _SECRET_LOOKING = re.compile(r"secret|token|passw|private|webhook|api_?key", re.I)
 
 Path = tuple[str | int, ...]
@@ -175,10 +176,33 @@ def structure_config(data: Mapping[str, Any], *, sources: Mapping[Path, str] | N
     :class:`ConfigError` naming every problem. ``sources`` maps paths set by the environment or
     ``--set`` to where they came from."""
     try:
-        return CONVERTER.structure(data, schema)
+        config = CONVERTER.structure(data, schema)
     except Exception as exc:  # cattrs raises exception groups of arbitrary leaf types
         problems = problems_from_exception(exc, data, sources or {}, schema=schema)
         raise ConfigError(problems, file=file) from None
+    problems = [_problem(path, value, expected, sources or {}, schema)
+                for path, value, expected in cross_key_problems(config)]
+    if problems:
+        raise ConfigError(problems, file=file)
+    return config
+
+
+def cross_key_problems(node: Any, path: Path = ()) -> list[tuple[Path, Any, str]]:
+    """Rules spanning several keys, which a section states in a ``config_problems()`` method
+    yielding ``(key, value, expected)`` (``key`` relative to the section, dotted if nested).
+    They run once every value has its type, so they may rely on it."""
+    found: list[tuple[Path, Any, str]] = []
+    if is_section(type(node)):
+        check = getattr(node, CROSS_KEY_HOOK, None)
+        if callable(check):
+            for key, value, expected in check():
+                found.append((path + tuple(key.split(".")), value, expected))
+        for field in fields_of(type(node)):
+            found += cross_key_problems(getattr(node, field.name), path + (field.name,))
+    elif isinstance(node, Mapping):
+        for key, value in node.items():
+            found += cross_key_problems(value, path + (key,))
+    return found
 
 
 def problems_from_exception(exc: BaseException, data: Mapping[str, Any],

@@ -6,6 +6,16 @@ manager (validation), `mevbot config show` (redaction) and docs/configuration.md
 source of truth. Constraints live in the field's metadata rather than in attrs validators so that
 the loader can check every key and report all violations at once, each with its key path; an
 attrs validator would stop at the first bad field.
+
+A rule that spans several keys (``restart_backoff_max_s >= restart_backoff_s``, "every process
+names a declared host") goes in a method of the section class::
+
+    def config_problems(self) -> Iterable[tuple[str, object, str]]:
+        if self.restart_backoff_max_s < self.restart_backoff_s:
+            yield "restart_backoff_max_s", self.restart_backoff_max_s, ">= restart_backoff_s"
+
+yielding ``(key, value, expected)`` with ``key`` relative to the section (dotted if nested); the
+loader calls it once every key has its type and reports each item as a problem at that path.
 """
 
 from __future__ import annotations

@@ -222,3 +222,33 @@ def test_literal_and_tuple_typed_keys_are_structured_and_checked():
         build_config(b"[shapes]\nmode = 'slow'\nids = [1, 'x']\n", None, environ={}, schema=ShapesRoot)
     assert [(p.path, p.expected) for p in caught.value.problems] == [
         ("shapes.mode", "one of 'fast', 'safe'"), ("shapes.ids[1]", "an integer")]
+
+
+@attrs.frozen
+class Window:
+    low: int = setting(1, doc="Low end.")
+    high: int = setting(2, doc="High end.")
+    secret: str = setting("", doc="A secret.", secret=True)
+
+    def config_problems(self):
+        if self.high < self.low:
+            yield "high", self.high, f"an integer >= low ({self.low})"
+        if self.secret and len(self.secret) < 16:
+            yield "secret", self.secret, "at least 16 characters"
+
+
+@attrs.frozen
+class WindowRoot:
+    window: Window = attrs.field(factory=Window)
+    windows: dict[str, Window] = setting(factory=dict, doc="Windows by name.")
+
+
+def test_rules_spanning_keys_are_reported_at_the_key_path():
+    with pytest.raises(ConfigError) as caught:
+        build_config(b"[window]\nlow = 5\nhigh = 3\n[windows.w]\nsecret = 'short'\n", None,
+                     environ={"MEVBOT__WINDOWS__W__HIGH": "0"}, schema=WindowRoot)
+    assert [str(p) for p in caught.value.problems] == [
+        "window.high = 3: expected an integer >= low (5)",
+        "windows.w.high = 0 (from env MEVBOT__WINDOWS__W__HIGH): expected an integer >= low (1)",
+        "windows.w.secret = '***': expected at least 16 characters",
+    ]
