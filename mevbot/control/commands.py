@@ -35,7 +35,7 @@ def register_runtime_commands(server: ControlServer, bot: Any) -> None:
         health = manager.health()
         return {"health": {"state": health.state.value, "reason": health.reason}, "modules": rows(),
                 "pid": os.getpid(), "uptime_s": bot.uptime_s(), "config_file": bot.config_file,
-                "emergency_stop": bot.emergency_stopped}
+                "emergency_stop": bot.emergency_stopped, "disabled": list(manager.absent)}
 
     async def modules(args: dict[str, Any]) -> dict[str, Any]:
         return {"modules": rows()}

@@ -48,6 +48,8 @@ def render_status(reply: dict[str, Any]) -> str:
              f"config {reply.get('config_file') or '(defaults)'}"]
     if reply.get("emergency_stop"):
         lines.append("EMERGENCY STOP ACTIVE: trading modules are paused (`mevbot ctl clear-stop` resumes)")
+    if reply.get("disabled"):
+        lines.append("disabled: " + ", ".join(reply["disabled"]))
     lines += ["", render_module_table(reply.get("modules", []))]
     return "\n".join(lines)
 

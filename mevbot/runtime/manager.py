@@ -107,6 +107,8 @@ class ModuleManager:
             raise LifecycleError(f"module listed twice: {', '.join(duplicates)}; expected each module once")
         #: Start order; raises ModuleGraphError for a cycle or a missing dependency.
         self.order: list[str] = start_order({m.name: m.depends_on for m in modules}, absent_ok=absent_ok)
+        #: Modules deliberately not run here (disabled in the config).
+        self.absent = tuple(name for name in absent_ok if name not in names)
         self.config = config
         self.runtime = runtime or (config.runtime if config is not None else RuntimeSettings())
         self._slots: dict[str, _Slot] = {}
@@ -248,6 +250,8 @@ class ModuleManager:
         try:
             return self._slots[name]
         except KeyError:
+            if name in self.absent:
+                raise LifecycleError(f"module {name} is not run by this bot (disabled: [{name}] enabled = false)") from None
             raise UnknownModuleError(name, list(self._slots)) from None
 
     async def start(self, name: str) -> ModuleStatus:

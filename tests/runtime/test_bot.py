@@ -15,7 +15,7 @@ import trio.testing
 
 from mevbot.config.reload import ConfigReloader
 from mevbot.runtime.bot import Bot
-from mevbot.runtime.errors import MissingDependencyError, UnknownModuleError
+from mevbot.runtime.errors import LifecycleError, MissingDependencyError, UnknownModuleError
 from mevbot.runtime.manager import ModuleManager, ModuleState
 from mevbot.runtime.module import HealthState, Module
 from mevbot.runtime.placeholder import IDLE_REASON
@@ -68,6 +68,8 @@ async def test_placeholder_modules_report_ok_idle_and_a_disabled_module_is_left_
     async with trio.open_nursery() as nursery:
         bot = await start_bot(nursery, workdir, "[monitor]\nenabled = false\n")
         assert "monitor" not in bot.manager.names and bot.manager.names[0] == "parser"
+        with pytest.raises(LifecycleError, match=r"disabled: \[monitor\] enabled = false"):
+            bot.manager.pause("monitor")
         assert all(s.health.state is HealthState.OK and s.health.reason == IDLE_REASON
                    for s in bot.manager.statuses())
         bot.request_stop()
