@@ -112,15 +112,36 @@ async def _fetch_liquidity_nets(rpc: BatchRpc, pool: str, ticks: list[int], bloc
 
 
 async def extend_v3_state(rpc: BatchRpc, pool: str, state: V3PoolState, missing: MissingTickData,
-                          block: int) -> V3PoolState:
-    """``state`` with what ``missing`` asks for, fetched at ``block``."""
+                          block: int, *, margin_words: int = 2) -> V3PoolState:
+    """``state`` with what ``missing`` asks for, fetched at ``block``.
+
+    A walk that needed word w usually needs w's neighbours next, so ``margin_words`` more words
+    beyond it come in the same batch.
+    """
     if missing.tick is not None:
         return state.with_data(liquidity_net_by_tick=await _fetch_liquidity_nets(rpc, pool, [missing.tick], block))
     known = state.complete_word_range
     if known is None:
         words = [missing.word]
     elif missing.word < known[0]:
-        words = list(range(missing.word, known[0]))
+        words = list(range(max(missing.word - margin_words, -(1 << 15)), known[0]))
     else:
-        words = list(range(known[1] + 1, missing.word + 1))
+        words = list(range(known[1] + 1, min(missing.word + margin_words, (1 << 15) - 1) + 1))
     return await _add_words(rpc, pool, state, words, block)
+
+
+async def fill_missing(rpc: BatchRpc, snapshots: dict[str, PoolSnapshot],
+                       missing: dict[str, MissingTickData]) -> list[str]:
+    """Fetch what simulations asked for into ``snapshots`` (at each snapshot's own block).
+
+    Returns the pools it extended; the caller re-evaluates the cycles through them.
+    """
+    extended = []
+    for pool, request in sorted(missing.items()):
+        snap = snapshots.get(pool)
+        if snap is None or not isinstance(snap.state, V3PoolState):
+            continue
+        state = await extend_v3_state(rpc, snap.address, snap.state, request, snap.block_number)
+        snapshots[pool] = PoolSnapshot(snap.address, state, snap.block_number, snap.seq)
+        extended.append(pool)
+    return extended
