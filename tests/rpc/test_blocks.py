@@ -8,6 +8,7 @@ import trio
 from mevbot.rpc.blocks import BlockMonitor, _chunks
 from mevbot.rpc.chaindata import BlockHead, BlockLogs
 from mevbot.rpc.client import RpcClient
+from mevbot.rpc.settings import RpcSettings
 from tests.rpc.contracts import DEPOSIT_TOPIC, deploy_weth9, deposit
 from tests.rpc.servers import LogRangeLimitingProxy
 
@@ -189,3 +190,14 @@ def test_batches_keep_the_logs_query_with_its_anchor_header():
     assert _chunks([5, 6], 4, keep_last=2) == [[5, 6]]
     assert _chunks(calls, 100, keep_last=0) == [calls]
     assert _chunks([], 100, keep_last=0) == []
+
+
+def test_from_settings_polls_every_250_ms_unless_a_websocket_is_configured():
+    rpc = RpcClient(["http://127.0.0.1:1"])
+    noop = Recorder()
+    polling = BlockMonitor.from_settings(rpc, RpcSettings(), on_head=noop.on_head,
+                                         on_logs=noop.on_logs)
+    assert polling.ws_url is None and polling.poll_interval_s == 0.25
+    subscribed = BlockMonitor.from_settings(rpc, RpcSettings(ws_urls=["ws://a", "ws://b"]),
+                                            on_head=noop.on_head, on_logs=noop.on_logs)
+    assert subscribed.ws_url == ["ws://a", "ws://b"]
