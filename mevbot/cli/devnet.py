@@ -118,27 +118,44 @@ def _run_foreground(options: Any) -> int:
 
     import trio
 
-    from mevbot.devnet.errors import DevnetError
     from mevbot.devnet.runner import run_devnet
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
+    async def stop_on_signal(scope: trio.CancelScope) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                scope.cancel()
+                return
+
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                manifest = await nursery.start(run_devnet, options)
-                print(f"devnet ready: rpc {manifest['rpc_url']}, feed {manifest['feed_url']}, "
-                      f"manifest {options.manifest_path}", flush=True)
-                async for _ in signals:
-                    nursery.cancel_scope.cancel()
-                    break
+            nursery.start_soon(stop_on_signal, nursery.cancel_scope)
+            manifest = await nursery.start(run_devnet, options)
+            print(f"devnet ready: rpc {manifest['rpc_url']}, feed {manifest['feed_url']}, "
+                  f"manifest {options.manifest_path}", flush=True)
 
     try:
         trio.run(main)
-    except DevnetError as exc:
-        return _fail(exc)
+    except BaseExceptionGroup as group:  # the nurseries wrap what run_devnet raised
+        error = _first_devnet_error(group)
+        if error is None:
+            raise
+        return _fail(error)
     return 0
+
+
+def _first_devnet_error(error: BaseException) -> BaseException | None:
+    from mevbot.devnet.errors import DevnetError
+
+    if isinstance(error, DevnetError):
+        return error
+    for inner in getattr(error, "exceptions", ()):
+        found = _first_devnet_error(inner)
+        if found is not None:
+            return found
+    return None
 
 
 def _start_background(args: argparse.Namespace, options: Any) -> int:

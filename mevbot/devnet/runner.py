@@ -94,6 +94,14 @@ async def _check_loaded(rpc: ChainRpc, deployment: dict[str, Any]) -> None:
                           "delete the devnet cache folder and run `mevbot devnet up` again")
 
 
+async def _watch_anvil(anvil: AnvilProcess) -> None:
+    """Fail the devnet (and so stop the relay) if anvil dies under it."""
+    while anvil.process.poll() is None:
+        await trio.sleep(0.5)  # polling the child's real exit status
+    tail = anvil.log_path.read_bytes()[-1000:].decode(errors="replace")
+    raise DevnetError(f"anvil exited with code {anvil.process.returncode}; log {anvil.log_path}:\n{tail}")
+
+
 async def run_devnet(options: DevnetOptions, *,
                      task_status: trio.TaskStatus[dict[str, Any]] = trio.TASK_STATUS_IGNORED) -> None:
     await trio.to_thread.run_sync(ensure_npm_packages)
@@ -108,6 +116,7 @@ async def run_devnet(options: DevnetOptions, *,
             relay = FeedRelay(rpc, chain_id=options.chain_id, backlog_size=options.feed_backlog, sign=options.feed_sign,
                               confirm_interval_s=options.feed_confirm_interval_s, confirm_lag=options.feed_confirm_lag)
             async with trio.open_nursery() as nursery:
+                nursery.start_soon(_watch_anvil, anvil)
                 feed_port = await nursery.start(relay.run, "127.0.0.1", options.feed_port)
                 manifest = build_manifest(chain_id=options.chain_id, rpc_url=anvil.rpc_url, ws_url=anvil.ws_url,
                                           feed_url=f"ws://127.0.0.1:{feed_port}/feed",

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -70,4 +71,18 @@ def ensure_saved_chain(cache_dir: Path, chain_id: int) -> SavedChain:
                 anvil.stop()
             _write_atomically(state_path, gzip.decompress(bytes.fromhex(dump.removeprefix("0x"))))
             _write_atomically(deployment_path, json.dumps(deployment, indent=1).encode())
+            _prune_other_keys(cache_dir, keep=key)
         return SavedChain(state_path, json.loads(deployment_path.read_text()))
+
+
+def _prune_other_keys(cache_dir: Path, *, keep: str) -> None:
+    """Delete saved states of other keys that no one is building right now (each is ~8 MB)."""
+    for folder in cache_dir.iterdir():
+        if folder.name == keep or not (folder / "lock").exists():
+            continue
+        with open(folder / "lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
