@@ -59,7 +59,8 @@ def toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        # wei amounts are long: group the digits (TOML allows 1_000_000)
+        return f"{value:_}" if abs(value) >= 100_000 else str(value)
     if isinstance(value, float):
         if math.isnan(value):
             return "nan"
