@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import attrs  # noqa: E402
+
 from mevbot.pricing import get_amount_out, simulate_v3_swap  # noqa: E402
 from mevbot.pricing.tick_math import get_sqrt_ratio_at_tick  # noqa: E402
 from tests.pricing.pools import random_v3_pool  # noqa: E402
@@ -96,14 +98,22 @@ def build_workload(seed: int = 2024):
     return work
 
 
-def time_python_v3(work) -> tuple[list[float], list]:
-    results = [simulate_v3_swap(s, z, a, l) for s, _, swaps in work for z, a, l in swaps]
+def time_python_v3(work, mode: str) -> tuple[list[float], list]:
+    """Per-swap seconds for each round.
+
+    ``plain``: the loop from slot0 every time (reuse_walk=False), i.e. a state seen once.
+    ``cold``: a fresh state per round, so the first quote builds the memoised walk.
+    ``warm``: the scanner's pattern, many quotes on one state: walks already built.
+    """
+    reuse = mode != "plain"
+    results = [simulate_v3_swap(s, z, a, l, reuse_walk=reuse) for s, _, swaps in work for z, a, l in swaps]
     rounds = []
     for _ in range(ROUNDS):
+        states = [attrs.evolve(s) if mode == "cold" else s for s, _, _ in work]
         start = time.perf_counter()
-        for state, _, swaps in work:
+        for state, (_, _, swaps) in zip(states, work):
             for zero_for_one, amount, limit in swaps:
-                simulate_v3_swap(state, zero_for_one, amount, limit)
+                simulate_v3_swap(state, zero_for_one, amount, limit, reuse_walk=reuse)
         rounds.append((time.perf_counter() - start) / (len(work) * SWAPS_PER_POOL))
     return rounds, results
 
@@ -169,16 +179,21 @@ def run_v3_sdk(work) -> dict | None:
 
 def main() -> int:
     work = build_workload()
-    v3_rounds, results = time_python_v3(work)
+    plain_rounds, results = time_python_v3(work, "plain")
+    cold_rounds, _ = time_python_v3(work, "cold")
+    warm_rounds, warm_results = time_python_v3(work, "warm")
+    assert warm_results == results, "memoised walk changed a result"
     steps = [r.steps for r in results]
     crossed = [len(r.ticks_crossed) for r in results]
     single_rounds = time_python_single_range(work)
     v2_rounds = time_python_v2()
     sdk = run_v3_sdk(work)
 
-    v3_best = min(v3_rounds)
+    v3_best = min(plain_rounds)
     rows = [
-        ("mevbot V3 multi-tick swap", 1 / v3_best, v3_best * 1e6),
+        ("mevbot V3 multi-tick swap, plain loop", 1 / v3_best, v3_best * 1e6),
+        ("mevbot V3 multi-tick swap, fresh state (builds walk)", 1 / min(cold_rounds), min(cold_rounds) * 1e6),
+        ("mevbot V3 multi-tick swap, repeated quotes (walk reused)", 1 / min(warm_rounds), min(warm_rounds) * 1e6),
         ("mevbot V3 single-range swap", 1 / min(single_rounds), min(single_rounds) * 1e6),
         ("mevbot V2 getAmountOut", 1 / min(v2_rounds), min(v2_rounds) * 1e6),
     ]
@@ -186,7 +201,7 @@ def main() -> int:
     if sdk is not None:
         sdk_best = min(sdk["rounds"])
         label = f"@uniswap/v3-sdk {sdk['version']} Pool.swap, node {_node_version()}"
-        rows.insert(1, (label, 1 / sdk_best, sdk_best * 1e6))
+        rows.insert(3, (label, 1 / sdk_best, sdk_best * 1e6))
         mismatches = 0
         specified = [a for _, _, swaps in work for _, a, _ in swaps]
         for ours, theirs, amount in zip(results, sdk["results"], specified):
@@ -209,6 +224,9 @@ def main() -> int:
         "python_v3_multi_tick_swaps_per_s": round(1 / v3_best),
         "python_v3_multi_tick_us_per_swap": round(v3_best * 1e6, 1),
         "python_v3_us_per_step": round(v3_best * 1e6 / statistics.mean(steps), 2),
+        "python_v3_fresh_state_us_per_swap": round(min(cold_rounds) * 1e6, 1),
+        "python_v3_repeated_quote_us_per_swap": round(min(warm_rounds) * 1e6, 1),
+        "python_v3_repeated_quote_swaps_per_s": round(1 / min(warm_rounds)),
         "python_v3_single_range_swaps_per_s": round(1 / min(single_rounds)),
         "python_v2_get_amount_out_per_s": round(1 / min(v2_rounds)),
         "v3_sdk": None

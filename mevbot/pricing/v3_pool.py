@@ -27,6 +27,7 @@ import attrs
 from mevbot.pricing.errors import InvalidPoolState, MissingTickData, SolidityRevert
 from mevbot.pricing.full_math import MAX_INT256, MAX_UINT128, MAX_UINT256, MIN_INT256
 from mevbot.pricing.sqrt_price_math import get_next_sqrt_price_from_input, get_next_sqrt_price_from_output
+from mevbot.pricing.v3_walk import SwapWalk
 from mevbot.pricing.tick_math import (
     MAX_SQRT_RATIO,
     MAX_TICK,
@@ -63,6 +64,8 @@ class V3PoolState:
     bitmap_words: Mapping[int, int] = attrs.field(factory=dict)
     liquidity_net_by_tick: Mapping[int, int] = attrs.field(factory=dict)
     complete_word_range: tuple[int, int] | None = None
+    # Memoised swap walks per direction (v3_walk.py): derived data, fresh on every new state.
+    _walks: dict[bool, SwapWalk] = attrs.field(init=False, factory=dict, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         _check_range("sqrt_price_x96", self.sqrt_price_x96, MIN_SQRT_RATIO, MAX_SQRT_RATIO - 1)
@@ -141,6 +144,8 @@ def simulate_v3_swap(
     zero_for_one: bool,
     amount_specified: int,
     sqrt_price_limit_x96: int | None = None,
+    *,
+    reuse_walk: bool = True,
 ) -> V3SwapResult:
     """Simulate ``UniswapV3Pool.swap(recipient, zeroForOne, amountSpecified, sqrtPriceLimitX96)``.
 
@@ -148,6 +153,10 @@ def simulate_v3_swap(
     limit, the widest one the pool accepts is used (MIN+1 / MAX-1, as QuoterV2 does with 0).
     Raises SolidityRevert ('AS', 'SPL', 'LS'/'LA', math reverts) where the pool would revert,
     MissingTickData when the state does not cover the walk.
+
+    With ``reuse_walk`` (the default) the full steps are memoised on the state and repeated
+    quotes fast-forward through them (v3_walk.py); ``False`` runs the plain loop from the
+    start, which tests use to check the two agree.
     """
     if amount_specified == 0:
         raise SolidityRevert("UniswapV3Pool.swap", "AS", "amountSpecified must be non-zero")
@@ -178,6 +187,25 @@ def simulate_v3_swap(
     fee_total = 0
     steps = 0
     crossed: list[int] = []
+    if reuse_walk:
+        walk = state._walks.get(zero_for_one)
+        if walk is None:
+            walk = state._walks[zero_for_one] = SwapWalk(state, zero_for_one)
+        full = walk.full_steps(exact_input, amount_specified if exact_input else -amount_specified, limit)
+        if full:
+            last = full - 1
+            sqrt_price = walk.price_end[last]
+            tick = walk.tick_end[last]
+            liquidity = walk.liquidity_end[last]
+            fee_total = walk.fee_end[last]
+            steps = full
+            crossed = walk.crossed_ticks[: walk.crossed_end[last]]
+            if exact_input:
+                remaining = amount_specified - walk.cost_end[last]
+                calculated = -walk.out_end[last]
+            else:
+                remaining = amount_specified + walk.out_end[last]
+                calculated = walk.cost_end[last]
     pips_less_fee = 1_000_000 - fee_pips
     sqrt_at = get_sqrt_ratio_at_tick
     next_from_input = get_next_sqrt_price_from_input

@@ -14,6 +14,7 @@ from mevbot.pricing.tick_math import (
     MIN_TICK,
     get_sqrt_ratio_at_tick,
     get_tick_at_sqrt_ratio,
+    get_tick_at_sqrt_ratio_log2,
 )
 from tests.pricing.vectors import encode_price_sqrt
 
@@ -105,3 +106,23 @@ def test_tick_at_sqrt_ratio_is_the_greatest_tick_at_or_below_the_price(price):
     tick = get_tick_at_sqrt_ratio(price)
     assert get_sqrt_ratio_at_tick(tick) <= price
     assert price < get_sqrt_ratio_at_tick(tick + 1)
+
+
+@given(prices)
+def test_fast_tick_lookup_equals_the_contract_log2_port(price):
+    assert get_tick_at_sqrt_ratio(price) == get_tick_at_sqrt_ratio_log2(price)
+
+
+@given(ticks, st.integers(min_value=-2, max_value=2))
+def test_fast_tick_lookup_equals_the_port_right_at_tick_boundaries(tick, offset):
+    price = get_sqrt_ratio_at_tick(tick) + offset
+    if MIN_SQRT_RATIO <= price < MAX_SQRT_RATIO:
+        assert get_tick_at_sqrt_ratio(price) == get_tick_at_sqrt_ratio_log2(price)
+
+
+def test_fast_tick_lookup_equals_the_port_on_a_dense_sweep_of_boundaries():
+    for tick in list(range(MIN_TICK, MIN_TICK + 2000)) + list(range(-1000, 1000)) + list(range(MAX_TICK - 2000, MAX_TICK)):
+        boundary = get_sqrt_ratio_at_tick(tick)
+        for price in (boundary - 1, boundary, boundary + 1):
+            if MIN_SQRT_RATIO <= price < MAX_SQRT_RATIO:
+                assert get_tick_at_sqrt_ratio(price) == get_tick_at_sqrt_ratio_log2(price)

@@ -1,0 +1,92 @@
+"""The memoised walk must never change a result: fast-forwarded quotes equal the plain loop."""
+
+from __future__ import annotations
+
+import random
+
+import attrs
+import pytest
+
+from mevbot.pricing import MissingTickData, SolidityRevert, simulate_v3_swap
+from mevbot.pricing.tick_math import MAX_SQRT_RATIO, MIN_SQRT_RATIO, get_sqrt_ratio_at_tick
+from mevbot.pricing.v3_walk import SwapWalk
+from tests.pricing.pools import random_v3_pool
+
+
+def _outcome(state, zero_for_one, amount, limit, reuse_walk):
+    try:
+        return simulate_v3_swap(state, zero_for_one, amount, limit, reuse_walk=reuse_walk)
+    except (SolidityRevert, MissingTickData) as error:
+        return (type(error), str(error))
+
+
+def _threshold_amounts(state, zero_for_one, limit):
+    """Amounts landing exactly on, and one wei either side of, each full step's boundary."""
+    walk = SwapWalk(state, zero_for_one)
+    walk.full_steps(True, 2**200, limit)
+    walk.full_steps(False, 2**200, limit)
+    amounts = set()
+    for cost, out in zip(walk.cost_end[:60], walk.out_end[:60]):
+        for delta in (-1, 0, 1):
+            if cost + delta > 0:
+                amounts.add(cost + delta)
+            if out + delta > 0:
+                amounts.add(-(out + delta))
+    return sorted(amounts)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_quotes_at_every_step_boundary_equal_the_plain_loop(seed):
+    rng = random.Random(1000 + seed)
+    state, _ = random_v3_pool(
+        rng, tick_spacing=rng.choice([1, 10, 60]), positions=80, spread_ticks=2000, full_range=seed % 3 != 0
+    )
+    for zero_for_one in (True, False):
+        far = state.tick - 3000 if zero_for_one else state.tick + 3000
+        for limit in (None, get_sqrt_ratio_at_tick(far)):
+            quoted = attrs.evolve(state)  # a fresh walk per direction and limit
+            for amount in _threshold_amounts(state, zero_for_one, limit or (MIN_SQRT_RATIO + 1 if zero_for_one else MAX_SQRT_RATIO - 1)):
+                assert _outcome(quoted, zero_for_one, amount, limit, True) == _outcome(
+                    state, zero_for_one, amount, limit, False
+                )
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_quotes_in_any_order_equal_the_plain_loop(seed):
+    rng = random.Random(2000 + seed)
+    state, _ = random_v3_pool(rng, positions=60, spread_ticks=4000, full_range=seed % 2 == 0)
+    for _ in range(60):
+        zero_for_one = rng.random() < 0.5
+        amount = rng.choice([rng.randrange(1, 10**9), rng.randrange(1, 10**21), rng.randrange(1, 10**28)])
+        amount = amount if rng.random() < 0.5 else -amount
+        tick_away = rng.randrange(1, 6000)
+        limit = get_sqrt_ratio_at_tick(state.tick - tick_away if zero_for_one else state.tick + tick_away)
+        limit = rng.choice([limit, None])
+        assert _outcome(state, zero_for_one, amount, limit, True) == _outcome(state, zero_for_one, amount, limit, False)
+
+
+def test_walk_stops_where_data_is_missing_and_the_loop_raises_as_before():
+    rng = random.Random(5)
+    full, _ = random_v3_pool(rng, tick_spacing=1, positions=60, spread_ticks=4000)
+    current_word = full.tick >> 8
+    partial = attrs.evolve(
+        full,
+        bitmap_words={w: v for w, v in full.bitmap_words.items() if w == current_word},
+        complete_word_range=(current_word, current_word),
+    )
+    small = simulate_v3_swap(partial, True, 10**6)
+    assert small == simulate_v3_swap(full, True, 10**6)
+    with pytest.raises(MissingTickData) as cached:
+        simulate_v3_swap(partial, True, 10**30)
+    with pytest.raises(MissingTickData) as plain:
+        simulate_v3_swap(partial, True, 10**30, reuse_walk=False)
+    assert cached.value.word == plain.value.word == current_word - 1
+
+
+def test_each_new_state_gets_its_own_walk():
+    rng = random.Random(9)
+    state, _ = random_v3_pool(rng)
+    first = simulate_v3_swap(state, True, 10**24)
+    after = attrs.evolve(state, liquidity=state.liquidity + 1)
+    assert simulate_v3_swap(after, True, 10**24) == simulate_v3_swap(after, True, 10**24, reuse_walk=False)
+    assert simulate_v3_swap(state, True, 10**24) == first
