@@ -146,23 +146,27 @@ class FeedTransaction:
             )
         heads = []
         append = heads.append
-        # Positions only grow, so one check after the loop catches an item running past the end.
+        # Positions only grow, so one check after the loop catches an item running past the
+        # end, and reading past the end (IndexError) means the list has too few fields.
         remaining = self._layout.data + 1
-        while remaining:
-            remaining -= 1
-            if pos >= end:
-                raise TransactionDecodeError(f"type {self.type} envelope ends after {len(heads)} fields")
-            append(pos)
-            b = raw[pos]
-            if b < 0x80:
-                pos += 1
-            elif b < 0xB8:
-                pos += b - 0x7F
-            elif b < 0xC0:
-                start = pos + b - 0xB6
-                pos = start + int.from_bytes(raw[pos + 1 : start], "big")
-            else:
-                raise TransactionDecodeError(f"type {self.type} envelope: field {len(heads) - 1} is an RLP list, expected bytes")
+        try:
+            while remaining:
+                remaining -= 1
+                append(pos)
+                b = raw[pos]
+                if b < 0x80:
+                    pos += 1
+                elif b < 0xB8:
+                    pos += b - 0x7F
+                elif b < 0xC0:
+                    start = pos + b - 0xB6
+                    pos = start + int.from_bytes(raw[pos + 1 : start], "big")
+                else:
+                    raise TransactionDecodeError(
+                        f"type {self.type} envelope: field {len(heads) - 1} is an RLP list, expected bytes"
+                    )
+        except IndexError:
+            raise TransactionDecodeError(f"type {self.type} envelope ends after {len(heads) - 1} fields") from None
         if pos > end:
             raise TransactionDecodeError(f"type {self.type} envelope: calldata runs past the end")
         append(pos)
