@@ -9,7 +9,7 @@ send-like methods, act twice).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mevbot.rpc.errors import EndpointUnavailable, NodeError
@@ -31,8 +31,11 @@ def is_idempotent(method: str) -> bool:
     return method in IDEMPOTENT_METHODS
 
 
-def request_object(request_id: int, method: str, params: Sequence[Any]) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params)}
+def request_object(request_id: int, method: str,
+                   params: Sequence[Any] | Mapping[str, Any]) -> dict[str, Any]:
+    """Positional params become a list; named params (a mapping) pass as an object."""
+    body_params = dict(params) if isinstance(params, Mapping) else list(params)
+    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": body_params}
 
 
 def encode(body: Any) -> bytes:

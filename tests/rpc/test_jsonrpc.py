@@ -81,3 +81,8 @@ def test_malformed_block_or_log_is_bad_response_naming_the_field():
 def test_tx_object_turns_ints_into_quantities_and_bytes_into_data():
     assert tx_object({"value": 16, "data": b"\x01", "to": "0xab"}) == {"value": "0x10", "data": "0x01",
                                                                       "to": "0xab"}
+
+
+def test_positional_params_are_a_list_and_named_params_an_object():
+    assert jsonrpc.request_object(1, "m", ("a", 1))["params"] == ["a", 1]
+    assert jsonrpc.request_object(2, "m", {"k": 1})["params"] == {"k": 1}
