@@ -17,7 +17,7 @@ from mevbot.config.fields import is_secret
 from mevbot.config.keys import fields_of, is_dict_type, is_section, item_type
 from mevbot.config.schema import Config
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def redacted(config: Config) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def config_to_toml(config: Config, *, redact: bool = True) -> str:
 
 
 def toml_key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _basic_string(key)
+    return key if _BARE_KEY.fullmatch(key) else _basic_string(key)
 
 
 def _basic_string(text: str) -> str:
