@@ -145,12 +145,12 @@ class BlockMonitor:
                                          on_subscribed=resubscribed) as subscription:
                 self._subscription = subscription
                 async for header in subscription:
-                    self._last_ws_head_at = trio.current_time()
                     try:
                         head = read_block_head(header, "newHeads")
                     except BadResponse as err:
                         log.warning("block monitor: ignoring a malformed newHeads header: %s", err)
                         continue
+                    self._last_ws_head_at = trio.current_time()  # only good heads count as live
                     if self.last_delivered is None or head.number > self.last_delivered:
                         self._known_heads[head.number] = head
                     self._raise_target(head.number)
