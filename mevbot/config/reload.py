@@ -157,16 +157,32 @@ class ConfigReloader:
         return _snapshot(self.path)[0] != self._fingerprint
 
     async def watch(self, on_result: Callable[[ReloadResult], Awaitable[None] | None], *,
-                    interval_s: float, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+                    interval_s: float, settle_s: float | None = None,
+                    task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Poll the file every ``interval_s``; on a change, reload and pass the result to
-        ``on_result`` (which may be async). Runs until cancelled."""
+        ``on_result`` (which may be async). Runs until cancelled.
+
+        A change is acted on only once the file has stayed the same for ``settle_s`` (default:
+        a quarter of the interval, at most 0.25 s). An editor that truncates and rewrites in
+        place can otherwise be caught between the two, and an empty file is a *valid* config
+        (all defaults): reloading it would briefly put every default, risk limits included,
+        in force.
+        """
+        settle = min(interval_s / 4, 0.25) if settle_s is None else settle_s
         task_status.started()
         if self.path is None:
             await trio.sleep_forever()
         while True:
             await trio.sleep(interval_s)
-            if not self.file_changed():
+            seen = _snapshot(self.path)[0]
+            if seen == self._fingerprint:
                 continue
+            while True:  # wait until the writer is done
+                await trio.sleep(settle)
+                now = _snapshot(self.path)[0]
+                if now == seen:
+                    break
+                seen = now
             outcome = on_result(self.reload())
             if inspect.isawaitable(outcome):
                 await outcome

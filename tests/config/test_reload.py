@@ -9,6 +9,7 @@ import os
 import attrs
 import pytest
 import trio
+import trio.testing
 
 from mevbot.config import (
     Config,
@@ -244,3 +245,23 @@ class TestWatch:
             await trio.sleep(10)
             nursery.cancel_scope.cancel()
         assert results.items == []
+
+
+async def test_watcher_waits_for_a_rewrite_in_place_to_settle(config_file, mock_clock):
+    """An editor truncating then rewriting the file must not get the empty (all-defaults)
+    config applied in between. The test drives the clock by hand to land a poll mid-write."""
+    reloader = ConfigReloader(config_file, environ={})
+    results = Results()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(functools.partial(reloader.watch, results, interval_s=1.0, settle_s=0.1))
+        config_file.write_text("")  # truncated: the writer has not written the new text yet
+        mock_clock.jump(1.0)  # the poll sees the change...
+        await trio.testing.wait_all_tasks_blocked()
+        config_file.write_text("[scanner]\nmin_profit_wei = 800\n")  # ...the write completes
+        mock_clock.jump(0.1)  # settle: differs from what the poll saw, so wait again
+        await trio.testing.wait_all_tasks_blocked()
+        assert results.items == []
+        mock_clock.jump(0.1)  # stable now
+        result = await results.wait_for(1)
+        nursery.cancel_scope.cancel()
+    assert len(results.items) == 1 and result.config.scanner.min_profit_wei == 800
