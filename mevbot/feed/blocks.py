@@ -10,10 +10,12 @@ the sequence number exists, which is what gap and reorg tracking need.
 
 from __future__ import annotations
 
+import struct
+
 import attrs
 
 from mevbot.feed.codec import L2_KIND_SIGNED_TX, split_l2_batch
-from mevbot.feed.errors import FeedDecodeError, UnsupportedTransactionType
+from mevbot.feed.errors import FeedDecodeError, FrameDecodeError, UnsupportedTransactionType
 from mevbot.feed.messages import L1_MESSAGE_KIND_L2_MESSAGE, BroadcastFeedMessage
 from mevbot.feed.transactions import FeedTransaction
 
@@ -86,3 +88,53 @@ def decode_block(msg: BroadcastFeedMessage, *, genesis_block: int = 0, chain_id:
         other_segments=other,
         problems=tuple(problems),
     )
+
+
+# --- a compact binary form, for the bus (``register_message(FeedBlock, "feed.block",
+# pack=pack_feed_block, unpack=unpack_feed_block)``): FeedTransaction is lazy, not a cattrs
+# value, and its raw envelope is all a reader needs to decode it again.
+
+_HEADER = struct.Struct(">QQQQQBIIB32sHI")  # ... has_hash, hash, problem count, tx count
+_ITEM = struct.Struct(">II")  # index (or text length), byte length
+
+
+def pack_feed_block(block: FeedBlock) -> bytes:
+    problems = [p.encode() for p in block.problems]
+    parts = [_HEADER.pack(block.sequence_number, block.block_number, block.timestamp, block.l1_block_number,
+                          block.delayed_messages_read, block.l1_kind, block.skipped_types, block.other_segments,
+                          block.block_hash is not None, block.block_hash or bytes(32), len(problems),
+                          len(block.transactions))]
+    for text in problems:
+        parts += (_ITEM.pack(0, len(text)), text)
+    for tx in block.transactions:
+        parts += (_ITEM.pack(tx.index & 0xFFFFFFFF, len(tx.raw)), tx.raw)
+    return b"".join(parts)
+
+
+def unpack_feed_block(data: bytes) -> FeedBlock:
+    """Inverse of :func:`pack_feed_block`; FrameDecodeError if ``data`` is not one."""
+    try:
+        (seq, number, timestamp, l1_block, delayed, kind, skipped, other, has_hash, block_hash,
+         n_problems, n_txs) = _HEADER.unpack_from(data)
+        pos = _HEADER.size
+        problems = []
+        for _ in range(n_problems):
+            _, size = _ITEM.unpack_from(data, pos)
+            pos += _ITEM.size
+            problems.append(data[pos : pos + size].decode())
+            pos += size
+        transactions = []
+        for _ in range(n_txs):
+            index, size = _ITEM.unpack_from(data, pos)
+            pos += _ITEM.size
+            raw = data[pos : pos + size]
+            if len(raw) != size:
+                raise ValueError("truncated transaction")
+            transactions.append(FeedTransaction(raw, index))
+            pos += size
+    except (struct.error, ValueError) as exc:
+        raise FrameDecodeError(f"not a packed FeedBlock: {exc}") from None
+    if pos != len(data):
+        raise FrameDecodeError(f"not a packed FeedBlock: {len(data) - pos} bytes left over")
+    return FeedBlock(seq, number, timestamp, block_hash if has_hash else None, l1_block, delayed, kind,
+                     tuple(transactions), skipped, other, tuple(problems))

@@ -20,7 +20,7 @@ from mevbot.feed.codec import (
     encode_l2_batch,
     feed_message_from_json,
 )
-from mevbot.feed.errors import TransactionDecodeError, UnsupportedTransactionType
+from mevbot.feed.errors import FeedDecodeError, TransactionDecodeError, UnsupportedTransactionType
 from mevbot.feed.keccak import _public_keccak256, keccak256
 from mevbot.feed.transactions import decode_transaction
 
@@ -179,3 +179,17 @@ def test_block_counts_skipped_types_and_records_problems_without_losing_good_txs
 def test_block_with_a_malformed_l2msg_still_reports_its_sequence_number():
     block = decode_block(_message(b"\x09junk", seq=11))
     assert block.sequence_number == 11 and block.transactions == () and "unknown L2 message kind 9" in block.problems[0]
+
+
+def test_a_block_packs_to_bytes_and_back_with_the_same_transactions(frame_lines):
+    from mevbot.feed.blocks import pack_feed_block, unpack_feed_block
+
+    block = decode_block(decode_broadcast(frame_lines[0]).messages[0])
+    again = unpack_feed_block(pack_feed_block(block))
+    assert [(t.index, t.raw) for t in again.transactions] == [(t.index, t.raw) for t in block.transactions]
+    assert (again.sequence_number, again.block_hash, again.timestamp, again.problems) == (
+        block.sequence_number, block.block_hash, block.timestamp, block.problems)
+    with pytest.raises(FeedDecodeError):
+        unpack_feed_block(pack_feed_block(block)[:-1])
+    problem_block = decode_block(_message(b"\x09junk", seq=12))
+    assert unpack_feed_block(pack_feed_block(problem_block)) == problem_block
