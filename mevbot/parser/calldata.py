@@ -28,9 +28,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
-from eth_abi import decode as abi_decode
 from eth_utils import keccak
 
+from mevbot.parser.abi_reader import AbiDecodeError
+from mevbot.parser.abi_reader import decode as abi_decode
 from mevbot.parser.errors import CalldataDecodeError, ParserError
 from mevbot.parser.messages import FeedPosition, PoolKind, RouterKind, SwapHop, SwapIntent
 
@@ -265,7 +266,7 @@ class CalldataParser:
     def _decode(self, tx: _Tx, name: str, types: Sequence[str], data: bytes) -> tuple[Any, ...]:
         try:
             return abi_decode(types, data)
-        except Exception as exc:  # noqa: BLE001 - eth_abi raises several unrelated types
+        except AbiDecodeError as exc:
             raise tx.fail(name, f"expected ABI ({','.join(types)}): {exc}") from None
 
     # -- pool resolution -------------------------------------------------------------------
