@@ -15,22 +15,22 @@ class RpcSettings:
     rate_per_s: float = setting(200.0, gt=0, doc="Token-bucket rate per endpoint.", reloadable=True)
     burst: int = setting(50, min=1, doc="Token-bucket burst per endpoint.", reloadable=True)
     rate_limit_wait_s: float = setting(
-        5.0, reloadable=True,
+        5.0, reloadable=True, min=0,
         doc="Longest a call waits for a token of an endpoint's bucket; beyond it, RateLimited.")
     retries: int = setting(
-        2, reloadable=True,
+        2, reloadable=True, min=0,
         doc="Extra attempts of an idempotent read after a transport error or timeout (sends: none).")
     retry_backoff_s: float = setting(
-        0.05, reloadable=True,
+        0.05, reloadable=True, min=0,
         doc="Pause before trying an endpoint again within one call (doubles per repeat).")
     cooldown_s: float = setting(
-        2.0, reloadable=True,
+        2.0, reloadable=True, min=0,
         doc="An endpoint that failed is skipped this long (doubling per failure, at most 16x).")
     poll_interval_s: float = setting(
-        0.25, reloadable=True,
+        0.25, reloadable=True, gt=0,
         doc="Block monitor: eth_blockNumber polling period when no WebSocket endpoint is set.")
     log_range_blocks: int = setting(
-        500, reloadable=True, doc="Block monitor: most blocks covered by one eth_getLogs.")
+        500, reloadable=True, min=1, doc="Block monitor: most blocks covered by one eth_getLogs.")
     ws_reconnect_s: float = setting(
-        0.5, reloadable=True,
+        0.5, reloadable=True, gt=0,
         doc="First pause before reconnecting a dropped WebSocket (doubles up to 30 s).")
