@@ -9,3 +9,7 @@ class ExecutionError(Exception):
 
 class ExecutorBuildError(ExecutionError):
     """The executor contract could not be compiled or its build could not be loaded."""
+
+
+class KeyLoadError(ExecutionError):
+    """The trading key could not be loaded; the message says what is missing (never the key)."""

@@ -1,0 +1,218 @@
+"""The execution engine: from an approved opportunity to a landed (or dropped) transaction.
+
+For each request: build the executor calldata; simulate it with ``eth_call`` at the latest
+state and drop it, with the reason, if it reverts or its profit fell below the floor; estimate
+gas with a margin; set EIP-1559 fees from the base fee and the configured priority fee; sign;
+send the same raw transaction to every sequencer endpoint at once; track the receipt and read
+the realised profit from the executor's ``Executed`` event.
+
+Sending is careful about "may have landed": a send that failed in transport (timeout, endpoint
+down) is never simply repeated. The engine first asks the node whether it knows the transaction
+by hash, and re-sends the identical raw bytes (same nonce, same hash) only if it does not. A dry
+run simulates and never signs or sends.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import attrs
+import trio
+from eth_abi import decode
+
+from mevbot.execution.contract import execute_calldata, executed_events
+from mevbot.execution.keys import TradingKey
+from mevbot.execution.nonces import NonceManager, nonce_error_kind
+from mevbot.execution.settings import ExecutionSettings
+from mevbot.rpc.errors import NodeError, RpcError
+from mevbot.scanner.opportunity import ArbitrageOpportunity
+
+TOPIC_REQUEST = "exec.request"
+TOPIC_RESULT = "exec.result"
+
+log = logging.getLogger("mevbot.execution")
+
+
+@attrs.frozen
+class ExecutionRequest:
+    """What the risk manager sends to execution (a critical, persisted topic)."""
+
+    request_id: str
+    opportunity: ArbitrageOpportunity
+
+
+@attrs.frozen
+class ExecutionResult:
+    """The outcome of one request (a critical, persisted topic).
+
+    ``status``: ``succeeded`` | ``reverted`` (landed, reverted) | ``dropped`` (not sent: the
+    simulation failed or the profit fell) | ``failed`` (not landed: refused, no receipt in time)
+    | ``dry_run`` (simulated only).
+    """
+
+    request_id: str
+    cycle_key: str
+    status: str
+    reason: str
+    expected_profit: int
+    simulated_profit: int | None = None
+    realised_profit: int | None = None
+    tx_hash: str | None = None
+    nonce: int | None = None
+    gas_limit: int | None = None
+    gas_used: int | None = None
+    gas_cost_wei: int | None = None
+    block_number: int | None = None
+    calldata: str = ""
+    seq: int | None = None
+    tx_index: int | None = None
+
+    @property
+    def landed(self) -> bool:
+        return self.status in ("succeeded", "reverted")
+
+
+def revert_reason(error: NodeError) -> str:
+    """A readable reason from a revert: ``Error(string)`` text, or the custom error selector."""
+    data = error.data if isinstance(error.data, str) else ""
+    if data.startswith("0x08c379a0") and len(data) >= 10 + 128:
+        try:
+            (text,) = decode(["string"], bytes.fromhex(data[10:]))
+            return text
+        except Exception:
+            pass
+    if data.startswith("0x") and len(data) >= 10:
+        return f"{error.message} (error selector {data[:10]})"
+    return error.message
+
+
+class ExecutionEngine:
+    def __init__(self, *, rpc: Any, senders: list[Any], key: TradingKey | None, executor: str,
+                 settings: ExecutionSettings, chain_id: int, nonces: NonceManager | None = None) -> None:
+        self.rpc = rpc
+        self.senders = senders or [rpc]
+        self.key = key
+        self.executor = executor
+        self.settings = settings
+        self.chain_id = chain_id
+        self.nonces = nonces
+        if key is not None and nonces is None:
+            self.nonces = NonceManager(lambda: rpc.get_transaction_count(key.address, "pending"))
+
+    async def execute(self, request: ExecutionRequest) -> ExecutionResult:
+        opp = request.opportunity
+        s = self.settings
+        min_profit = opp.gross_profit * s.min_profit_share_pct // 100
+        calldata = execute_calldata(opp, min_profit=min_profit, flash=s.flash)
+        base = dict(request_id=request.request_id, cycle_key=opp.cycle_key, expected_profit=opp.gross_profit,
+                    calldata="0x" + calldata.hex(), seq=opp.seq, tx_index=opp.tx_index)
+        sender = self.key.address if self.key is not None else None
+        try:
+            raw = await self.rpc.eth_call(self.executor, calldata, "latest", **({"sender": sender} if sender else {}))
+            (simulated,) = decode(["uint256"], raw)
+        except NodeError as exc:
+            return ExecutionResult(status="dropped", reason=f"simulation reverted: {revert_reason(exc)}", **base)
+        except (RpcError, ValueError) as exc:
+            return ExecutionResult(status="dropped", reason=f"simulation failed: {exc}", **base)
+        if simulated < min_profit:
+            return ExecutionResult(status="dropped", reason=f"simulated profit {simulated} below {min_profit}",
+                                   simulated_profit=simulated, **base)
+        if s.dry_run or self.key is None:
+            return ExecutionResult(status="dry_run", reason="dry run: simulated, not sent",
+                                   simulated_profit=simulated, **base)
+        try:
+            estimate = await self.rpc.estimate_gas({"from": sender, "to": self.executor, "data": "0x" + calldata.hex()})
+            head = await self.rpc.get_block("latest")
+        except NodeError as exc:
+            return ExecutionResult(status="dropped", reason=f"gas estimate reverted: {revert_reason(exc)}",
+                                   simulated_profit=simulated, **base)
+        except RpcError as exc:
+            return ExecutionResult(status="dropped", reason=f"gas estimate failed: {exc}", simulated_profit=simulated,
+                                   **base)
+        gas_limit = estimate * (100 + s.gas_margin_pct) // 100
+        base_fee = int(head.get("baseFeePerGas", "0x0"), 16) if head else 0
+        tx = {"chainId": self.chain_id, "to": self.executor, "data": calldata, "value": 0, "gas": gas_limit,
+              "maxPriorityFeePerGas": s.priority_fee_wei,
+              "maxFeePerGas": base_fee * s.max_fee_multiplier + s.priority_fee_wei, "type": 2}
+        async with self.nonces.slot() as slot:
+            tx["nonce"] = slot.nonce
+            raw_tx = self.key.sign_transaction(tx)
+            tx_hash, error = await self._send(raw_tx)
+            if tx_hash is not None:
+                slot.sent()
+            elif isinstance(error, NodeError) and nonce_error_kind(error.message):
+                slot.resync()
+            else:
+                slot.refused()
+        sent = dict(base, simulated_profit=simulated, nonce=tx["nonce"], gas_limit=gas_limit)
+        if tx_hash is None:
+            return ExecutionResult(status="failed", reason=f"send refused: {error}", **sent)
+        return await self._track(tx_hash, sent)
+
+    async def _send(self, raw_tx: bytes) -> tuple[str | None, Exception | None]:
+        """Send to every endpoint at once; the hash if any accepted it, else the last error.
+
+        A transport failure everywhere leaves the transaction possibly landed: look it up by
+        hash before sending the same bytes again (at most twice).
+        """
+        from eth_utils import keccak
+
+        expected_hash = "0x" + keccak(raw_tx).hex()
+        for attempt in range(3):
+            results: list[tuple[str | None, Exception | None]] = []
+
+            async def send_one(client: Any) -> None:
+                try:
+                    results.append((await client.send_raw_transaction(raw_tx), None))
+                except RpcError as exc:
+                    results.append((None, exc))
+
+            async with trio.open_nursery() as nursery:
+                for client in self.senders:
+                    nursery.start_soon(send_one, client)
+            accepted = [h for h, _ in results if h is not None]
+            if accepted:
+                return accepted[0], None
+            errors = [e for _, e in results if e is not None]
+            if any(isinstance(e, NodeError) and nonce_error_kind(e.message) == "low" for e in errors):
+                # "already known" / "nonce too low" may mean our own copy got there first
+                if await self._known(expected_hash):
+                    return expected_hash, None
+            node_errors = [e for e in errors if isinstance(e, NodeError)]
+            if node_errors:
+                return None, node_errors[0]  # a definite refusal: do not resend
+            if await self._known(expected_hash):
+                return expected_hash, None
+            log.warning("send of %s failed in transport on every endpoint (attempt %d): %s",
+                        expected_hash, attempt + 1, errors[-1] if errors else "no endpoint")
+        return None, errors[-1] if errors else RuntimeError("no endpoint to send to")
+
+    async def _known(self, tx_hash: str) -> bool:
+        try:
+            return await self.rpc.call("eth_getTransactionByHash", [tx_hash]) is not None
+        except RpcError:
+            return False
+
+    async def _track(self, tx_hash: str, sent: dict) -> ExecutionResult:
+        receipt = None
+        with trio.move_on_after(self.settings.receipt_timeout_s):
+            while receipt is None:
+                try:
+                    receipt = await self.rpc.get_transaction_receipt(tx_hash)
+                except RpcError as exc:
+                    log.warning("receipt of %s: %s", tx_hash, exc)
+                if receipt is None:
+                    await trio.sleep(0.05)  # polling the chain for the receipt
+        if receipt is None:
+            return ExecutionResult(status="failed", reason=f"no receipt within {self.settings.receipt_timeout_s:g} s",
+                                   tx_hash=tx_hash, **sent)
+        gas_used = int(receipt["gasUsed"], 16)
+        price = int(receipt.get("effectiveGasPrice", "0x0"), 16)
+        block = int(receipt["blockNumber"], 16)
+        common = dict(tx_hash=tx_hash, gas_used=gas_used, gas_cost_wei=gas_used * price, block_number=block, **sent)
+        if receipt.get("status") != "0x1":
+            return ExecutionResult(status="reverted", reason="reverted on chain", realised_profit=0, **common)
+        events = executed_events(receipt, self.executor)
+        realised = sum(e.profit for e in events)
+        return ExecutionResult(status="succeeded", reason="landed", realised_profit=realised, **common)
