@@ -24,6 +24,7 @@ monitor decodes with.
 from __future__ import annotations
 
 import collections
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -32,7 +33,7 @@ import attrs
 import trio
 from eth_keys import keys
 from eth_utils import keccak
-from trio_websocket import ConnectionClosed, WebSocketRequest, serve_websocket
+from trio_websocket import ConnectionClosed, HandshakeError, WebSocketRequest, open_websocket_url, serve_websocket
 
 from mevbot.devnet.errors import ChainRpcError
 from mevbot.devnet.jsonrpc import ChainRpc
@@ -74,6 +75,15 @@ def block_message(block: dict[str, Any], raw_txs: list[bytes], *, chain_id: int,
         block_hash=bytes.fromhex(block["hash"][2:]),
     )
     return sign_feed_message(message, chain_id, FEED_SIGNER_KEY) if sign else message
+
+
+def _notified_head(text: str | bytes, head: int) -> int:
+    """The block number a newHeads notification announces (the old head for anything else)."""
+    try:
+        number = json.loads(text)["params"]["result"]["number"]
+        return max(head, int(number, 16))
+    except (ValueError, KeyError, TypeError):
+        return head + 1  # the subscription reply, or an odd message: look one block further
 
 
 def parse_requested_sequence_number(value: str | None) -> int | None:
@@ -125,16 +135,15 @@ class _Client:
 class FeedRelay:
     """Follows anvil's blocks and serves them as a Nitro feed to any number of clients."""
 
-    def __init__(self, rpc: ChainRpc, *, chain_id: int, backlog_size: int = 4096, sign: bool = True,
-                 confirm_interval_s: float = 1.0, confirm_lag: int = 8, client_queue: int = 4096,
-                 poll_interval_s: float = 0.02) -> None:
+    def __init__(self, rpc: ChainRpc, ws_url: str, *, chain_id: int, backlog_size: int = 4096, sign: bool = True,
+                 confirm_interval_s: float = 1.0, confirm_lag: int = 8, client_queue: int = 4096) -> None:
         self.rpc = rpc
+        self.ws_url = ws_url
         self.chain_id = chain_id
         self.sign = sign
         self.confirm_interval_s = confirm_interval_s
         self.confirm_lag = confirm_lag
         self.client_queue = client_queue
-        self.poll_interval_s = poll_interval_s
         self.backlog = FeedBacklog(backlog_size)
         self._clients: set[_Client] = set()
         self.blocks_relayed = 0
@@ -151,22 +160,36 @@ class FeedRelay:
 
     # --- producing -------------------------------------------------------------------------
     async def _follow_blocks(self, number: int) -> None:
+        """Relay every block from ``number`` on, woken by anvil's newHeads subscription.
+
+        Each notification only says "the head is now N"; we then relay every block up to N, so
+        a missed or coalesced notification never loses a block.
+        """
         while True:
             try:
-                block = await self.rpc.call("eth_getBlockByNumber", hex(number), False)
-                if block is None:
-                    await trio.sleep(self.poll_interval_s)  # polling the node for its next block
-                    continue
-                raw = await self.rpc.batch([("eth_getRawTransactionByHash", [h]) for h in block["transactions"]])
-            except ChainRpcError as exc:
-                log.warning("feed relay: reading block %d failed, retrying: %s", number, exc)
+                async with open_websocket_url(self.ws_url) as ws:
+                    await ws.send_message(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe",
+                                                      "params": ["newHeads"]}))
+                    head = int(await self.rpc.call("eth_blockNumber"), 16)
+                    while True:
+                        number = await self._relay_through(number, head)
+                        head = _notified_head(await ws.get_message(), head)
+            except (OSError, HandshakeError, ConnectionClosed, ChainRpcError) as exc:
+                log.warning("feed relay: following anvil's blocks failed at block %d, retrying: %s", number, exc)
                 await trio.sleep(0.5)
-                continue
+
+    async def _relay_through(self, number: int, head: int) -> int:
+        while number <= head:
+            block = await self.rpc.call("eth_getBlockByNumber", hex(number), False)
+            if block is None:
+                break
+            raw = await self.rpc.batch([("eth_getRawTransactionByHash", [h]) for h in block["transactions"]])
             message = block_message(block, [bytes.fromhex(r[2:]) for r in raw], chain_id=self.chain_id, sign=self.sign)
             self.backlog.append(message)
             self._broadcast(encode_broadcast(BroadcastMessage(version=1, messages=[message])))
             self.blocks_relayed += 1
             number += 1
+        return number
 
     async def _confirm_periodically(self) -> None:
         while True:

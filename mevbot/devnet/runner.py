@@ -113,7 +113,7 @@ async def run_devnet(options: DevnetOptions, *,
     try:
         async with ChainRpc(anvil.rpc_url) as rpc:
             await _check_loaded(rpc, saved.deployment)
-            relay = FeedRelay(rpc, chain_id=options.chain_id, backlog_size=options.feed_backlog, sign=options.feed_sign,
+            relay = FeedRelay(rpc, anvil.ws_url, chain_id=options.chain_id, backlog_size=options.feed_backlog, sign=options.feed_sign,
                               confirm_interval_s=options.feed_confirm_interval_s, confirm_lag=options.feed_confirm_lag)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_watch_anvil, anvil)
