@@ -111,3 +111,17 @@ async def test_logs_from_the_rpc_client_decode_like_the_raw_json_logs(uniswap):
                if (e.transaction_hash, e.log_index) in raw]
     assert len([pair for pair in decoded if pair[0] is not None]) >= 8
     assert all(typed == json for typed, json in decoded)
+
+
+def test_event_parser_from_a_manifest_watches_factories_and_pools_and_counts_both_sides(uniswap, tmp_path):
+    from mevbot.parser.build import EventParser
+    from mevbot.parser.settings import ParserSettings
+
+    parser = EventParser.from_manifest(uniswap.manifest, ParserSettings(registry_db=str(tmp_path / "r.sqlite")))
+    updates = parser.logs.parse_many(uniswap.logs())
+    to, data, value = uniswap.inputs["v3_swap"]
+    (intent,) = parser.calldata.parse(to, data, value, tx_hash="0x05", position=FeedPosition(5, 0))
+    assert intent.all_pools_known and updates
+    assert set(parser.watched_addresses()) == {uniswap.v2_factory, uniswap.v3_factory, uniswap.pair, uniswap.pool}
+    counters = parser.counters()
+    assert counters["calldata.intents"] == 1 and counters["logs.decoded"] == len(updates)
