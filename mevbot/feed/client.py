@@ -24,7 +24,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import h11
 import trio
+import wsproto.utilities
 from trio_websocket import (
     ConnectionClosed,
     ConnectionRejected,
@@ -42,6 +44,12 @@ from mevbot.feed.sequencing import FeedStats, SequenceTracker, Verdict
 from mevbot.feed.signature import recover_feed_signer_bytes
 
 REQUESTED_SEQUENCE_HEADER = b"Arbitrum-Requested-Sequence-Number"
+# Everything a bad network or a server that is not a feed can raise; each means "reconnect".
+# (A server answering garbage instead of an HTTP upgrade surfaces as h11's ProtocolError.)
+CONNECTION_ERRORS = (
+    OSError, HandshakeError, ConnectionClosed, ConnectionRejected, ConnectionTimeout, DisconnectionTimeout,
+    trio.BrokenResourceError, h11.ProtocolError, wsproto.utilities.ProtocolError,
+)
 MAX_FRAME_BYTES = 16 * 1024 * 1024  # a catch-up frame can carry many messages
 
 BlockSink = Callable[[FeedBlock], Awaitable[Any]]
@@ -128,8 +136,7 @@ class FeedClient:
                         frame = await ws.get_message()
                         await self._handle_frame(url, stats, frame)
                         backoff = self.backoff_initial_s
-            except (OSError, HandshakeError, ConnectionClosed, ConnectionRejected, ConnectionTimeout,
-                    DisconnectionTimeout, trio.BrokenResourceError) as exc:
+            except CONNECTION_ERRORS as exc:
                 if stats.connected:
                     stats.disconnects += 1
                 self.log.warning("feed %s: disconnected (%s: %s); retrying in %.2f s",

@@ -196,3 +196,37 @@ def test_signer_checks_without_a_chain_id_are_refused():
     with pytest.raises(ValueError, match="chain_id"):
         FeedClient(["ws://x"], on_block=lambda b: None, verify_signers=[bytes(20)])
     assert issubclass(FeedDecodeError, ValueError)
+
+
+async def test_a_server_that_is_not_a_feed_is_retried_until_it_becomes_one(nursery, block_frames):
+    """Garbage instead of an HTTP upgrade, then a plain HTTP reply, then a real feed on the same port."""
+    answers = [b"\x00\x01garbage\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"]
+    served = trio.Event()
+
+    async def impostor(stream: trio.SocketStream) -> None:
+        if answers:
+            await stream.send_all(answers.pop(0))
+        if not answers:
+            served.set()
+        await stream.aclose()
+
+    scope = trio.CancelScope()
+
+    async def serve_impostor(task_status=trio.TASK_STATUS_IGNORED):
+        with scope:
+            await trio.serve_tcp(impostor, 0, host="127.0.0.1", task_status=task_status)
+
+    listeners = await nursery.start(serve_impostor)
+    port = listeners[0].socket.getsockname()[1]
+    recorder = Recorder()
+    client = FeedClient([f"ws://127.0.0.1:{port}/feed"], on_block=recorder.on_block, backoff_initial_s=0.01)
+    await nursery.start(client.run)
+    with trio.fail_after(10):
+        await served.wait()
+    scope.cancel()
+    server = SampleFeedServer(block_frames[:2])
+    server.port = port
+    await server.start(nursery)
+    with trio.fail_after(10):
+        await recorder.wait_for(_seqs(block_frames[:2])[-1])
+    assert client.stats[server.url].connects == 1 and client.stats[server.url].disconnects == 0
