@@ -175,13 +175,14 @@ class FeedTransaction:
 
     def _scan_all(self) -> list[int]:
         """Every field's head plus the end: ``[h0, h1, ..., hN, end]``; validates the field count."""
-        heads = self._heads or self._scan()
+        partial = self._heads or self._scan()
         layout = self._layout
-        if len(heads) == layout.fields + 1:
-            return heads
+        if len(partial) == layout.fields + 1:
+            return partial
         raw = self.raw
         end = len(raw)
-        pos = heads.pop()
+        heads = partial[:-1]  # a copy: a failed walk leaves the first pass as it was
+        pos = partial[-1]
         append = heads.append
         lists = 0
         while pos < end:
@@ -201,13 +202,14 @@ class FeedTransaction:
                 else:
                     start = pos + b - 0xF6
                     pos = start + int.from_bytes(raw[pos + 1 : start], "big")
-        append(min(pos, end))
+        append(pos)
         if pos != end:
             raise TransactionDecodeError(f"type {self.type} envelope: field {len(heads) - 2} runs past the end")
         if len(heads) != layout.fields + 1:
             raise TransactionDecodeError(f"type {self.type} envelope has {len(heads) - 1} fields, expected {layout.fields}")
         if lists & ~layout.list_fields:
             raise TransactionDecodeError(f"type {self.type} envelope: a scalar field is an RLP list (fields bitmask {lists:#x})")
+        self._heads = heads
         return heads
 
     def validate(self) -> FeedTransaction:

@@ -193,3 +193,12 @@ def test_a_block_packs_to_bytes_and_back_with_the_same_transactions(frame_lines)
         unpack_feed_block(pack_feed_block(block)[:-1])
     problem_block = decode_block(_message(b"\x09junk", seq=12))
     assert unpack_feed_block(pack_feed_block(problem_block)) == problem_block
+
+
+def test_a_failed_full_walk_fails_the_same_way_every_time():
+    raw = _signed(TYPED_1559)
+    overrun = raw[:-1]  # `s` now claims one byte more than there is
+    tx = decode_transaction(overrun[:1] + bytes((0xF8, len(overrun) - 3)) + overrun[3:])
+    for _ in range(2):
+        with pytest.raises(TransactionDecodeError, match="runs past the end"):
+            tx.sender
