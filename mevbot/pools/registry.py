@@ -376,11 +376,13 @@ class PoolDiscovery:
         return results
 
     async def scan_factory(self, dex_name: str, *, from_block: int | None = None,
-                           to_block: int | str = "latest") -> list[PoolInfo]:
+                           to_block: int | str = "latest", blocks_per_query: int | None = None) -> list[PoolInfo]:
         """Pools created by a DEX's factory between two blocks (resuming after the last scan).
 
         The creation logs carry token0, token1 (and fee, tickSpacing for V3), so no pool read
-        is needed; only tokens the registry does not know are then read.
+        is needed; only tokens the registry does not know are then read. With an int
+        ``to_block`` and ``blocks_per_query``, the range is read in windows (RPC providers cap
+        eth_getLogs ranges) and progress is saved after each, so an interrupted scan resumes.
         """
         if self._get_logs is None:
             raise DiscoveryError(dex_name, "get_logs", "discovery was built without a get_logs function")
@@ -388,17 +390,40 @@ class PoolDiscovery:
         if from_block is None:
             done = self.registry.scanned_up_to(dex.factory)
             from_block = 0 if done is None else done + 1
-        topic = TOPIC_PAIR_CREATED if dex.kind is PoolKind.V2 else TOPIC_POOL_CREATED
-        logs = await self._get_logs({
-            "address": dex.factory, "topics": [topic],
-            "fromBlock": hex(from_block), "toBlock": to_block if isinstance(to_block, str) else hex(to_block),
-        })
+        if blocks_per_query is not None:
+            if not isinstance(to_block, int) or blocks_per_query < 1:
+                raise DiscoveryError(dex.factory, "eth_getLogs",
+                                     "windowed scans need an int to_block and blocks_per_query >= 1")
+            windows = [(start, min(start + blocks_per_query - 1, to_block))
+                       for start in range(from_block, to_block + 1, blocks_per_query)]
+        else:
+            windows = [(from_block, to_block)]
+        found: list[PoolInfo] = []
+        for start, end in windows:
+            found.extend(await self._scan_window(dex, start, end))
+        await self.ensure_tokens({t for p in found for t in (p.token0, p.token1)})
+        return found
+
+    async def _scan_window(self, dex: DexInfo, from_block: int, to_block: int | str) -> list[PoolInfo]:
+        from mevbot.parser.errors import LogDecodeError
         from mevbot.parser.logs import decode_log  # the one decoder of factory events
 
+        topic = TOPIC_PAIR_CREATED if dex.kind is PoolKind.V2 else TOPIC_POOL_CREATED
+        try:
+            logs = await self._get_logs({
+                "address": dex.factory, "topics": [topic],
+                "fromBlock": hex(from_block), "toBlock": to_block if isinstance(to_block, str) else hex(to_block),
+            })
+        except Exception as exc:  # noqa: BLE001 - the RPC client's error types are its own
+            raise DiscoveryError(dex.factory, "eth_getLogs", f"blocks {from_block}..{to_block}: {exc!r}") from exc
         found = []
         last_block = from_block - 1
         for entry in logs:
-            update = decode_log(entry)
+            try:
+                update = decode_log(entry)
+            except LogDecodeError as exc:
+                log.warning("factory scan of %s skipped a log: %s", dex.name, exc)
+                continue
             if update is None or update.factory != dex.factory:
                 continue
             if update.block_number is not None:
@@ -412,7 +437,6 @@ class PoolDiscovery:
             last_block = max(last_block, to_block)
         if last_block >= from_block:
             self.registry.mark_scanned(dex.factory, last_block)
-        await self.ensure_tokens({t for p in found for t in (p.token0, p.token1)})
         return found
 
     async def find_pool(self, dex_name: str, token_a: str, token_b: str,

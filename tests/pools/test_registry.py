@@ -183,3 +183,16 @@ async def test_tokens_that_do_not_answer_are_reported_not_registered(uniswap):
         assert isinstance(result[not_a_token], DiscoveryError) and "decimals" in str(result[not_a_token])
         assert registry.token(not_a_token) is None
         assert registry.token(uniswap.weth).symbol == "WETH"
+
+
+async def test_a_windowed_factory_scan_reads_each_window_and_saves_progress(uniswap):
+    async with RpcClient([uniswap.node.url]) as client:
+        rpc = CountingRpc(client)
+        registry = PoolRegistry.from_manifest(_manifest(uniswap))
+        discovery = PoolDiscovery(registry, rpc.eth_call, rpc.get_logs)
+        head = await client.block_number()
+        pools = await discovery.scan_factory("uniswap_v3", to_block=head, blocks_per_query=4)
+        assert [p.address for p in pools] == [uniswap.pool]
+        assert rpc.calls["get_logs"] == (head + 4) // 4 and registry.scanned_up_to(uniswap.v3_factory) == head
+        with pytest.raises(DiscoveryError, match="windowed"):
+            await discovery.scan_factory("uniswap_v3", blocks_per_query=4)
