@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from mevbot.feed.sequencing import FeedStats, SequenceTracker, Verdict
 
 A, B = b"\xaa" * 32, b"\xbb" * 32
@@ -53,3 +56,24 @@ def test_a_message_without_block_hash_is_matched_on_its_number_alone():
     tracker = SequenceTracker()
     tracker.observe(1, None, 0)
     assert tracker.observe(1, A, 1).verdict is Verdict.DUPLICATE
+
+
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=120))
+def test_any_interleaving_of_copies_publishes_each_number_at_most_once(arrivals):
+    """Two feeds, reconnect replays, out-of-order copies: without reorgs, each number is
+    published at most once, and every number below the watermark never published was
+    reported in a gap."""
+    tracker = SequenceTracker()
+    published: list[int] = []
+    gaps: set[int] = set()
+    for now, seq in enumerate(arrivals):
+        arrival = tracker.observe(seq, seq.to_bytes(32, "big"), now)
+        if arrival.gap:
+            gaps.update(range(arrival.gap[0], arrival.gap[1] + 1))
+        if arrival.publish:
+            published.append(seq)
+    assert len(published) == len(set(published))
+    first = published[0]
+    unpublished = set(range(first, tracker.last_sequence_number + 1)) - set(published)
+    assert unpublished <= gaps
+    assert tracker.last_sequence_number == max(arrivals)
