@@ -156,7 +156,7 @@ class _Tx:
     pending_wrap_amount: int | None = None
 
     def fail(self, where: str, problem: str) -> CalldataDecodeError:
-        return CalldataDecodeError(router=self.router, selector=where.split(":")[0], where=where,
+        return CalldataDecodeError(router=self.router, function=where.split(":")[0], where=where,
                                    problem=problem)
 
 

@@ -15,18 +15,16 @@ class ParserError(Exception):
 
 
 class CalldataDecodeError(ParserError):
-    """Calldata sent to a known router could not be decoded as the function its selector names."""
+    """Calldata sent to a known router does not decode as the function its selector names."""
 
     kind = "calldata_decode_error"
 
-    def __init__(self, *, router: str, selector: str, where: str, problem: str) -> None:
+    def __init__(self, *, router: str, function: str, where: str, problem: str) -> None:
         self.router = router
-        self.selector = selector
+        self.function = function
         self.where = where
         self.problem = problem
-        super().__init__(
-            f"calldata to router {router} (selector {selector}) at {where}: {problem}"
-        )
+        super().__init__(f"calldata of {function} to router {router} at {where}: {problem}")
 
 
 class LogDecodeError(ParserError):

@@ -1,11 +1,16 @@
-"""The parser module (transactions in, decoded swaps out). Placeholder: its real work is another issue."""
+"""The parser module: feed transactions in, swap intents out; pool logs in, pool updates out.
+
+Both streams keep their order: intents leave in feed order (sequence number, then transaction
+index, then action index), updates in block and log-index order. Bad calldata or logs are
+counted by the decoders and never stop the module.
+"""
 
 from __future__ import annotations
 
 import trio
 
+from mevbot.parser.messages import TOPIC_POOL_UPDATE, TOPIC_SWAP_INTENT
 from mevbot.runtime.module import Module, ModuleContext
-from mevbot.runtime.placeholder import idle_until_implemented
 
 
 class ParserModule(Module):
@@ -13,5 +18,42 @@ class ParserModule(Module):
     section = "parser"
     depends_on = ("monitor",)
 
+    def __init__(self) -> None:
+        self.calldata = None
+        self.logs = None
+        self.intents_published = 0
+        self.updates_published = 0
+
     async def run(self, ctx: ModuleContext, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        await idle_until_implemented(ctx, task_status)
+        from mevbot.feed.module import TOPIC_FEED_BLOCK, TOPIC_POOL_LOGS
+        from mevbot.parser.calldata import parser_from_manifest
+        from mevbot.parser.logs import LogParser
+        from mevbot.runtime.deployment import load_manifest, load_registry
+
+        registry = load_registry(ctx.full_config)
+        self.calldata = parser_from_manifest(load_manifest(ctx.full_config), registry)
+        self.logs = LogParser(registry)
+        bus = ctx.bus
+        with bus.subscribe(TOPIC_FEED_BLOCK, name="parser.blocks") as blocks, \
+                bus.subscribe(TOPIC_POOL_LOGS, name="parser.logs") as logs:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._intents, ctx, blocks)
+                nursery.start_soon(self._updates, ctx, logs)
+                ctx.health.ok("decoding feed transactions and pool logs")
+                task_status.started()
+
+    async def _intents(self, ctx: ModuleContext, sub) -> None:
+        async for env in sub:
+            await ctx.gate.wait_open()
+            block = env.payload
+            for tx in block.transactions:
+                for intent in self.calldata.parse_feed_transaction(tx, seq=block.sequence_number):
+                    await ctx.bus.publish(TOPIC_SWAP_INTENT, intent, source=self.name, trace_id=env.trace_id)
+                    self.intents_published += 1
+
+    async def _updates(self, ctx: ModuleContext, sub) -> None:
+        async for env in sub:
+            await ctx.gate.wait_open()
+            for update in self.logs.parse_many(env.payload.logs):
+                await ctx.bus.publish(TOPIC_POOL_UPDATE, update, source=self.name, trace_id=env.trace_id)
+                self.updates_published += 1

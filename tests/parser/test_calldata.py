@@ -318,3 +318,11 @@ def test_feed_transactions_to_other_contracts_or_with_broken_envelopes_yield_not
     broken = bytes(_signed(V2_ROUTER, b"\x00" * 40).raw_transaction)[:30]
     assert parser.parse_feed_transaction(FeedTransaction(broken, index=0), seq=1) == []
     assert parser.counters["unrelated"] == 1 and parser.counters["tx_decode_error"] == 1
+
+
+def test_a_decode_error_names_router_function_and_field(parser, caplog):
+    data = call(f"exactInput({PATH_DL})", [PATH_DL], [(b"\x01" * 30, USER, 9, 1000, 1)])
+    assert parse(parser, V3_ROUTER, data) == []
+    (record,) = [r for r in caplog.records if "skipped tx" in r.getMessage()]
+    message = record.getMessage()
+    assert V3_ROUTER in message and "exactInput" in message and "path" in message and "30 bytes" in message

@@ -35,3 +35,12 @@ def test_v3_swap_router_signatures_are_those_of_the_published_swap_router():
     ours = set(SIGNATURES[RouterKind.V3_SWAP_ROUTER])
     assert ours <= published
     assert {s for s in published if s.startswith("exact")} <= ours
+
+
+def test_every_listed_signature_has_a_decoder_and_no_decoder_is_unlisted():
+    from eth_utils import keccak
+
+    from mevbot.parser.calldata import CalldataParser
+    parser = CalldataParser(None, {})
+    for kind, signatures in SIGNATURES.items():
+        assert {keccak(text=s)[:4] for s in signatures} == set(parser._dispatch[kind]), kind
