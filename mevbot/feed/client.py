@@ -64,7 +64,9 @@ class FeedClient:
     ``on_gap(first, last)`` is awaited before the block that revealed the gap, so a consumer
     can backfill those blocks from RPC; ``on_reorg(seq, old_hash, new_hash)`` before the new
     version of ``seq``. ``verify_signers`` (20-byte addresses) turns signature checks on;
-    they need ``chain_id``.
+    they need ``chain_id``. A number reported missing may still arrive late from another
+    feed: it is published (out of order) only if ``publish_late_fills``, which defaults to
+    "no ``on_gap`` hook" — with a hook, the consumer has already backfilled it.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class FeedClient:
         verify_signers: Iterable[bytes] = (),
         genesis_block: int = 0,
         start_sequence: int | None = None,
+        publish_late_fills: bool | None = None,
         backoff_initial_s: float = 0.05,
         backoff_max_s: float = 5.0,
         connect_timeout_s: float = 10.0,
@@ -89,6 +92,8 @@ class FeedClient:
         self._send = on_block.send if hasattr(on_block, "send") else on_block
         self._on_gap = on_gap
         self._on_reorg = on_reorg
+        self.publish_late_fills = on_gap is None if publish_late_fills is None else publish_late_fills
+        self.late_fills_dropped = 0
         self.chain_id = chain_id
         self.verify_signers = frozenset(verify_signers)
         if self.verify_signers and chain_id is None:
@@ -166,6 +171,9 @@ class FeedClient:
             arrival = self.tracker.observe(msg.sequence_number, msg.block_hash, now_ns, stats)
             if not arrival.publish:
                 continue
+            if arrival.verdict is Verdict.GAP_FILL and not self.publish_late_fills:
+                self.late_fills_dropped += 1
+                continue
             block = decode_block(msg, genesis_block=self.genesis_block, chain_id=self.chain_id)
             if block.problems:
                 self.log.warning("feed %s: message %d: %s", url, msg.sequence_number, "; ".join(block.problems))
@@ -200,6 +208,7 @@ class FeedClient:
             "confirmed_sequence_number": self.confirmed_sequence_number,
             "published": self.published,
             "gaps": self.tracker.gaps,
+            "late_fills_dropped": self.late_fills_dropped,
             "reorgs": self.tracker.reorgs,
             "feeds": [s.summary() for s in self.stats.values()],
         }

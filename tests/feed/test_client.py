@@ -230,3 +230,26 @@ async def test_a_server_that_is_not_a_feed_is_retried_until_it_becomes_one(nurse
     with trio.fail_after(10):
         await recorder.wait_for(_seqs(block_frames[:2])[-1])
     assert client.stats[server.url].connects == 1 and client.stats[server.url].disconnects == 0
+
+
+async def test_a_gap_another_feed_fills_late_is_not_published_twice_when_the_consumer_backfills(nursery, block_frames):
+    seqs = _seqs(block_frames)
+    missing = seqs[5]
+    recorder = Recorder()
+    holed = SampleFeedServer([f for f in block_frames[:8] if frame_sequence(f) != missing])
+    late = SampleFeedServer([block_frames[5]])
+
+    async def after_the_gap_is_seen(seq):
+        await recorder.wait_for(seqs[6])
+
+    late.before_send = after_the_gap_is_seen
+    await holed.start(nursery)
+    await late.start(nursery)
+    client = FeedClient([holed.url, late.url], on_block=recorder.on_block, on_gap=recorder.on_gap)
+    await nursery.start(client.run)
+    await until(lambda: client.late_fills_dropped == 1)
+    assert recorder.gaps == [(missing, missing)]
+    assert missing not in recorder.sequence_numbers and recorder.sequence_numbers == seqs[:5] + seqs[6:8]
+
+    without_hook = FeedClient(["ws://unused"], on_block=recorder.on_block)
+    assert without_hook.publish_late_fills is True
