@@ -29,7 +29,7 @@ from eth_utils import keccak
 
 from mevbot.parser.messages import PoolKind
 from mevbot.parser.pool_address import sort_tokens, v2_pair_address, v3_pool_address
-from mevbot.pools.errors import DiscoveryError, ManifestError
+from mevbot.pools.errors import DiscoveryError, ManifestError, RegistryError
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,12 @@ class PoolRegistry:
     def add_dex(self, dex: DexInfo) -> None:
         self.dexes[dex.name] = dex
         self._dex_by_factory[dex.factory] = dex
+
+    def dex(self, name: str) -> DexInfo:
+        try:
+            return self.dexes[name]
+        except KeyError:
+            raise RegistryError(f"unknown DEX {name!r}; the manifest names {sorted(self.dexes)}") from None
 
     def dex_of_factory(self, factory: str) -> DexInfo | None:
         return self._dex_by_factory.get(factory.lower())
@@ -386,7 +392,7 @@ class PoolDiscovery:
         """
         if self._get_logs is None:
             raise DiscoveryError(dex_name, "get_logs", "discovery was built without a get_logs function")
-        dex = self.registry.dexes[dex_name]
+        dex = self.registry.dex(dex_name)
         if from_block is None:
             done = self.registry.scanned_up_to(dex.factory)
             from_block = 0 if done is None else done + 1
@@ -445,7 +451,7 @@ class PoolDiscovery:
         known = self.registry.find_pool(dex_name, token_a, token_b, fee_pips)
         if known is not None:
             return known
-        dex = self.registry.dexes[dex_name]
+        dex = self.registry.dex(dex_name)
         token0, token1 = sort_tokens(token_a, token_b)
         if dex.kind is PoolKind.V2:
             data = SEL_GET_PAIR + abi_encode(["address", "address"], [token0, token1])
@@ -466,7 +472,7 @@ class PoolDiscovery:
         known = self.registry.pool(address)
         if known is not None:
             return known
-        dex = self.registry.dexes[dex_name]
+        dex = self.registry.dex(dex_name)
         calls = [SEL_TOKEN0, SEL_TOKEN1] + ([SEL_FEE, SEL_TICK_SPACING] if dex.kind is PoolKind.V3 else [])
         raw = await self._gather([lambda s=s: self._call(address, s) for s in calls])
         for result in raw:

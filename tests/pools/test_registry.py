@@ -196,3 +196,14 @@ async def test_a_windowed_factory_scan_reads_each_window_and_saves_progress(unis
         assert rpc.calls["get_logs"] == (head + 4) // 4 and registry.scanned_up_to(uniswap.v3_factory) == head
         with pytest.raises(DiscoveryError, match="windowed"):
             await discovery.scan_factory("uniswap_v3", blocks_per_query=4)
+
+
+async def test_discovery_on_an_unknown_dex_is_a_registry_error():
+    from mevbot.pools.errors import RegistryError
+
+    async def never(*args):
+        raise AssertionError("no chain read expected")
+
+    discovery = PoolDiscovery(PoolRegistry.from_manifest(MANIFEST), never, never)
+    with pytest.raises(RegistryError, match="unknown DEX 'pancake'"):
+        await discovery.find_pool("pancake", WETH, USDC)
