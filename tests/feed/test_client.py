@@ -150,7 +150,6 @@ async def test_a_resent_sequence_number_with_another_block_hash_is_a_reorg(nurse
 
 
 async def test_signature_checks_drop_a_tampered_message_without_moving_the_watermark(nursery, block_frames, caplog):
-    seqs = _seqs(block_frames)
     doc = json.loads(block_frames[5])
     doc["messages"][0]["message"]["delayedMessagesRead"] += 1
     frames = block_frames[:5] + [json.dumps(doc)]
@@ -165,7 +164,6 @@ async def test_signature_checks_drop_a_tampered_message_without_moving_the_water
     assert recorder.sequence_numbers == _seqs(frames[:5])
     assert client.last_sequence_number == _seqs(frames[:5])[-1]
     assert f"dropped message {_seqs(frames)[-1]}" in caplog.text
-    del seqs
 
 
 async def test_a_malformed_frame_is_counted_and_the_stream_goes_on(nursery, message_frames):
