@@ -133,6 +133,7 @@ def _manifest(uniswap):
     return {k: v for k, v in manifest.items() if k != "pools"}
 
 
+@pytest.mark.devnet
 async def test_factory_scan_finds_the_pair_and_pool_with_token_facts_and_a_restart_reads_nothing_again(
         uniswap, tmp_path):
     db = str(tmp_path / "registry.sqlite")
@@ -159,6 +160,7 @@ async def test_factory_scan_finds_the_pair_and_pool_with_token_facts_and_a_resta
         restarted.close()
 
 
+@pytest.mark.devnet
 async def test_get_pair_and_get_pool_discover_pools_the_registry_has_not_seen(uniswap):
     async with RpcClient([uniswap.node.url]) as client:
         rpc = CountingRpc(client)
@@ -174,6 +176,7 @@ async def test_get_pair_and_get_pool_discover_pools_the_registry_has_not_seen(un
         assert registry.find_pool("uniswap_v2", uniswap.token_a, uniswap.token_b) == pair
 
 
+@pytest.mark.devnet
 async def test_tokens_that_do_not_answer_are_reported_not_registered(uniswap):
     async with RpcClient([uniswap.node.url]) as client:
         registry = PoolRegistry.from_manifest(_manifest(uniswap))
@@ -185,6 +188,7 @@ async def test_tokens_that_do_not_answer_are_reported_not_registered(uniswap):
         assert registry.token(uniswap.weth).symbol == "WETH"
 
 
+@pytest.mark.devnet
 async def test_a_windowed_factory_scan_reads_each_window_and_saves_progress(uniswap):
     async with RpcClient([uniswap.node.url]) as client:
         rpc = CountingRpc(client)
