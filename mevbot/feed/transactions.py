@@ -252,31 +252,40 @@ class FeedTransaction:
     def nonce(self) -> int:
         heads = self._heads or self._scan()
         i = self._layout.nonce
+        raw = self.raw
         h = heads[i]
-        b = self.raw[h]
+        b = raw[h]
         if b < 0x80:
             return b
-        return int.from_bytes(self.raw[h + 1 if b < 0xB8 else h + b - 0xB6 : heads[i + 1]], "big")
+        if b == 0x80:
+            return 0
+        return int.from_bytes(raw[h + 1 if b < 0xB8 else h + b - 0xB6 : heads[i + 1]], "big")
 
     @property
     def gas(self) -> int:
         heads = self._heads or self._scan()
         i = self._layout.gas
+        raw = self.raw
         h = heads[i]
-        b = self.raw[h]
+        b = raw[h]
         if b < 0x80:
             return b
-        return int.from_bytes(self.raw[h + 1 if b < 0xB8 else h + b - 0xB6 : heads[i + 1]], "big")
+        if b == 0x80:
+            return 0
+        return int.from_bytes(raw[h + 1 if b < 0xB8 else h + b - 0xB6 : heads[i + 1]], "big")
 
     @property
     def value(self) -> int:
         heads = self._heads or self._scan()
         i = self._layout.value
+        raw = self.raw
         h = heads[i]
-        b = self.raw[h]
+        b = raw[h]
         if b < 0x80:
             return b
-        return int.from_bytes(self.raw[h + 1 if b < 0xB8 else h + b - 0xB6 : heads[i + 1]], "big")
+        if b == 0x80:
+            return 0
+        return int.from_bytes(raw[h + 1 if b < 0xB8 else h + b - 0xB6 : heads[i + 1]], "big")
 
     @property
     def to_bytes(self) -> bytes | None:
