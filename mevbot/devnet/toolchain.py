@@ -7,6 +7,7 @@ package ``@foundry-rs/anvil-linux-amd64`` there, so nothing is downloaded outsid
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import subprocess
@@ -38,10 +39,18 @@ def require_program(name: str) -> str:
 
 
 def _installed(root: Path) -> bool:
-    """True when node_modules holds what package-lock.json pins (npm ci's own stamp file)."""
-    lock = root / "package-lock.json"
-    marker = node_modules(root) / ".package-lock.json"
-    return anvil_binary(root).exists() and marker.exists() and marker.stat().st_mtime >= lock.stat().st_mtime
+    """True when node_modules holds every direct dependency at the version the lock pins."""
+    try:
+        lock = json.loads((root / "package-lock.json").read_text())
+        wanted = json.loads((root / "package.json").read_text()).get("dependencies", {})
+        for name in wanted:
+            pinned = lock["packages"][f"node_modules/{name}"]["version"]
+            installed = json.loads((node_modules(root) / name / "package.json").read_text())["version"]
+            if installed != pinned:
+                return False
+    except (OSError, ValueError, KeyError):
+        return False
+    return anvil_binary(root).exists()
 
 
 def ensure_npm_packages(root: Path = REPO_ROOT) -> None:
