@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_decode_options(watch)
     watch.add_argument("--from-seq", type=int, default=None, metavar="N", help="resume from this sequence number")
     watch.add_argument("--count", type=int, default=None, metavar="N", help="stop after N messages")
+    watch.add_argument("--stats", action="store_true",
+                       help="on exit, print the client's per-feed figures (wins, duplicates, lag) as JSON to stderr")
     watch.set_defaults(handler=_watch)
 
 
@@ -134,10 +136,14 @@ def _watch(args: argparse.Namespace) -> int:
 
         client = FeedClient(args.urls, on_block=on_block, chain_id=args.chain_id, verify_signers=signers,
                             genesis_block=args.genesis_block, start_sequence=args.from_seq)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(client.run)
-            await done.wait()
-            nursery.cancel_scope.cancel()
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(client.run)
+                await done.wait()
+                nursery.cancel_scope.cancel()
+        finally:
+            if args.stats:
+                _emit({"stats": client.stats_summary()}, sys.stderr)
 
     trio.run(main)
     return 0

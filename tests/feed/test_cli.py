@@ -72,8 +72,10 @@ async def test_watch_prints_live_transactions(nursery, frame_lines):
     server = SampleFeedServer([line.decode() for line in frame_lines])
     await server.start(nursery)
     with trio.fail_after(60):
-        result = await trio.run_process([MEVBOT, "feed", "watch", server.url, "--count", "2", "--senders"],
+        result = await trio.run_process([MEVBOT, "feed", "watch", server.url, "--count", "2", "--senders", "--stats"],
                                         capture_stdout=True, capture_stderr=True)
     records = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert {r["seq"] for r in records} == {20543495, 20543496}
     assert all(r["sender"].startswith("0x") and r["hash"].startswith("0x") for r in records)
+    (stats,) = [json.loads(line)["stats"] for line in result.stderr.decode().splitlines() if line.startswith('{"stats"')]
+    assert stats["feeds"][0]["url"] == server.url and stats["feeds"][0]["wins"] >= 2
