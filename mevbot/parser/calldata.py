@@ -30,6 +30,7 @@ from typing import Any
 import attrs
 from eth_utils import keccak
 
+from mevbot.feed.errors import FeedDecodeError
 from mevbot.parser.abi_reader import AbiDecodeError
 from mevbot.parser.abi_reader import decode as abi_decode
 from mevbot.parser.errors import CalldataDecodeError, ParserError
@@ -244,8 +245,6 @@ class CalldataParser:
         dict miss; calldata, value and the hash (a keccak) are read for router calls only. A
         malformed envelope is counted as ``tx_decode_error``.
         """
-        from mevbot.feed.errors import FeedDecodeError
-
         try:
             to = tx.to_bytes
             if to is None or "0x" + to.hex() not in self.routers:
