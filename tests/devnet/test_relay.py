@@ -106,3 +106,24 @@ async def test_requested_number_past_the_tail_replays_the_whole_backlog_like_nit
     numbers = [m.sequence_number for m in past_tail]
     assert numbers[0] == whole[0].sequence_number < whole[-1].sequence_number  # from the backlog's start
     assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+
+
+async def test_a_client_leaving_abruptly_does_not_disturb_the_others(devnet):
+    from mevbot.devnet.relay import FeedRelay
+
+    async with ChainRpc(devnet.rpc_url) as rpc, trio.open_nursery() as nursery:
+        relay = FeedRelay(rpc, devnet.ws_url, chain_id=devnet.chain_id, sign=False)
+        port = await nursery.start(relay.run, "127.0.0.1", 0)
+        url = f"ws://127.0.0.1:{port}/feed"
+        leaving = await trio.open_tcp_stream("127.0.0.1", port)  # a raw client: upgrade, then vanish
+        await leaving.send_all(b"GET /feed HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                               b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        assert b" 101 " in await leaving.receive_some(4096)
+        await leaving.aclose()  # no closing handshake
+        head = int(await rpc.call("eth_blockNumber"), 16)
+
+        messages, _ = await collect(url, until_seq=head + 3, requested=head)
+
+        numbers = [m.sequence_number for m in messages]
+        assert numbers == list(range(numbers[0], head + 4))
+        nursery.cancel_scope.cancel()
