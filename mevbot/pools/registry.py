@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 EthCall = Callable[..., Awaitable[bytes]]
 GetLogs = Callable[[dict], Awaitable[list[dict]]]
+# Many eth_calls in one JSON-RPC batch: [(to, data)] -> [bytes, or the exception of that call].
+CallBatch = Callable[[list[tuple[str, bytes]]], Awaitable[list[Any]]]
 
 ZERO_ADDRESS = "0x" + "00" * 20
 V2_DEFAULT_FEE_PIPS = 3000
@@ -347,15 +349,45 @@ def decode_symbol(data: bytes) -> str:
 
 
 class PoolDiscovery:
-    """Finds pools on chain and fills the registry, asking only for what it does not hold."""
+    """Finds pools on chain and fills the registry, asking only for what it does not hold.
+
+    Independent reads go out together: as one JSON-RPC batch per ``batch_size`` calls when a
+    ``call_batch`` function is given, otherwise as concurrent ``eth_call`` s (at most
+    ``max_concurrency`` in flight).
+    """
 
     def __init__(self, registry: PoolRegistry, eth_call: EthCall, get_logs: GetLogs | None = None,
-                 *, max_concurrency: int = 16, block: str = "latest") -> None:
+                 *, call_batch: CallBatch | None = None, batch_size: int = 100, max_concurrency: int = 16,
+                 block: str = "latest") -> None:
         self.registry = registry
         self._eth_call = eth_call
         self._get_logs = get_logs
+        self._call_batch = call_batch
+        self._batch_size = batch_size
         self._limit = trio.CapacityLimiter(max_concurrency)
         self._block = block
+
+    async def _call_many(self, requests: list[tuple[str, bytes]]) -> list[bytes | DiscoveryError]:
+        """Results of many eth_calls, in order; a failed call is its DiscoveryError."""
+        if self._call_batch is None:
+            return await self._gather([lambda to=to, data=data: self._call(to, data) for to, data in requests])
+        out: list[bytes | DiscoveryError] = []
+        for start in range(0, len(requests), self._batch_size):
+            chunk = requests[start:start + self._batch_size]
+            try:
+                results = await self._call_batch(chunk)
+                if len(results) != len(chunk):
+                    raise ValueError(f"{len(results)} results for {len(chunk)} calls")
+            except Exception as exc:  # noqa: BLE001 - the RPC client's error types are its own
+                failure = DiscoveryError(chunk[0][0], "eth_call batch", f"batch of {len(chunk)} failed: {exc!r}")
+                out.extend(failure for _ in chunk)
+                continue
+            for (to, data), result in zip(chunk, results):
+                if isinstance(result, (bytes, bytearray)):
+                    out.append(bytes(result))
+                else:
+                    out.append(DiscoveryError(to, "0x" + data[:4].hex(), f"eth_call failed: {result!r}"))
+        return out
 
     async def _call(self, to: str, data: bytes) -> bytes:
         """One eth_call; any failure of the injected client (a revert, an RPC error) becomes a
@@ -474,7 +506,7 @@ class PoolDiscovery:
             return known
         dex = self.registry.dex(dex_name)
         calls = [SEL_TOKEN0, SEL_TOKEN1] + ([SEL_FEE, SEL_TICK_SPACING] if dex.kind is PoolKind.V3 else [])
-        raw = await self._gather([lambda s=s: self._call(address, s) for s in calls])
+        raw = await self._call_many([(address, s) for s in calls])
         for result in raw:
             if isinstance(result, DiscoveryError):
                 raise result
@@ -491,26 +523,29 @@ class PoolDiscovery:
         return pool
 
     async def ensure_tokens(self, addresses: Iterable[str]) -> dict[str, TokenInfo | DiscoveryError]:
-        """Read decimals and symbol of every token the registry lacks, all concurrently."""
+        """Read decimals and symbol of every token the registry lacks, all in one go.
+
+        A token whose ``decimals`` cannot be read is reported (and logged), not registered; a
+        missing or undecodable ``symbol`` is recorded as "".
+        """
         missing = sorted({a.lower() for a in addresses} - {t.address for t in self.registry.tokens()})
         if not missing:
             return {}
-
-        async def read(token: str) -> TokenInfo:
-            pair = await self._gather([lambda: self._call(token, SEL_DECIMALS),
-                                       lambda: self._call(token, SEL_SYMBOL)])
-            if isinstance(pair[0], DiscoveryError):
-                raise pair[0]
-            decimals = _decode_word_int(pair[0], token, "decimals")
-            if decimals > 255:
-                raise DiscoveryError(token, "decimals", f"expected a uint8, got {decimals}")
-            symbol = "" if isinstance(pair[1], DiscoveryError) else decode_symbol(pair[1])
-            info = TokenInfo(token, decimals, symbol)
+        raw = await self._call_many([(t, sel) for t in missing for sel in (SEL_DECIMALS, SEL_SYMBOL)])
+        results: dict[str, TokenInfo | DiscoveryError] = {}
+        for i, token in enumerate(missing):
+            decimals_raw, symbol_raw = raw[2 * i], raw[2 * i + 1]
+            try:
+                if isinstance(decimals_raw, DiscoveryError):
+                    raise decimals_raw
+                decimals = _decode_word_int(decimals_raw, token, "decimals")
+                if decimals > 255:
+                    raise DiscoveryError(token, "decimals", f"expected a uint8, got {decimals}")
+            except DiscoveryError as exc:
+                log.warning("token %s left out of the registry: %s", token, exc)
+                results[token] = exc
+                continue
+            symbol = "" if isinstance(symbol_raw, DiscoveryError) else decode_symbol(symbol_raw)
+            info = results[token] = TokenInfo(token, decimals, symbol)
             self.registry.add_token(info)
-            return info
-
-        results = await self._gather([lambda t=t: read(t) for t in missing])
-        for token, result in zip(missing, results):
-            if isinstance(result, DiscoveryError):
-                log.warning("token %s left out of the registry: %s", token, result)
-        return dict(zip(missing, results))
+        return results

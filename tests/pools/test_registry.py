@@ -211,3 +211,25 @@ async def test_discovery_on_an_unknown_dex_is_a_registry_error():
     discovery = PoolDiscovery(PoolRegistry.from_manifest(MANIFEST), never, never)
     with pytest.raises(RegistryError, match="unknown DEX 'pancake'"):
         await discovery.find_pool("pancake", WETH, USDC)
+
+
+@pytest.mark.devnet
+async def test_with_a_batch_function_pool_and_token_reads_go_out_as_json_rpc_batches(uniswap):
+    async with RpcClient([uniswap.node.url]) as client:
+        rpc = CountingRpc(client)
+
+        async def call_batch(requests):
+            rpc.calls["batch"] += 1
+            results = await client.batch([("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"])
+                                          for to, data in requests])
+            return [bytes.fromhex(r[2:]) if isinstance(r, str) else r for r in results]
+
+        registry = PoolRegistry.from_manifest(_manifest(uniswap))
+        discovery = PoolDiscovery(registry, rpc.eth_call, rpc.get_logs, call_batch=call_batch)
+        pool = await discovery.find_pool("uniswap_v3", uniswap.token_a, uniswap.token_b, 3000)
+        assert (pool.address, pool.fee_pips, pool.tick_spacing) == (uniswap.pool, 3000, 60)
+        assert registry.token(uniswap.token_b).decimals == 18
+        assert rpc.calls == {"eth_call": 1, "batch": 2}  # getPool; pool facts; both tokens' facts
+        not_a_token = "0x" + "42" * 20
+        result = await discovery.ensure_tokens([not_a_token, uniswap.weth])
+        assert isinstance(result[not_a_token], DiscoveryError) and result[uniswap.weth].symbol == "WETH"
