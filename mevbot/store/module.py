@@ -1,11 +1,36 @@
-"""The store module (everything in, SQLite out). Placeholder: its real work is another issue."""
+"""The store module: every stored bus topic in, SQLite rows out, off the hot path.
+
+It subscribes to the topics of :data:`mevbot.store.rows.TOPIC_ROWS` with ``dead-letter``
+overflow, so a slow disk never makes a publisher wait: a message the store cannot keep up with
+goes to the bus's dead letter queue, where it is counted and replayable. Messages become rows
+(:mod:`mevbot.store.rows`) and go to the one :class:`~mevbot.store.writer.StoreWriter`. Alongside
+run the retention task and a periodic snapshot of the Prometheus metrics into ``metrics``.
+
+Stopping drains: whatever is still in the subscriptions or the writer's queue is written inside
+``ctx.shielded_cleanup()`` before the connection closes.
+
+Without a bus (tests, tools) :meth:`StoreModule.ingest` takes ``(topic, payload)`` directly.
+"""
 
 from __future__ import annotations
+
+import collections
+import time
+from typing import Any
 
 import trio
 
 from mevbot.runtime.module import Module, ModuleContext
-from mevbot.runtime.placeholder import idle_until_implemented
+from mevbot.store.retention import delete_expired, retention_cutoffs
+from mevbot.store.rows import TOPIC_ROWS, Meta, rows_for
+from mevbot.store.schema import open_database
+from mevbot.store.settings import StoreSettings
+from mevbot.store.writer import StoreWriter
+
+
+def _meta_of(env: Any) -> Meta:
+    return Meta(created_s=env.created_ns / 1e9, topic=env.topic, message_id=f"{env.id:032x}",
+                trace_id=f"{env.trace_id:032x}", source=env.source)
 
 
 class StoreModule(Module):
@@ -13,5 +38,102 @@ class StoreModule(Module):
     section = "store"
     depends_on = ()
 
+    def __init__(self) -> None:
+        self.writer: StoreWriter | None = None
+        self.ignored_topics: collections.Counter[str] = collections.Counter()
+        self.bad_payloads = 0
+        self.expired_deleted = 0
+        self._db_limiter = trio.CapacityLimiter(1)  # one thread at a time on the connection
+
     async def run(self, ctx: ModuleContext, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        await idle_until_implemented(ctx, task_status)
+        settings: StoreSettings = ctx.config or StoreSettings()
+        db = await trio.to_thread.run_sync(open_database, settings.path)
+        writer = self.writer = StoreWriter(db, batch_rows=settings.batch_rows,
+                                           flush_interval_s=settings.flush_interval_s,
+                                           queue_size=settings.queue_size, log=ctx.log,
+                                           limiter=self._db_limiter)
+        subs = []
+        if ctx.bus is not None:
+            subs = [ctx.bus.subscribe(topic, name=f"store:{topic}", queue_size=settings.queue_size,
+                                      overflow="dead-letter") for topic in TOPIC_ROWS]
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(writer.run)
+                for sub in subs:
+                    nursery.start_soon(self._pump, ctx, sub)
+                nursery.start_soon(self._retention_loop, ctx, db)
+                nursery.start_soon(self._metrics_loop, ctx)
+                ctx.health.ok(f"writing {settings.path}")
+                task_status.started()
+        finally:
+            with ctx.shielded_cleanup():
+                for sub in subs:
+                    sub.close()
+                    while sub.depth:
+                        await self._store_envelopes(ctx, await sub.receive_batch())
+                drained = await writer.drain()
+                ctx.log.info("store: drained %d rows at stop; %d written in total", drained,
+                             writer.rows_written)
+            db.close()  # quick, and must happen even when the cleanup was cut
+
+    async def _pump(self, ctx: ModuleContext, sub: Any) -> None:
+        while True:
+            batch = await sub.receive_batch(self.writer.batch_rows)
+            await self._store_envelopes(ctx, batch)
+            await ctx.gate.wait_open()
+
+    async def _store_envelopes(self, ctx: ModuleContext, batch: list[Any]) -> None:
+        for env in batch:
+            await self.ingest(env.topic, env.payload, _meta_of(env), log=ctx.log)
+
+    async def ingest(self, topic: str, payload: Any, meta: Meta | None = None, *, log: Any = None) -> int:
+        """Turn one message into rows and queue them (waits while the writer's queue is full).
+
+        Returns the number of rows queued: 0 for an ignored topic (counted per topic) or a
+        payload without its topic's fields (counted and logged; the loop carries on).
+        """
+        meta = meta or Meta(created_s=time.time(), topic=topic)
+        try:
+            rows = rows_for(topic, payload, meta)
+        except (AttributeError, TypeError, ValueError) as exc:
+            self.bad_payloads += 1
+            if log is not None:
+                log.warning("store: %s payload %s does not fit its table: %s",
+                            topic, type(payload).__name__, exc)
+            return 0
+        if rows is None:
+            self.ignored_topics[topic] += 1
+            return 0
+        for table, row in rows:
+            await self.writer.put(table, row)
+        return len(rows)
+
+    async def _retention_loop(self, ctx: ModuleContext, db: Any) -> None:
+        while True:
+            await ctx.gate.wait_open()
+            settings: StoreSettings = ctx.config or StoreSettings()
+            cutoffs = retention_cutoffs(time.time(), retention_days=settings.retention_days,
+                                        raw_feed_retention_days=settings.raw_feed_retention_days)
+            # Shares the writer's one-thread limiter: a retention pass runs between two batches.
+            deleted = await trio.to_thread.run_sync(delete_expired, db, cutoffs, limiter=self._db_limiter)
+            total = sum(deleted.values())
+            self.expired_deleted += total
+            if total:
+                ctx.log.info("store: retention deleted %d rows (%s)", total,
+                             ", ".join(f"{t}={n}" for t, n in deleted.items() if n))
+            await trio.sleep(settings.retention_interval_s)
+
+    async def _metrics_loop(self, ctx: ModuleContext) -> None:
+        from mevbot.observability.metrics import snapshot_samples
+        while True:
+            settings: StoreSettings = ctx.config or StoreSettings()
+            await trio.sleep(settings.metrics_interval_s)
+            await ctx.gate.wait_open()
+            now = time.time()
+            for name, labels, value in snapshot_samples():
+                await self.writer.put("metrics", {"ts": now, "name": name, "labels": labels, "value": value})
+
+    def stats(self) -> dict[str, Any]:
+        stats = self.writer.stats() if self.writer else {}
+        return {**stats, "ignored_topics": dict(self.ignored_topics), "bad_payloads": self.bad_payloads,
+                "expired_deleted": self.expired_deleted}
