@@ -168,15 +168,20 @@ class PoolRegistry:
 
     def add_pool(self, pool: PoolInfo) -> None:
         """Remember a pool (idempotent) and persist it."""
-        if self._pools.get(pool.address) == pool:
+        self.add_pools([pool])
+
+    def add_pools(self, pools: Iterable[PoolInfo]) -> None:
+        """Remember pools and persist the new ones in one SQLite transaction (one fsync for a
+        whole factory scan, not one per pool)."""
+        new = [p for p in pools if self._pools.get(p.address) != p]
+        if not new:
             return
-        self._index(pool)
-        self._db.execute(
-            "INSERT OR REPLACE INTO pools VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (pool.address, pool.dex, pool.kind.value, pool.token0, pool.token1, pool.fee_pips,
-             pool.tick_spacing),
-        )
-        self._db.commit()
+        for pool in new:
+            self._index(pool)
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO pools VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(p.address, p.dex, p.kind.value, p.token0, p.token1, p.fee_pips, p.tick_spacing) for p in new])
 
     def pool(self, address: str) -> PoolInfo | None:
         return self._pools.get(address.lower())
@@ -206,12 +211,17 @@ class PoolRegistry:
     # -- tokens ----------------------------------------------------------------------------
 
     def add_token(self, token: TokenInfo) -> None:
-        if self._tokens.get(token.address) == token:
+        self.add_tokens([token])
+
+    def add_tokens(self, tokens: Iterable[TokenInfo]) -> None:
+        new = [t for t in tokens if self._tokens.get(t.address) != t]
+        if not new:
             return
-        self._tokens[token.address] = token
-        self._db.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)",
-                         (token.address, token.decimals, token.symbol))
-        self._db.commit()
+        for token in new:
+            self._tokens[token.address] = token
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)",
+                                 [(t.address, t.decimals, t.symbol) for t in new])
 
     def token(self, address: str) -> TokenInfo | None:
         return self._tokens.get(address.lower())
@@ -250,8 +260,8 @@ class PoolRegistry:
                     int(entry["decimals"]), str(entry.get("symbol", ""))))
             except (KeyError, TypeError, ValueError) as exc:
                 raise ManifestError(where, f"expected address, decimals and symbol ({exc!r})") from None
-        for i, entry in enumerate(_entries(manifest.get("pools", ()))):
-            self.add_pool(self._pool_from_manifest(entry, f"pools[{i}]"))
+        self.add_pools([self._pool_from_manifest(entry, f"pools[{i}]")
+                        for i, entry in enumerate(_entries(manifest.get("pools", ())))])
 
     def _pool_from_manifest(self, entry: Mapping[str, Any], where: str) -> PoolInfo:
         try:
@@ -466,11 +476,10 @@ class PoolDiscovery:
                 continue
             if update.block_number is not None:
                 last_block = max(last_block, update.block_number)
-            pool = PoolInfo(update.pool, dex.name, dex.kind, update.token0, update.token1,
-                            update.fee_pips if dex.kind is PoolKind.V3 else dex.fee_pips,
-                            update.tick_spacing)
-            self.registry.add_pool(pool)
-            found.append(pool)
+            found.append(PoolInfo(update.pool, dex.name, dex.kind, update.token0, update.token1,
+                                  update.fee_pips if dex.kind is PoolKind.V3 else dex.fee_pips,
+                                  update.tick_spacing))
+        self.registry.add_pools(found)
         if isinstance(to_block, int):
             last_block = max(last_block, to_block)
         if last_block >= from_block:
@@ -546,6 +555,6 @@ class PoolDiscovery:
                 results[token] = exc
                 continue
             symbol = "" if isinstance(symbol_raw, DiscoveryError) else decode_symbol(symbol_raw)
-            info = results[token] = TokenInfo(token, decimals, symbol)
-            self.registry.add_token(info)
+            results[token] = TokenInfo(token, decimals, symbol)
+        self.registry.add_tokens(r for r in results.values() if isinstance(r, TokenInfo))
         return results
