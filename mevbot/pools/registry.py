@@ -142,6 +142,12 @@ class PoolRegistry:
     def close(self) -> None:
         self._db.close()
 
+    def __enter__(self) -> PoolRegistry:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # -- DEXes -----------------------------------------------------------------------------
 
     def add_dex(self, dex: DexInfo) -> None:
