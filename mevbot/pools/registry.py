@@ -123,8 +123,6 @@ class PoolRegistry:
     """Known DEXes, pools and tokens, backed by SQLite (``":memory:"`` when not persisted)."""
 
     def __init__(self, db_path: str = ":memory:", dexes: Iterable[DexInfo] = ()) -> None:
-        self._db = sqlite3.connect(db_path)
-        self._db.executescript(_SCHEMA)
         self.dexes: dict[str, DexInfo] = {}
         self._dex_by_factory: dict[str, DexInfo] = {}
         self._pools: dict[str, PoolInfo] = {}
@@ -132,12 +130,18 @@ class PoolRegistry:
         self._tokens: dict[str, TokenInfo] = {}
         for dex in dexes:
             self.add_dex(dex)
-        for row in self._db.execute(
-            "SELECT address, dex, kind, token0, token1, fee_pips, tick_spacing FROM pools"
-        ):
-            self._index(PoolInfo(row[0], row[1], PoolKind(row[2]), row[3], row[4], row[5], row[6]))
-        for address, decimals, symbol in self._db.execute("SELECT address, decimals, symbol FROM tokens"):
-            self._tokens[address] = TokenInfo(address, decimals, symbol)
+        try:
+            self._db = sqlite3.connect(db_path)
+            self._db.executescript(_SCHEMA)
+            for row in self._db.execute(
+                "SELECT address, dex, kind, token0, token1, fee_pips, tick_spacing FROM pools"
+            ):
+                self._index(PoolInfo(row[0], row[1], PoolKind(row[2]), row[3], row[4], row[5], row[6]))
+            for address, decimals, symbol in self._db.execute("SELECT address, decimals, symbol FROM tokens"):
+                self._tokens[address] = TokenInfo(address, decimals, symbol)
+        except (sqlite3.Error, ValueError) as exc:
+            raise RegistryError(f"pool registry database {db_path} is unusable ({exc}); "
+                                f"move it aside and the registry rebuilds it from the chain") from None
 
     def close(self) -> None:
         self._db.close()
@@ -278,15 +282,21 @@ class PoolRegistry:
         if dex is None:
             raise ManifestError(f"{where}.dex", f"unknown DEX {dex_name!r}; known: {sorted(self.dexes)}")
         address = normalize_address(entry.get("address"), f"{where}.address")
-        token0, token1 = sort_tokens(normalize_address(entry.get("token0"), f"{where}.token0"),
-                                     normalize_address(entry.get("token1"), f"{where}.token1"))
+        try:
+            token0, token1 = sort_tokens(normalize_address(entry.get("token0"), f"{where}.token0"),
+                                         normalize_address(entry.get("token1"), f"{where}.token1"))
+        except ValueError as exc:
+            raise ManifestError(f"{where}.token1", str(exc)) from None
         fee = entry.get("fee_pips", entry.get("fee"))
         if dex.kind is PoolKind.V3 and fee is None:
             raise ManifestError(f"{where}.fee", "a V3 pool needs its fee tier in pips")
         tick_spacing = entry.get("tick_spacing")
-        return PoolInfo(address, dex.name, dex.kind, token0, token1,
-                        int(fee) if fee is not None else dex.fee_pips,
-                        int(tick_spacing) if tick_spacing is not None else None)
+        try:
+            return PoolInfo(address, dex.name, dex.kind, token0, token1,
+                            int(fee) if fee is not None else dex.fee_pips,
+                            int(tick_spacing) if tick_spacing is not None else None)
+        except (TypeError, ValueError):
+            raise ManifestError(where, f"fee {fee!r} and tick_spacing {tick_spacing!r} should be integers") from None
 
 
 def _entries(section: Any) -> list[Mapping[str, Any]]:

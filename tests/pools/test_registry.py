@@ -233,3 +233,20 @@ async def test_with_a_batch_function_pool_and_token_reads_go_out_as_json_rpc_bat
         not_a_token = "0x" + "42" * 20
         result = await discovery.ensure_tokens([not_a_token, uniswap.weth])
         assert isinstance(result[not_a_token], DiscoveryError) and result[uniswap.weth].symbol == "WETH"
+
+
+def test_a_corrupt_registry_database_is_a_registry_error_naming_the_file(tmp_path):
+    from mevbot.pools.errors import RegistryError
+
+    path = tmp_path / "registry.sqlite"
+    path.write_bytes(b"not a database" * 100)
+    with pytest.raises(RegistryError, match="registry.sqlite is unusable"):
+        PoolRegistry(str(path))
+
+
+def test_a_pool_with_identical_tokens_in_the_manifest_is_a_manifest_error():
+    import copy
+    manifest = copy.deepcopy(MANIFEST)
+    manifest["pools"][0]["token1"] = WETH
+    with pytest.raises(ManifestError, match="identical"):
+        PoolRegistry.from_manifest(manifest)
