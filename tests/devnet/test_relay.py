@@ -108,6 +108,19 @@ async def test_requested_number_past_the_tail_replays_the_whole_backlog_like_nit
     assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
+async def test_relay_sends_confirmed_sequence_numbers_behind_the_tail(devnet):
+    latest = None
+    with trio.fail_after(10):
+        async with open_websocket_url(devnet.feed_url) as ws:
+            while True:
+                frame = decode_broadcast(await ws.get_message())
+                if frame.messages:
+                    latest = frame.messages[-1].sequence_number
+                if frame.confirmed_sequence_number is not None and latest is not None:
+                    break
+    assert 0 <= frame.confirmed_sequence_number < latest
+
+
 async def test_a_client_leaving_abruptly_does_not_disturb_the_others(devnet):
     from mevbot.devnet.relay import FeedRelay
 
