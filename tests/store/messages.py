@@ -24,7 +24,7 @@ SIGNER = Account.create()
 
 
 def signed_tx() -> bytes:
-    tx = {"chainId": 42161, "nonce": 7, "to": POOL_A, "value": 1, "gas": 21000,
+    tx = {"chainId": 42161, "nonce": 7, "to": "0x82aF49447D8a07e3bd95BD0d56f35241523fBab1", "value": 1, "gas": 21000,
           "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 1, "data": b"\x12\x34"}
     return bytes(Account.sign_transaction(tx, SIGNER.key).raw_transaction)
 

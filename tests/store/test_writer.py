@@ -1,0 +1,113 @@
+"""The writer: batches, never loses a row (retry, then failed_writes), drains at shutdown."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import trio
+
+from mevbot.store.schema import open_database
+from mevbot.store.writer import StoreWriter
+
+
+@pytest.fixture
+def db(tmp_path):
+    db = open_database(tmp_path / "w.sqlite")
+    yield db
+    db.close()
+
+
+def _metric(i: int) -> dict:
+    return {"ts": 1000.0 + i, "name": "m", "labels": "{}", "value": float(i)}
+
+
+async def _until(condition, timeout_s: float = 10.0) -> None:
+    """Poll a real condition (rows land from a worker thread) with a deadline."""
+    with trio.fail_after(timeout_s):
+        while not condition():
+            await trio.sleep(0.005)
+
+
+async def test_rows_are_written_in_batches_of_at_most_batch_rows(db):
+    writer = StoreWriter(db, batch_rows=100, flush_interval_s=0.05)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for i in range(1050):
+            await writer.put("metrics", _metric(i))
+        await _until(lambda: writer.rows_written == 1050)
+        nursery.cancel_scope.cancel()
+    assert db.execute("SELECT COUNT(*), SUM(value) FROM metrics").fetchone() == (1050, sum(range(1050)))
+    assert writer.batches >= 11  # 1050 rows, at most 100 per transaction
+
+
+async def test_a_lone_row_is_written_within_the_flush_interval(db):
+    writer = StoreWriter(db, batch_rows=500, flush_interval_s=0.01)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        await writer.put("metrics", _metric(1))
+        await _until(lambda: writer.rows_written == 1)
+        nursery.cancel_scope.cancel()
+    assert writer.batches == 1
+
+
+async def test_a_bad_row_goes_to_failed_writes_and_the_rest_of_its_batch_is_stored(db, caplog):
+    caplog.set_level(logging.WARNING)
+    writer = StoreWriter(db, batch_rows=10, flush_interval_s=10)
+    for i in range(4):
+        writer.offer("metrics", _metric(i))
+    writer.offer("metrics", {"ts": 1.0, "name": "bad", "no_such_column": 1})
+    for i in range(4, 9):
+        writer.offer("metrics", _metric(i))
+    writer.offer("swaps", {"ts": 2.0, "tx_hash": "0x1", "payload": "{}"})
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        await _until(lambda: writer.rows_written + writer.failed_rows == 10)
+        nursery.cancel_scope.cancel()
+    assert db.execute("SELECT COUNT(*) FROM metrics").fetchone() == (9,)
+    [(table, error, row)] = db.execute("SELECT table_name, error, row FROM failed_writes").fetchall()
+    assert table == "metrics" and "no_such_column" in error and json.loads(row)["name"] == "bad"
+    assert writer.retries == 1 and writer.failed_rows == 1
+    assert "retrying once" in caplog.text and "kept in failed_writes" in caplog.text
+
+
+async def test_drain_writes_every_row_still_queued_when_the_writer_stopped(db):
+    writer = StoreWriter(db, batch_rows=50, flush_interval_s=10, queue_size=5000)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for i in range(3000):
+            writer.offer("metrics", _metric(i))
+        nursery.cancel_scope.cancel()
+    await writer.drain()
+    assert db.execute("SELECT COUNT(*) FROM metrics").fetchone() == (3000,)
+    assert writer.rows_written == 3000 and writer.queued == 0
+
+
+async def test_offer_on_a_full_queue_refuses_and_counts(db):
+    writer = StoreWriter(db, queue_size=2)
+    assert writer.offer("metrics", _metric(1)) and writer.offer("metrics", _metric(2))
+    assert not writer.offer("metrics", _metric(3))
+    assert writer.rejected == 1
+
+
+async def test_writing_does_not_block_the_event_loop(db):
+    """While a large batch is written in the worker thread, other tasks keep running."""
+    writer = StoreWriter(db, batch_rows=20_000, flush_interval_s=0.0001, queue_size=20_000)
+    for i in range(20_000):
+        writer.offer("metrics", _metric(i))
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await trio.sleep(0)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(ticker)
+        await nursery.start(writer.run)
+        await _until(lambda: writer.rows_written == 20_000)
+        nursery.cancel_scope.cancel()
+    assert writer.batches == 1
+    assert ticks > 10  # the loop turned many times during the single 20 000-row write
