@@ -5,9 +5,10 @@ writes ``bench/results/parser.json`` and ``bench/results/parser.md``.
 
 Each row decodes one representative transaction (full path: router lookup, ABI decode, V3
 path unpacking, pool resolution through a registry holding every pool, intent construction)
-many times and reports the median over repeats. The peer column is eth_abi's decode of the
-same outer arguments alone, the floor any ABI-based decoder pays; for log rows the peer is
-eth_abi decoding the same event data. Takes a few seconds.
+many times and reports the median over repeats. The peer column is eth_abi (the generic
+decoder that mevbot.parser.abi_reader replaces) decoding only the outer arguments of the same
+calldata — nested multicall entries and Universal Router inputs are not decoded there — and,
+for log rows, the same event data. Takes a few seconds.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ def main() -> int:
 
     header = f"{'case':46} {'intents':>7} {'us/tx':>9} {'eth_abi decode us':>18}"
     lines = [header, "-" * len(header)]
-    md = ["| case | intents | µs per tx (full parse) | eth_abi decode alone (µs) |", "|---|---:|---:|---:|"]
+    md = ["| case | intents | µs per tx (full parse) | eth_abi outer decode alone (µs) |", "|---|---:|---:|---:|"]
     for row in rows:
         peer = "-" if row["eth_abi_outer_decode_us"] is None else f"{row['eth_abi_outer_decode_us']:.2f}"
         lines.append(f"{row['case']:46} {row['intents']:>7} {row['us_per_tx']:>9.2f} {peer:>18}")
@@ -171,7 +172,8 @@ def main() -> int:
         fh.write("\n")
     with open(os.path.join(HERE, "results", "parser.md"), "w") as fh:
         fh.write("# Parser benchmark\n\n`.venv/bin/python bench/parser.py` — calldata to swap intents and logs to pool "
-                 "updates; eth_abi's decode of the same arguments is the floor for comparison.\n\n")
+                 "updates. Peer: eth_abi decoding only the outer arguments (nested multicall entries and "
+                 "Universal Router inputs not included) or the log's data.\n\n")
         fh.write("\n".join(md) + "\n")
     return 0
 
