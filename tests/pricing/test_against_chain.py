@@ -333,3 +333,87 @@ async def test_v2_and_sushiswap_amounts_match_the_routers_exactly(devnet):
             problems.append(f"{case}: router {amounts}")
     assert not problems, f"{len(problems)} V2 cases differ (seed {SEED}):\n" + "\n".join(problems[:5])
     assert {c["dex"] for c, _ in work} == {"uniswap_v2", "sushiswap"}
+
+
+async def simulate_fetching(rpc: RpcClient, snapshots: dict[str, PoolSnapshot], pool: str, zero_for_one: bool,
+                            amount_specified: int, limit: int | None) -> V3SwapResult:
+    for _ in range(40):
+        try:
+            return simulate_v3_swap(snapshots[pool].state, zero_for_one, amount_specified, limit)
+        except MissingTickData as exc:
+            await fill_missing(rpc, snapshots, {pool: exc})
+    raise AssertionError(f"tick data for {pool} still missing after 40 fetches (seed {SEED})")
+
+
+async def token_balance(rpc: RpcClient, token: str, holder: str, block: int) -> int:
+    return int.from_bytes(await rpc.eth_call(token, encode_call("balanceOf(address)", holder), hex(block)), "big")
+
+
+async def swap_and_compare(devnet, rpc: RpcClient, pool: dict, data: bytes, token_in: str, token_out: str,
+                           predict) -> tuple[int, int]:
+    """Send one router swap, then check it against ``predict`` on the block just before it landed.
+
+    ``predict(rpc, snapshots, address) -> (amount_in, amount_out)`` must equal the swapper's
+    balance changes exactly. Returns the actual (spent, received).
+    """
+    swapper = devnet.account(SWAPPER_INDEX)
+    receipt = devnet.transact(swapper, pool["router"], data, gas=3_000_000)
+    assert receipt["status"] == "0x1", f"router swap reverted: {receipt['transactionHash']} (seed {SEED})"
+    block = int(receipt["blockNumber"], 16)
+    assert int(receipt["transactionIndex"], 16) == 0, "another transaction ran before ours in its block"
+    snapshots = await read_snapshots(rpc, [pool], block - 1)
+    predicted = await predict(rpc, snapshots, pool["address"].lower())
+    spent = (await token_balance(rpc, token_in, swapper.address, block - 1)
+             - await token_balance(rpc, token_in, swapper.address, block))
+    got = (await token_balance(rpc, token_out, swapper.address, block)
+           - await token_balance(rpc, token_out, swapper.address, block - 1))
+    assert (spent, got) == predicted, (
+        f"{pool['dex']} swap {receipt['transactionHash']} moved (in {spent}, out {got}); "
+        f"simulated {predicted} on block {block - 1} (seed {SEED})")
+    return spent, got
+
+
+async def test_real_router_swaps_move_balances_exactly_as_simulated(devnet, deep_v3_liquidity):
+    """Last in the module: these swaps change the pools (a few cases only)."""
+    rng = random.Random(SEED + 3)
+    swapper = devnet.account(SWAPPER_INDEX)
+    crossed, limited = [], 0
+    async with RpcClient([devnet.rpc_url], timeout_s=60.0, rate_per_s=1000.0) as rpc:
+        for pool in rng.sample(v3_pools(devnet), 6):
+            address = pool["address"].lower()
+            block = await rpc.block_number()
+            state = (await read_snapshots(rpc, [pool], block))[address].state
+            for use_limit in (False, True):
+                zero_for_one = rng.random() < 0.5
+                token_in, token_out = ((pool["token0"], pool["token1"]) if zero_for_one
+                                       else (pool["token1"], pool["token0"]))
+                amount = int(await token_balance(rpc, token_in, address, block) * rng.uniform(0.05, 0.3))
+                limit = 0
+                if use_limit:
+                    away = rng.randrange(200, 1500)
+                    limit = get_sqrt_ratio_at_tick(state.tick - away if zero_for_one else state.tick + away)
+                data = encode_call(
+                    "exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))",
+                    (token_in, token_out, pool["fee"], swapper.address, DEADLINE, amount, 0, limit))
+
+                async def predict(rpc, snapshots, address, zero_for_one=zero_for_one, amount=amount, limit=limit):
+                    result = await simulate_fetching(rpc, snapshots, address, zero_for_one, amount, limit or None)
+                    crossed.append(len(result.ticks_crossed))
+                    return result.amount_in, result.amount_out
+
+                spent, _ = await swap_and_compare(devnet, rpc, pool, data, token_in, token_out, predict)
+                limited += spent < amount
+        for pool in rng.sample(v2_pools(devnet), 4):
+            zero_for_one = rng.random() < 0.5
+            path = [pool["token0"], pool["token1"]] if zero_for_one else [pool["token1"], pool["token0"]]
+            block = await rpc.block_number()
+            amount = int(await token_balance(rpc, path[0], pool["address"], block) * rng.uniform(0.001, 0.2))
+            data = encode_call("swapExactTokensForTokens(uint256,uint256,address[],address,uint256)",
+                               amount, 0, path, swapper.address, DEADLINE)
+
+            async def predict(rpc, snapshots, address, zero_for_one=zero_for_one, amount=amount):
+                return amount, snapshots[address].state.amount_out(amount, zero_for_one)
+
+            await swap_and_compare(devnet, rpc, pool, data, path[0], path[1], predict)
+    print(f"\nreal router swaps (seed {SEED}): V3 ticks crossed {crossed}, {limited} stopped at a limit")
+    assert max(crossed) >= 3 and limited >= 1, f"ticks crossed {crossed}, {limited} stopped at a limit"
