@@ -107,7 +107,8 @@ class UniswapChain:
     v3_factory: str
     swap_router: str
     position_manager: str
-    pair: str = ""
+    pair: str = ""  # token_a / token_b
+    weth_pair: str = ""  # token_a / WETH
     pool: str = ""
     receipts: dict[str, dict[str, Any]] = attrs.Factory(dict)  # step name -> receipt
     inputs: dict[str, tuple[str, bytes, int]] = attrs.Factory(dict)  # step name -> (to, calldata, value)
@@ -162,6 +163,16 @@ def build_uniswap_chain(node: AnvilNode) -> UniswapChain:
         step("v2_swap", v2_router, calldata(
             "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)",
             10**18, 1, [a, b], DEV_ACCOUNT, DEADLINE))
+        step("v2_add_liquidity_eth", v2_router, calldata(
+            "addLiquidityETH(address,uint256,uint256,uint256,address,uint256)",
+            a, 10**21, 0, 0, DEV_ACCOUNT, DEADLINE), value=10**20)
+        out.weth_pair = "0x" + chain.call(v2_factory, calldata("getPair(address,address)", a, weth))[12:].hex()
+        step("v2_swap_eth_in", v2_router, calldata(
+            "swapExactETHForTokens(uint256,address[],address,uint256)", 1, [weth, a], DEV_ACCOUNT, DEADLINE),
+            value=10**17)
+        step("v2_swap_multi_hop", v2_router, calldata(
+            "swapExactTokensForETH(uint256,uint256,address[],address,uint256)",
+            10**18, 1, [b, a, weth], DEV_ACCOUNT, DEADLINE))
         step("v3_create", npm, calldata(
             "createAndInitializePoolIfNecessary(address,address,uint24,uint160)", a, b, V3_FEE, 2**96))
         out.pool = "0x" + chain.call(v3_factory, calldata("getPool(address,address,uint24)", a, b, V3_FEE))[12:].hex()

@@ -122,6 +122,24 @@ def test_event_parser_from_a_manifest_watches_factories_and_pools_and_counts_bot
     to, data, value = uniswap.inputs["v3_swap"]
     (intent,) = parser.calldata.parse(to, data, value, tx_hash="0x05", position=FeedPosition(5, 0))
     assert intent.all_pools_known and updates
-    assert set(parser.watched_addresses()) == {uniswap.v2_factory, uniswap.v3_factory, uniswap.pair, uniswap.pool}
+    assert set(parser.watched_addresses()) == {uniswap.v2_factory, uniswap.v3_factory, uniswap.pair, uniswap.weth_pair, uniswap.pool}
     counters = parser.counters()
     assert counters["calldata.intents"] == 1 and counters["logs.decoded"] == len(updates)
+
+
+def _swap_emitters(receipt, kind):
+    return [u.pool for u in map(decode_log, receipt["logs"]) if u and u.kind is kind]
+
+
+def test_real_eth_in_and_multi_hop_eth_out_router_swaps_resolve_to_the_pairs_that_swapped(uniswap, registry_and_parsers):
+    _, parser, _, _ = registry_and_parsers
+    to, data, value = uniswap.inputs["v2_swap_eth_in"]
+    (eth_in,) = parser.parse(to, data, value, tx_hash="0x06", position=FeedPosition(6, 0))
+    assert eth_in.native_in and eth_in.amount_in == 10**17 and eth_in.token_in == uniswap.weth
+    assert eth_in.pools == tuple(_swap_emitters(uniswap.receipts["v2_swap_eth_in"], PoolUpdateKind.V2_SWAP))
+    to, data, value = uniswap.inputs["v2_swap_multi_hop"]
+    (multi,) = parser.parse(to, data, value, tx_hash="0x07", position=FeedPosition(7, 0))
+    assert multi.native_out and multi.path == (uniswap.token_b, uniswap.token_a, uniswap.weth)
+    assert multi.pools == (uniswap.pair, uniswap.weth_pair) == tuple(
+        _swap_emitters(uniswap.receipts["v2_swap_multi_hop"], PoolUpdateKind.V2_SWAP))
+    assert multi.all_pools_known

@@ -141,13 +141,16 @@ async def test_factory_scan_finds_the_pair_and_pool_with_token_facts_and_a_resta
         rpc = CountingRpc(client)
         registry = PoolRegistry.from_manifest(_manifest(uniswap), db_path=db)
         discovery = PoolDiscovery(registry, rpc.eth_call, rpc.get_logs)
-        (pair,) = await discovery.scan_factory("uniswap_v2")
+        pairs = {p.address: p for p in await discovery.scan_factory("uniswap_v2")}
         (pool,) = await discovery.scan_factory("uniswap_v3")
-        assert pair.address == uniswap.pair and (pair.token0, pair.token1) == (uniswap.token_a, uniswap.token_b)
+        assert set(pairs) == {uniswap.pair, uniswap.weth_pair}
+        pair = pairs[uniswap.pair]
+        assert (pair.token0, pair.token1) == (uniswap.token_a, uniswap.token_b)
         assert pool.address == uniswap.pool and (pool.fee_pips, pool.tick_spacing) == (3000, 60)
         token = registry.token(uniswap.token_a)
         assert (token.decimals, token.symbol) == (18, "UNI-V2")  # the v2-core test ERC20
-        assert rpc.calls == {"get_logs": 2, "eth_call": 4}  # decimals + symbol of two tokens, once
+        assert registry.token(uniswap.weth).symbol == "WETH"
+        assert rpc.calls == {"get_logs": 2, "eth_call": 6}  # decimals + symbol of three tokens, once
         registry.close()
 
         rpc.calls.clear()
