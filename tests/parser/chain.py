@@ -182,6 +182,13 @@ def build_uniswap_chain(node: AnvilNode) -> UniswapChain:
         step("v3_swap", swap_router, calldata(
             "exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))",
             (a, b, V3_FEE, DEV_ACCOUNT, DEADLINE, 10**18, 1, 0)))
+        step("v3_swap_exact_out", swap_router, calldata(
+            "exactOutputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))",
+            (b, a, V3_FEE, DEV_ACCOUNT, DEADLINE, 10**17, 10**19, 0)))
+        step("v3_multicall", swap_router, calldata("multicall(bytes[])", [
+            calldata("exactInput((bytes,address,uint256,uint256,uint256))",
+                     (bytes.fromhex(a[2:]) + V3_FEE.to_bytes(3, "big") + bytes.fromhex(b[2:]),
+                      DEV_ACCOUNT, DEADLINE, 10**16, 1))]))
         step("v3_burn", npm, calldata(
             "decreaseLiquidity((uint256,uint128,uint256,uint256,uint256))", (1, 10**6, 0, 0, DEADLINE)))
         return out

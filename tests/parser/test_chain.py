@@ -143,3 +143,20 @@ def test_real_eth_in_and_multi_hop_eth_out_router_swaps_resolve_to_the_pairs_tha
     assert multi.pools == (uniswap.pair, uniswap.weth_pair) == tuple(
         _swap_emitters(uniswap.receipts["v2_swap_multi_hop"], PoolUpdateKind.V2_SWAP))
     assert multi.all_pools_known
+
+
+def test_real_v3_exact_output_and_multicall_swaps_resolve_to_the_pool_and_amounts_that_executed(
+        uniswap, registry_and_parsers):
+    _, parser, _, _ = registry_and_parsers
+    to, data, value = uniswap.inputs["v3_swap_exact_out"]
+    (exact_out,) = parser.parse(to, data, value, tx_hash="0x08", position=FeedPosition(8, 0))
+    (swap,) = [u for u in map(decode_log, uniswap.receipts["v3_swap_exact_out"]["logs"])
+               if u and u.kind is PoolUpdateKind.V3_SWAP]
+    assert not exact_out.exact_input and exact_out.pools == (swap.pool,) == (uniswap.pool,)
+    assert (exact_out.token_in, exact_out.token_out) == (uniswap.token_b, uniswap.token_a)
+    assert exact_out.amount_out == -swap.amount0 == 10**17 and swap.amount1 <= exact_out.amount_in_max
+    to, data, value = uniswap.inputs["v3_multicall"]
+    (inner,) = parser.parse(to, data, value, tx_hash="0x09", position=FeedPosition(9, 0))
+    (swap,) = [u for u in map(decode_log, uniswap.receipts["v3_multicall"]["logs"])
+               if u and u.kind is PoolUpdateKind.V3_SWAP]
+    assert inner.method == "exactInput" and inner.pools == (swap.pool,) and inner.amount_in == swap.amount0 == 10**16
