@@ -27,8 +27,26 @@ def create2_address(deployer: str, salt: bytes, init_code_hash: bytes) -> str:
 def sign_eip1559(account: LocalAccount, *, chain_id: int, nonce: int, to: str | None, data: bytes,
                  value: int = 0, gas: int, max_fee_per_gas: int = MAX_FEE_PER_GAS,
                  priority_fee_per_gas: int = PRIORITY_FEE_PER_GAS) -> bytes:
-    tx: dict[str, Any] = {"type": 2, "chainId": chain_id, "nonce": nonce, "gas": gas, "value": value,
-                          "data": data, "maxFeePerGas": max_fee_per_gas, "maxPriorityFeePerGas": priority_fee_per_gas}
+    return sign_typed(account, 2, chain_id=chain_id, nonce=nonce, to=to, data=data, value=value, gas=gas,
+                      max_fee_per_gas=max_fee_per_gas, priority_fee_per_gas=priority_fee_per_gas)
+
+
+def sign_typed(account: LocalAccount, tx_type: int, *, chain_id: int, nonce: int, to: str | None, data: bytes,
+               value: int = 0, gas: int, max_fee_per_gas: int = MAX_FEE_PER_GAS,
+               priority_fee_per_gas: int = PRIORITY_FEE_PER_GAS) -> bytes:
+    """A signed envelope of type 0 (legacy, EIP-155), 1 (EIP-2930) or 2 (EIP-1559).
+
+    Legacy and 2930 transactions pay ``max_fee_per_gas`` as their gas price.
+    """
+    tx: dict[str, Any] = {"chainId": chain_id, "nonce": nonce, "gas": gas, "value": value, "data": data}
+    if tx_type == 2:
+        tx.update(type=2, maxFeePerGas=max_fee_per_gas, maxPriorityFeePerGas=priority_fee_per_gas)
+    elif tx_type == 1:
+        tx.update(type=1, gasPrice=max_fee_per_gas, accessList=[])
+    elif tx_type == 0:
+        tx.update(gasPrice=max_fee_per_gas)
+    else:
+        raise ValueError(f"transaction type {tx_type} is not one the devnet signs (0, 1 or 2)")
     if to is not None:
         tx["to"] = to
     return bytes(account.sign_transaction(tx).raw_transaction)

@@ -7,7 +7,8 @@ Uniswap V2 and SushiSwap Router02 ``swapExact*``/``swap*ForExact*`` (token and E
 Uniswap V3 SwapRouter ``exactInputSingle``, multi-hop ``exactInput``, and ``multicall``
 (ETH in, ``refundETH``). Sizes are log-normal in USD around a median, so small trades dominate and
 a few large ones open cross-DEX price gaps. Traders are anvil's dev accounts 1..4 (funded and
-approved at deploy time); transactions are EIP-1559, signed with eth-account, sent raw.
+approved at deploy time); transactions are mostly EIP-1559 with some legacy and EIP-2930
+envelopes, signed with eth-account and sent raw.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import trio
 
 from mevbot.devnet import accounts, market
 from mevbot.devnet.abi import encode_call
-from mevbot.devnet.chain import sign_eip1559
+from mevbot.devnet.chain import sign_typed
 from mevbot.devnet.errors import ChainRpcError, ManifestError
 from mevbot.devnet.jsonrpc import ChainRpc
 
@@ -40,6 +41,7 @@ KINDS = (
 )
 ETH_KINDS = frozenset({"v2_exact_eth_for_tokens", "v2_eth_for_exact_tokens", "v2_exact_tokens_for_eth",
                        "v2_tokens_for_exact_eth"})
+TX_TYPE_WEIGHTS = ((2, 0.85), (0, 0.10), (1, 0.05))
 GAS_LIMIT = {"v2": 300_000, "v3_exact_input_single": 350_000, "v3_exact_input_multihop": 550_000,
              "v3_multicall_eth_in": 400_000}
 
@@ -72,6 +74,7 @@ class Trade:
     path: tuple[str, ...]
     fees: tuple[int, ...]
     usd: float
+    tx_type: int = 2  # EIP-2718 envelope: mostly 1559, some legacy and 2930 as on Arbitrum One
 
 
 @attrs.frozen
@@ -104,6 +107,11 @@ class TradePlanner:
         return pair if self.rng.random() < 0.5 else (pair[1], pair[0])
 
     def next_trade(self) -> Trade:
+        trade = self._next_swap()
+        tx_type = self.rng.choices([t for t, _ in TX_TYPE_WEIGHTS], [w for _, w in TX_TYPE_WEIGHTS])[0]
+        return attrs.evolve(trade, tx_type=tx_type)
+
+    def _next_swap(self) -> Trade:
         if not self._cycle:  # every kind once per cycle, in a shuffled order
             self._cycle = list(KINDS)
             self.rng.shuffle(self._cycle)
@@ -230,8 +238,9 @@ async def run_traffic(manifest: dict[str, Any], options: TrafficOptions, *,
                     trade = planner.next_trade()
                     account = accounts.dev_account(trade.trader)
                     to, data, value, gas = encode_trade(manifest, trade, account.address)
-                    raw = sign_eip1559(account, chain_id=chain_id, nonce=nonces[trade.trader], to=to, data=data,
-                                       value=value, gas=gas, priority_fee_per_gas=timing.randrange(10**6, 10**8))
+                    raw = sign_typed(account, trade.tx_type, chain_id=chain_id, nonce=nonces[trade.trader], to=to,
+                                     data=data, value=value, gas=gas,
+                                     priority_fee_per_gas=timing.randrange(10**6, 10**8))
                     try:
                         tx_hash = await rpc.call("eth_sendRawTransaction", "0x" + raw.hex())
                     except ChainRpcError as exc:

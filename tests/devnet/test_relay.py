@@ -61,11 +61,11 @@ async def test_relay_frames_decode_with_the_codec_and_have_the_shape_of_real_nit
     assert our_message["message"]["message"]["header"]["sender"] == "0xa4b000000000000000000073657175656e636572"
 
 
-async def test_relay_message_carries_exactly_the_blocks_transactions(devnet):
+async def test_relay_message_carries_exactly_the_blocks_transactions_of_every_envelope_type(devnet):
     usdc = devnet.token("USDC")["address"]
     sender = devnet.account(6)
-    hashes = [devnet.send_transaction(sender, usdc, encode_call("transfer(address,uint256)", devnet.account(7).address, i + 1),
-                                      gas=100_000) for i in range(3)]
+    hashes = [devnet.send_transaction(sender, usdc, encode_call("transfer(address,uint256)", devnet.account(7).address, 1),
+                                      gas=100_000, tx_type=tx_type) for tx_type in (2, 0, 1)]
     receipts = [devnet.wait_for_receipt(h) for h in hashes]
     blocks = sorted({int(r["blockNumber"], 16) for r in receipts})
 

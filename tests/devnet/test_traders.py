@@ -60,3 +60,9 @@ async def test_noise_traffic_swaps_every_kind_successfully_and_moves_pools_on_ev
     after = _pool_states(devnet)
     moved = {p["dex"] for p in devnet.manifest["pools"] if before[p["address"]] != after[p["address"]]}
     assert moved == {"uniswap_v2", "sushiswap", "uniswap_v3"}
+
+
+@pytest.mark.devnet
+def test_traffic_mixes_envelope_types_like_arbitrum_one(devnet):
+    types = {t.tx_type for t in plan(devnet.manifest, 4, n=200)}
+    assert types == {0, 1, 2}
