@@ -15,6 +15,7 @@ run simulates and never signs or sends.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -100,7 +101,9 @@ class ExecutionEngine:
         if key is not None and nonces is None:
             self.nonces = NonceManager(lambda: rpc.get_transaction_count(key.address, "pending"))
 
-    async def execute(self, request: ExecutionRequest) -> ExecutionResult:
+    async def execute(self, request: ExecutionRequest, *, halted: Callable[[], str | None] | None = None
+                      ) -> ExecutionResult:
+        """Run one request; ``halted()`` is asked right before signing (emergency stop)."""
         opp = request.opportunity
         s = self.settings
         min_profit = opp.gross_profit * s.min_profit_share_pct // 100
@@ -135,6 +138,10 @@ class ExecutionEngine:
         tx = {"chainId": self.chain_id, "to": self.executor, "data": calldata, "value": 0, "gas": gas_limit,
               "maxPriorityFeePerGas": s.priority_fee_wei,
               "maxFeePerGas": base_fee * s.max_fee_multiplier + s.priority_fee_wei, "type": 2}
+        reason = halted() if halted is not None else None
+        if reason:
+            return ExecutionResult(status="dropped", reason=f"halted before sending: {reason}",
+                                   simulated_profit=simulated, **base)
         async with self.nonces.slot() as slot:
             tx["nonce"] = slot.nonce
             raw_tx = self.key.sign_transaction(tx)

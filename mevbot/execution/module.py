@@ -1,18 +1,91 @@
-"""The execution module (approved trades in, transactions out). Placeholder: its real work is another issue."""
+"""The execution module: approved requests in, transactions out, results on a critical topic.
+
+Each ``exec.request`` (critical: persisted and redelivered, so it may arrive twice) is handled
+once, keyed by its request id, in arrival order. The emergency stop is checked right before
+every send. In dry-run mode (the default) requests are simulated and never sent.
+"""
 
 from __future__ import annotations
 
 import trio
 
+from mevbot.execution.engine import TOPIC_REQUEST, TOPIC_RESULT, ExecutionEngine, ExecutionResult
 from mevbot.runtime.module import Module, ModuleContext
-from mevbot.runtime.placeholder import idle_until_implemented
 
 
 class ExecutionModule(Module):
     name = "execution"
     section = "execution"
     depends_on = ("risk",)
-    trades = True  # an emergency stop pauses it
+    trades = True
+
+    def __init__(self) -> None:
+        self.engine: ExecutionEngine | None = None
+        self.handled: set[str] = set()
+        self.counts: dict[str, int] = {}
+
+    def apply_config(self, ctx: ModuleContext, new_section) -> None:
+        ctx.config = new_section
+        if self.engine is not None:
+            self.engine.settings = new_section
 
     async def run(self, ctx: ModuleContext, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        await idle_until_implemented(ctx, task_status)
+        from contextlib import AsyncExitStack
+
+        from mevbot.execution.errors import KeyLoadError
+        from mevbot.execution.keys import load_trading_key
+        from mevbot.risk.breakers import EmergencyStopStore
+        from mevbot.rpc.client import RpcClient
+        from mevbot.runtime.deployment import load_manifest
+
+        cfg, full = ctx.config, ctx.full_config
+        stop = EmergencyStopStore(full.risk.state_path)
+        async with AsyncExitStack() as stack:
+            rpc = await stack.enter_async_context(RpcClient.from_settings(full.rpc))
+            senders = [await stack.enter_async_context(RpcClient([url], retries=0)) for url in cfg.sequencer_urls]
+            chain_id = await rpc.chain_id()
+            try:
+                key = load_trading_key(cfg, rpc_url=full.rpc.http_urls[0],
+                                       client_version=str(await rpc.call("web3_clientVersion")))
+            except KeyLoadError as exc:
+                if not cfg.dry_run:
+                    raise
+                ctx.log.warning("dry run without a trading key: %s", exc)
+                key = None
+            executor = cfg.executor or (load_manifest(full).get("contracts") or {}).get("executor", "")
+            if not executor:
+                if not cfg.dry_run:
+                    raise KeyLoadError("no executor contract: set [execution] executor or deploy one "
+                                       "(`mevbot contract deploy`, or the devnet deploys one)")
+                ctx.log.warning("no executor contract configured: requests are dropped unsimulated")
+            self.engine = ExecutionEngine(rpc=rpc, senders=senders or [rpc], key=key, executor=executor,
+                                          settings=cfg, chain_id=chain_id)
+            with ctx.bus.subscribe(TOPIC_REQUEST, name="execution.requests") as requests:
+                mode = "dry run" if cfg.dry_run or key is None else f"live as {key.address}"
+                if executor:
+                    ctx.health.ok(f"{mode}, executor {executor}")
+                else:
+                    ctx.health.degraded("no executor contract: nothing can be simulated or sent")
+                task_status.started()
+                async for env in requests:
+                    await ctx.gate.wait_open()
+                    request = env.payload
+                    if request.request_id in self.handled:
+                        continue  # a redelivery of a critical message we already handled
+                    self.handled.add(request.request_id)
+
+                    def halted() -> str | None:
+                        current = stop.refresh()
+                        return f"emergency stop: {current.reason}" if current.active else None
+
+                    if not executor:
+                        opp = request.opportunity
+                        result = ExecutionResult(request.request_id, opp.cycle_key, "dropped", "no executor contract",
+                                                 opp.gross_profit, seq=opp.seq, tx_index=opp.tx_index)
+                    else:
+                        result = await self.engine.execute(request, halted=halted)
+                    self.counts[result.status] = self.counts.get(result.status, 0) + 1
+                    log = ctx.log.warning if result.status in ("reverted", "failed") else ctx.log.info
+                    log("%s %s: %s (expected %d, realised %s)", request.request_id, result.status, result.reason,
+                        result.expected_profit, result.realised_profit)
+                    await ctx.bus.publish(TOPIC_RESULT, result, source=self.name, trace_id=env.trace_id)

@@ -98,7 +98,23 @@ class EmergencyStopStore:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        self._seen = self._stamp()
         self.current = self._load()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+            return (st.st_mtime_ns, st.st_ino)
+        except OSError:
+            return None
+
+    def refresh(self) -> EmergencyStop:
+        """Re-read the file if another process (or `mevbot ctl`) changed it; cheap otherwise."""
+        stamp = self._stamp()
+        if stamp != self._seen:
+            self._seen = stamp
+            self.current = self._load()
+        return self.current
 
     def _load(self) -> EmergencyStop:
         try:
@@ -128,6 +144,7 @@ class EmergencyStopStore:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)
+            self._seen = self._stamp()
         except OSError as exc:
             raise RiskStateError(f"cannot persist the emergency stop to {self.path}: {exc}") from exc
         self.current = stop

@@ -29,6 +29,15 @@ from mevbot.runtime.module import Module
 log = logging.getLogger("mevbot.runtime")
 
 
+def make_bus(config: Any, process: str = "main") -> Any:
+    """The process's message bus, with every message type of the catalog registered."""
+    from mevbot.bus.bus import Bus
+    from mevbot.bus.catalog import register_all
+
+    register_all()
+    return Bus(config.bus, process=process, deploy=config.deploy)
+
+
 class Bot:
     """Everything one `mevbot run` process runs; see the module docstring."""
 
@@ -36,7 +45,8 @@ class Bot:
                  absent_ok: Sequence[str] = (), bus: Any = None, handle_signals: bool = True) -> None:
         self.config = config  # the config in force
         self.reloader = reloader
-        self.manager = ModuleManager(modules, config=config, bus=bus, absent_ok=absent_ok)
+        self.bus = bus if bus is not None else make_bus(config)
+        self.manager = ModuleManager(modules, config=config, bus=self.bus, absent_ok=absent_ok)
         self.control = ControlServer(config.control.socket_path,
                                      request_timeout_s=lambda: self.config.control.request_timeout_s)
         self.handle_signals = handle_signals
@@ -65,6 +75,8 @@ class Bot:
                 await nursery.start(self._watch_signals, nursery.cancel_scope)
             nursery.start_soon(self._shutdown_when_asked, nursery.cancel_scope)
             self.started_at = trio.current_time()
+            if self.bus is not None:
+                await nursery.start(self.bus.run)  # journal and peer links before any module
             await nursery.start(self.manager.run)
             if self.reloader is not None and self.config.runtime.watch_config:
                 await nursery.start(lambda task_status: self.reloader.watch(

@@ -1,11 +1,21 @@
-"""The scanner module (pool state in, arbitrage opportunities out). Placeholder: its real work is another issue."""
+"""The scanner module: pool state in, arbitrage opportunities out.
+
+It keeps the latest (speculative) state of every pool from ``pools.state`` and the gas price
+from ``chain.head``. For each state change it evaluates only the cycles through the pools that
+changed, one cycle at a time with a checkpoint in between (a scan never holds the event loop
+for more than one cycle's search), fetches tick data a simulation asks for, and publishes the
+profitable ones on ``arb.opportunity`` in (feed position, cycle key) order.
+"""
 
 from __future__ import annotations
 
 import trio
 
+from mevbot.pools.messages import TOPIC_POOL_STATE, PoolStateChange
 from mevbot.runtime.module import Module, ModuleContext
-from mevbot.runtime.placeholder import idle_until_implemented
+from mevbot.scanner.opportunity import TOPIC_OPPORTUNITY
+
+TOPIC_CHAIN_HEAD = "chain.head"
 
 
 class ScannerModule(Module):
@@ -13,5 +23,95 @@ class ScannerModule(Module):
     section = "scanner"
     depends_on = ("pipeline",)
 
+    def __init__(self) -> None:
+        self.states: dict = {}
+        self.blocks: dict[str, int] = {}
+        self.scanner = None
+        self.base_fee_wei = 0
+        self.published = 0
+
+    def _build(self, ctx: ModuleContext) -> None:
+        from mevbot.runtime.deployment import load_manifest, load_registry, weth_of
+        from mevbot.scanner.cycles import build_cycle_index
+        from mevbot.scanner.engine import ScanFilters, Scanner
+
+        cfg, full = ctx.config, ctx.full_config
+        registry = load_registry(full)
+        weth = weth_of(load_manifest(full))
+        starts = [t.lower() for t in cfg.start_tokens] or ([weth] if weth else None)
+        index = build_cycle_index(registry.pools(), start_tokens=starts, max_hops=cfg.max_hops)
+        filters = ScanFilters(min_profit=cfg.min_profit_wei, min_profit_to_cost=cfg.min_profit_to_cost,
+                              max_input=full.risk.max_trade_wei, max_evaluations=cfg.max_evaluations)
+        dexes = {p.address: p.dex for p in registry.pools()}
+        self.scanner = Scanner(index, filters=filters, weth=weth, dex_of=lambda p: dexes.get(p.lower(), ""))
+        ctx.log.info("scanner: %d cycles over %d pools", len(index.cycles), len(dexes))
+
+    def apply_config(self, ctx: ModuleContext, new_section) -> None:
+        ctx.config = new_section
+        if self.scanner is not None:
+            import attrs
+
+            self.scanner.filters = attrs.evolve(self.scanner.filters, min_profit=new_section.min_profit_wei,
+                                                min_profit_to_cost=new_section.min_profit_to_cost)
+
     async def run(self, ctx: ModuleContext, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        await idle_until_implemented(ctx, task_status)
+        from mevbot.rpc.client import RpcClient
+
+        self._build(ctx)
+        bus = ctx.bus
+        async with RpcClient.from_settings(ctx.full_config.rpc) as rpc:
+            with bus.subscribe(TOPIC_POOL_STATE, name="scanner.state") as states, \
+                    bus.subscribe(TOPIC_CHAIN_HEAD, name="scanner.heads", overflow="drop-oldest") as heads:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._heads, heads)
+                    ctx.health.ok(f"{len(self.scanner.index.cycles)} cycles indexed")
+                    task_status.started()
+                    async for env in states:
+                        await ctx.gate.wait_open()
+                        await self._on_change(ctx, rpc, env.payload, env.trace_id)
+                    nursery.cancel_scope.cancel()
+
+    async def _heads(self, sub) -> None:
+        async for env in sub:
+            if env.payload.base_fee_per_gas is not None:
+                self.base_fee_wei = env.payload.base_fee_per_gas
+
+    async def _on_change(self, ctx: ModuleContext, rpc, change: PoolStateChange, trace_id: int) -> None:
+        from mevbot.pools.fetch import fill_missing
+        from mevbot.pools.state import PoolSnapshot
+        from mevbot.scanner.engine import CostInputs
+
+        for entry in change.entries:
+            self.states[entry.address.lower()] = PoolSnapshot(entry.address.lower(), entry.state, change.block_number)
+        if change.cause == "snapshot":
+            return  # the initial picture: nothing moved yet
+        cfg = ctx.config
+        gas_price = self.base_fee_wei + ctx.full_config.execution.priority_fee_wei
+        costs = CostInputs(gas_price_wei=gas_price, l1_cost_wei=cfg.l1_gas_estimate * self.base_fee_wei)
+        scanner = self.scanner
+        found = []
+        for cycle in scanner.index.through_any(e.address for e in change.entries):
+            for _ in range(4):  # fetch what a walk past the known ticks needs, then retry
+                opp = scanner.evaluate(cycle, self._view, costs, block_number=change.block_number,
+                                       seq=change.seq, tx_index=change.tx_index, trigger_tx=change.trigger_tx)
+                if not scanner.missing:
+                    break
+                try:
+                    await fill_missing(rpc, self.states, scanner.missing)
+                except Exception as exc:
+                    ctx.log.warning("tick data fetch failed: %s", exc)
+                    opp = None
+                    break
+                finally:
+                    scanner.missing.clear()
+            if opp is not None:
+                found.append(opp)
+            await trio.lowlevel.checkpoint()
+        found.sort(key=lambda o: o.order_key)
+        for opp in found:
+            await ctx.bus.publish(TOPIC_OPPORTUNITY, opp, source=self.name, trace_id=trace_id)
+            self.published += 1
+
+    def _view(self, pool: str):
+        snap = self.states.get(pool.lower())
+        return snap.state if snap is not None else None

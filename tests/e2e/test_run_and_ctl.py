@@ -15,12 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.botconfig import devnet_environ
+
 MEVBOT = str(Path(sys.executable).parent / "mevbot")
 MODULES = ["monitor", "parser", "pipeline", "scanner", "risk", "execution", "store"]
 
 
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("MEVBOT")}
+def clean_env(workdir: Path | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEVBOT")}
+    if workdir is not None:
+        env.update(devnet_environ(_DEVNET, workdir))
+    return env
 
 
 @pytest.fixture
@@ -28,6 +33,16 @@ def workdir():
     # Short paths: a Unix socket path must fit in 107 bytes, which tmp_path may not.
     with tempfile.TemporaryDirectory(prefix="mbe2e") as name:
         yield Path(name)
+
+
+_DEVNET = None
+
+
+@pytest.fixture(autouse=True)
+def _on_the_devnet(devnet):
+    """Every bot process in these tests runs its real modules against the test devnet."""
+    global _DEVNET
+    _DEVNET = devnet
 
 
 def write_config(workdir: Path, extra: str = "", *, watch: bool = False, log_format: str = "text",
@@ -56,7 +71,7 @@ class BotProcess:
         self.log_path = workdir / "bot.log"
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([MEVBOT, "run", "--config", str(config), *args], cwd=workdir,
-                                     env=clean_env(), stdout=self.log, stderr=subprocess.STDOUT)
+                                     env=clean_env(workdir), stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout_s: float = 15.0) -> None:
         """Poll until the socket answers a status request (the bot binds it before the modules start)."""

@@ -68,3 +68,13 @@ def test_an_unreadable_state_file_keeps_trading_stopped(tmp_path):
     store.clear()
     assert not EmergencyStopStore(path).current.active
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".risk-state-")]  # no temp files left
+
+
+def test_a_stop_written_by_another_process_is_seen_on_refresh(tmp_path):
+    path = tmp_path / "risk-state.json"
+    executor_view = EmergencyStopStore(path)
+    assert not executor_view.refresh().active
+    EmergencyStopStore(path).set("from ctl", now=1.0)  # another process (the risk module, ctl)
+    assert executor_view.refresh().active and executor_view.current.reason == "from ctl"
+    EmergencyStopStore(path).clear()
+    assert not executor_view.refresh().active
