@@ -20,7 +20,11 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
 
-install: $(STAMP) $(NPM_STAMP)
+# The executor contract, compiled with the pinned npm solc (never committed as bytecode).
+build/MevExecutor.json: contracts/executor/MevExecutor.sol $(STAMP) $(NPM_STAMP)
+	$(BIN)/mevbot contract build
+
+install: $(STAMP) $(NPM_STAMP) build/MevExecutor.json
 
 demo: install
 	$(BIN)/mevbot demo
