@@ -52,6 +52,8 @@ class StoreModule(Module):
                                            flush_interval_s=settings.flush_interval_s,
                                            queue_size=settings.queue_size, log=ctx.log,
                                            limiter=self._db_limiter)
+        from mevbot.observability.metrics import watch_store
+        watch_store(self.stats)
         subs = []
         if ctx.bus is not None:
             subs = [ctx.bus.subscribe(topic, name=f"store:{topic}", queue_size=settings.queue_size,
@@ -80,6 +82,9 @@ class StoreModule(Module):
         while True:
             batch = await sub.receive_batch(self.writer.batch_rows)
             await self._store_envelopes(ctx, batch)
+            if self.writer.failed_rows:
+                ctx.health.degraded(f"{self.writer.failed_rows} rows could not be written; "
+                                    "they are in failed_writes (see the log)")
             await ctx.gate.wait_open()
 
     async def _store_envelopes(self, ctx: ModuleContext, batch: list[Any]) -> None:

@@ -29,6 +29,7 @@ TOPIC_OPPORTUNITY = "arb.opportunity"
 TOPIC_DECISION = "risk.decision"
 TOPIC_EXEC_REQUEST = "exec.request"
 TOPIC_EXEC_RESULT = "exec.result"
+TOPIC_BREAKER = "risk.breaker"
 
 Row = dict[str, Any]
 
@@ -161,6 +162,12 @@ def exec_result_rows(result: Any, meta: Meta) -> list[tuple[str, Row]]:
         "block_number": result.block_number, "payload": payload_json(result)})]
 
 
+def breaker_rows(trip: Any, meta: Meta) -> list[tuple[str, Row]]:
+    return [("breaker_trips", {
+        **meta.columns(), "reason": trip.reason, "tripped_at": trip.tripped_at, "resume_at": trip.resume_at,
+        "payload": payload_json(trip)})]
+
+
 TOPIC_ROWS: dict[str, Callable[[Any, Meta], list[tuple[str, Row]]]] = {
     TOPIC_FEED_BLOCK: feed_block_rows,
     TOPIC_SWAP_INTENT: swap_intent_rows,
@@ -169,6 +176,7 @@ TOPIC_ROWS: dict[str, Callable[[Any, Meta], list[tuple[str, Row]]]] = {
     TOPIC_DECISION: decision_rows,
     TOPIC_EXEC_REQUEST: exec_request_rows,
     TOPIC_EXEC_RESULT: exec_result_rows,
+    TOPIC_BREAKER: breaker_rows,
 }
 """Stored topics; anything else is ignored (and counted by the caller)."""
 

@@ -81,9 +81,16 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     db.execute("COMMIT")
 
 
+def _v3_breaker_trips(db: sqlite3.Connection) -> None:
+    """Circuit-breaker trips (``risk.breaker``), for the audit trail next to the decisions."""
+    db.execute(f"CREATE TABLE breaker_trips ({_EVENT}, reason TEXT, tripped_at REAL, resume_at REAL, payload TEXT)")
+    db.execute("CREATE INDEX breaker_trips_ts ON breaker_trips (ts)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_tables,
     _v2_failed_writes_and_indexes,
+    _v3_breaker_trips,
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

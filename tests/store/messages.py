@@ -10,6 +10,7 @@ from mevbot.feed.blocks import FeedBlock
 from mevbot.feed.transactions import FeedTransaction
 from mevbot.parser.messages import (FeedPosition, PoolKind, PoolUpdate, PoolUpdateKind, RouterKind,
                                     SwapHop, SwapIntent)
+from mevbot.risk.breakers import BreakerTrip
 from mevbot.risk.rules import RiskDecision
 from mevbot.scanner.opportunity import ArbitrageOpportunity, RouteHop
 
@@ -88,6 +89,7 @@ EVERY_TOPIC = [
     ("risk.decision", decision(), "risk_decisions"),
     ("exec.request", exec_request(), "executions"),
     ("exec.result", exec_result(), "execution_results"),
+    ("risk.breaker", BreakerTrip("3 consecutive failures", 1_764_000_002.0, None), "breaker_trips"),
 ]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mevbot.store.rows import Meta, rows_for
-from mevbot.store.schema import open_database
+from mevbot.store.schema import CURRENT_VERSION, open_database
 from tests.store import messages as m
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,11 +50,11 @@ def test_stats_lists_row_counts_time_range_size_and_version(store_dir):
     result = _mevbot("db", "stats", "--config", "config.toml", "--json", cwd=store_dir)
     assert result.returncode == 0, result.stderr
     stats = json.loads(result.stdout)
-    assert stats["schema_version"] == 2 and stats["size_bytes"] > 0
+    assert stats["schema_version"] == CURRENT_VERSION and stats["size_bytes"] > 0
     assert stats["tables"]["risk_decisions"]["rows"] == 3 and stats["tables"]["swaps"]["rows"] == 1
     assert stats["tables"]["risk_decisions"]["first"] < stats["tables"]["risk_decisions"]["last"]
     table = _mevbot("db", "stats", "--config", "config.toml", cwd=store_dir)
-    assert table.returncode == 0 and "risk_decisions" in table.stdout and "version 2" in table.stdout
+    assert table.returncode == 0 and "risk_decisions" in table.stdout and f"version {CURRENT_VERSION}" in table.stdout
 
 
 def test_export_csv_since_an_iso_time_keeps_only_newer_rows(store_dir):

@@ -41,6 +41,8 @@ async def test_every_stored_topic_published_on_the_bus_lands_in_its_table(tmp_pa
             await bus.publish(topic, message, source="test")
         await bus.publish("market.pool.update", m.pool_created(), source="test")
         await _until(lambda: store.writer.rows_written == len(m.EVERY_TOPIC) + 3)
+        from mevbot.observability.metrics import REGISTRY
+        assert REGISTRY.get_sample_value("mevbot_store_rows_written_total", {"table": "tokens"}) == 2
         nursery.cancel_scope.cancel()
     for _, _, table in m.EVERY_TOPIC:
         assert _count(tmp_path, table) == 1, table

@@ -67,3 +67,13 @@ def test_an_unknown_topic_gives_no_rows():
 def test_a_payload_without_its_topics_fields_raises_attribute_error():
     with pytest.raises(AttributeError):
         rows_for("risk.decision", m.swap_intent(), META)
+
+
+def test_every_stored_topic_is_a_message_tag_of_the_bus_catalog():
+    from mevbot.bus.catalog import register_all
+    from mevbot.bus.registry import MESSAGES
+
+    register_all()
+    for topic, message, _ in m.EVERY_TOPIC:
+        assert MESSAGES.for_tag(topic).cls is type(message)
+    assert set(rows.TOPIC_ROWS) == {t for t, _, _ in m.EVERY_TOPIC}
