@@ -22,7 +22,7 @@ import trio
 
 from mevbot.runtime.module import Module, ModuleContext
 from mevbot.store.retention import delete_expired, retention_cutoffs
-from mevbot.store.rows import TOPIC_ROWS, Meta, rows_for
+from mevbot.store.rows import TOPIC_ROWS, Meta, Row, rows_for
 from mevbot.store.schema import open_database
 from mevbot.store.settings import StoreSettings
 from mevbot.store.writer import StoreWriter
@@ -58,46 +58,55 @@ class StoreModule(Module):
         if ctx.bus is not None:
             subs = [ctx.bus.subscribe(topic, name=f"store:{topic}", queue_size=settings.queue_size,
                                       overflow="dead-letter") for topic in TOPIC_ROWS]
+        unsent = [collections.deque() for _ in subs]  # per pump: rows taken, not yet queued
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(writer.run)
-                for sub in subs:
-                    nursery.start_soon(self._pump, ctx, sub)
+                for sub, rows in zip(subs, unsent):
+                    nursery.start_soon(self._pump, ctx, sub, rows)
                 nursery.start_soon(self._retention_loop, ctx, db)
                 nursery.start_soon(self._metrics_loop, ctx)
                 ctx.health.ok(f"writing {settings.path}")
                 task_status.started()
         finally:
             with ctx.shielded_cleanup():
+                leftover = [row for rows in unsent for row in rows]
                 for sub in subs:
                     sub.close()
                     while sub.depth:
-                        await self._store_envelopes(ctx, await sub.receive_batch())
-                drained = await writer.drain()
+                        leftover.extend(self._rows_of(ctx, await sub.receive_batch()))
+                drained = await writer.drain(leftover)
                 ctx.log.info("store: drained %d rows at stop; %d written in total", drained,
                              writer.rows_written)
             db.close()  # quick, and must happen even when the cleanup was cut
 
-    async def _pump(self, ctx: ModuleContext, sub: Any) -> None:
+    async def _pump(self, ctx: ModuleContext, sub: Any, unsent: collections.deque) -> None:
+        """Move envelopes from ``sub`` to the writer.
+
+        A taken batch becomes rows at once (no await in between) and the rows wait in
+        ``unsent`` until the writer's channel accepted each one, so a STOP arriving while the
+        channel is full leaves every row either queued or in ``unsent``, which the cleanup drains.
+        """
         while True:
             batch = await sub.receive_batch(self.writer.batch_rows)
-            await self._store_envelopes(ctx, batch)
+            unsent.extend(self._rows_of(ctx, batch))
+            while unsent:
+                await self.writer.put(*unsent[0])
+                unsent.popleft()
             if self.writer.failed_rows:
                 ctx.health.degraded(f"{self.writer.failed_rows} rows could not be written; "
                                     "they are in failed_writes (see the log)")
             await ctx.gate.wait_open()
 
-    async def _store_envelopes(self, ctx: ModuleContext, batch: list[Any]) -> None:
+    def _rows_of(self, ctx: ModuleContext, batch: list[Any]) -> list[tuple[str, Row]]:
+        rows: list[tuple[str, Row]] = []
         for env in batch:
-            await self.ingest(env.topic, env.payload, _meta_of(env), log=ctx.log)
+            rows.extend(self.rows(env.topic, env.payload, _meta_of(env), log=ctx.log))
+        return rows
 
-    async def ingest(self, topic: str, payload: Any, meta: Meta | None = None, *, log: Any = None) -> int:
-        """Turn one message into rows and queue them (waits while the writer's queue is full).
-
-        Returns the number of rows queued: 0 for an ignored topic (counted per topic) or a
-        payload without its topic's fields (counted and logged; the loop carries on).
-        """
-        meta = meta or Meta(created_s=time.time(), topic=topic)
+    def rows(self, topic: str, payload: Any, meta: Meta, *, log: Any = None) -> list[tuple[str, Row]]:
+        """The rows of one message; none for an ignored topic (counted per topic) or a payload
+        without its topic's fields (counted and logged once; the caller carries on)."""
         try:
             rows = rows_for(topic, payload, meta)
         except (AttributeError, TypeError, ValueError) as exc:
@@ -105,10 +114,15 @@ class StoreModule(Module):
             if log is not None:
                 log.warning("store: %s payload %s does not fit its table: %s",
                             topic, type(payload).__name__, exc)
-            return 0
+            return []
         if rows is None:
             self.ignored_topics[topic] += 1
-            return 0
+            return []
+        return rows
+
+    async def ingest(self, topic: str, payload: Any, meta: Meta | None = None, *, log: Any = None) -> int:
+        """Queue the rows of one message (waits while the writer's queue is full); returns how many."""
+        rows = self.rows(topic, payload, meta or Meta(created_s=time.time(), topic=topic), log=log)
         for table, row in rows:
             await self.writer.put(table, row)
         return len(rows)

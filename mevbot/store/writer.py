@@ -91,8 +91,8 @@ class StoreWriter:
             await trio.to_thread.run_sync(self._write_batch, batch, limiter=self.limiter)
             del pending[:len(batch)]
 
-    async def drain(self) -> int:
-        """Write everything taken or queued but not yet written; returns how many rows.
+    async def drain(self, extra: list[tuple[str, Row]] = ()) -> int:
+        """Write everything taken or queued but not yet written, then ``extra``; returns how many rows.
 
         Call it after :meth:`run` was cancelled (inside a shielded cleanup): the batch being
         written when the cancellation came has finished (worker threads are not abandoned), so
@@ -104,6 +104,7 @@ class StoreWriter:
                 pending.append(self._receive.receive_nowait())
             except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
                 break
+        pending.extend(extra)
         count = len(pending)
         while pending:
             batch = pending[:self.batch_rows]

@@ -113,3 +113,21 @@ async def test_the_database_never_contains_the_signing_key_of_a_stored_transacti
     assert m.feed_block().transactions[0].raw.hex().encode() in blob  # the tx is there...
     for form in (key, key.hex().encode(), key.hex().upper().encode()):
         assert form not in blob  # ...its key is not
+
+
+async def test_under_pressure_every_message_is_either_stored_or_dead_lettered_never_lost(tmp_path):
+    """Tiny queues: the pumps block on a full writer channel, subscriptions overflow into the
+    bus's dead letter queue (the publisher never waits), and STOP comes mid-flight."""
+    bus = Bus(registry=m.message_registry())
+    store = StoreModule()
+    ctx = _context(tmp_path, bus, queue_size=50, batch_rows=20, flush_interval_s=0.001)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run, ctx)
+        for i in range(2500):
+            await bus.publish("risk.decision", m.decision(), source="test")
+            if i % 40 == 0:
+                await trio.sleep(0)
+        nursery.cancel_scope.cancel()
+    stored = _count(tmp_path, "risk_decisions")
+    assert stored + bus.dlq.total == 2500
+    assert stored >= 50 and bus.dlq.total > 0
