@@ -12,6 +12,7 @@ only mevbot's metrics and tests can read them exactly.
 
 from __future__ import annotations
 
+import collections
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -62,6 +63,31 @@ def observe_stage(stage: str, seconds: float) -> None:
 def observe_stage_since(stage: str, started_ns: int) -> None:
     """Like :func:`observe_stage`, from a ``time.time_ns()`` start (an envelope's ``created_ns``)."""
     observe_stage(stage, (time.time_ns() - started_ns) / 1e9)
+
+
+TRACES_KEPT = 50_000  # feed blocks remembered for stage latencies (minutes of mainnet traffic)
+_trace_started_ns: collections.OrderedDict[int, int] = collections.OrderedDict()
+
+
+def note_trace_start(trace_id: int, created_ns: int) -> None:
+    """Remember when the feed block that starts trace ``trace_id`` was published."""
+    _trace_started_ns[trace_id] = created_ns
+    if len(_trace_started_ns) > TRACES_KEPT:
+        _trace_started_ns.popitem(last=False)
+
+
+def observe_trace_stage(stage: str, trace_id: int, at_ns: int | None = None) -> bool:
+    """Observe ``stage`` for the trace's feed block, ending at ``at_ns`` (default now).
+
+    The execution engine calls this for ``signed`` and ``sent`` with its request's trace id.
+    False when the trace's start is unknown (another process, or long forgotten).
+    """
+    started = _trace_started_ns.get(trace_id)
+    if started is None:
+        return False
+    end = time.time_ns() if at_ns is None else at_ns
+    observe_stage(stage, max(0, end - started) / 1e9)
+    return True
 
 
 def set_feed_lag(seconds: float) -> None:

@@ -7,7 +7,8 @@ sample. From the envelopes it derives, without the producers' help:
 * stage latencies: the trace id a ``feed.block`` starts is inherited by the intent, the
   opportunity, the decision and the result it leads to, so each stage's latency is that
   envelope's creation time minus the feed block's (``decoded``, ``opportunity``, ``risk``,
-  ``receipt``; ``signed``/``sent`` are observed by the execution engine itself);
+  ``receipt``; ``signed``/``sent`` are observed by the execution engine itself with
+  :func:`mevbot.observability.metrics.observe_trace_stage`);
 * feed lag (now minus the block's sequencer timestamp) and a stalled feed;
 * opportunities, executions by status and realised PnL;
 * alerts on breaker trips (``risk.breaker``), and, on each check, on the emergency stop being
@@ -17,7 +18,6 @@ sample. From the envelopes it derives, without the producers' help:
 
 from __future__ import annotations
 
-import collections
 import time
 from typing import Any
 
@@ -35,7 +35,6 @@ STAGE_OF_TOPIC = {"market.swap.intent": "decoded", "arb.opportunity": "opportuni
                   "exec.result": "receipt"}
 WATCHED_TOPICS = ("feed.block", "market.swap.intent", "arb.opportunity", "risk.decision", "exec.result",
                   "risk.breaker")
-TRACES_KEPT = 50_000  # feed blocks remembered for stage latencies (a few minutes of mainnet)
 
 
 class ObservabilityModule(Module):
@@ -48,7 +47,6 @@ class ObservabilityModule(Module):
         self.clock = clock
         self.metrics_port: int | None = None
         self.alerter: Alerter | None = None
-        self._feed_started: collections.OrderedDict[int, int] = collections.OrderedDict()
         self.feed = FeedStall(30.0)
         self.endpoints = EndpointsDown()
         self.dead_letters = DeadLetterGrowth(100)
@@ -108,17 +106,14 @@ class ObservabilityModule(Module):
         """Update the metrics (and raise alerts) from one envelope."""
         topic, payload = env.topic, env.payload
         if topic == "feed.block":
-            self._feed_started[env.trace_id] = env.created_ns
-            if len(self._feed_started) > TRACES_KEPT:
-                self._feed_started.popitem(last=False)
+            metrics.note_trace_start(env.trace_id, env.created_ns)
             now = self.clock()
             self.feed.block_arrived(now)
             metrics.set_feed_lag(max(0.0, now - payload.timestamp))
             return
         stage = STAGE_OF_TOPIC.get(topic)
-        started_ns = self._feed_started.get(env.trace_id)
-        if stage is not None and started_ns is not None:
-            metrics.observe_stage(stage, max(0, env.created_ns - started_ns) / 1e9)
+        if stage is not None:
+            metrics.observe_trace_stage(stage, env.trace_id, env.created_ns)
         if topic == "arb.opportunity":
             metrics.count_opportunity()
         elif topic == "exec.result":

@@ -99,3 +99,13 @@ def test_snapshot_samples_keep_sums_and_counts_but_not_buckets():
     names = {name for name, _, _ in samples}
     assert "mevbot_stage_latency_seconds_count" in names
     assert not any(name.endswith("_bucket") for name in names)
+
+
+def test_a_stage_is_timed_from_the_feed_block_that_started_its_trace():
+    count = _value("mevbot_stage_latency_seconds_count", stage="signed")
+    total = _value("mevbot_stage_latency_seconds_sum", stage="signed")
+    metrics.note_trace_start(0xABC, 1_000_000_000)
+    assert metrics.observe_trace_stage("signed", 0xABC, at_ns=1_250_000_000)
+    assert not metrics.observe_trace_stage("signed", 0xDEF)  # a trace this process never saw
+    assert _value("mevbot_stage_latency_seconds_count", stage="signed") == count + 1
+    assert _value("mevbot_stage_latency_seconds_sum", stage="signed") == pytest.approx(total + 0.25)
