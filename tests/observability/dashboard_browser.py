@@ -73,9 +73,11 @@ class CdpPage:
         raise AssertionError(f"page never satisfied {expression!r} within {timeout_s}s (last value {last!r})")
 
     async def navigate(self, url: str) -> None:
+        """Open ``url`` and wait until its document has loaded (Page.navigate returns before)."""
         result = await self.call("Page.navigate", url=url)
         if result.get("errorText"):
             raise CdpError(f"navigating to {url}: {result['errorText']}")
+        await self.wait_for(f"location.href === {json.dumps(url)} && document.readyState === 'complete'")
 
     async def screenshot(self, path: Path) -> Path:
         result = await self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)

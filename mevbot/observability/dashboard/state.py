@@ -8,7 +8,8 @@ server feeds envelopes in, passes the clock and the module rows, and sends :meth
 Stage latency follows a trace: a ``feed.block`` starts a trace whose id the intent, opportunity,
 risk decision and execution result inherit, so a stage's latency is that envelope's creation
 time minus the feed block's (the same definition as the Prometheus histograms in
-:mod:`mevbot.observability.module`). Amounts in wei are sent as decimal strings because a
+:mod:`mevbot.observability.module`); a stage read before its feed block waits for it (bounded).
+A trace with no feed block (a message from a test or a replay) has no latency. Amounts in wei are sent as decimal strings because a
 JavaScript number loses integers above 2**53; the PnL chart gets floats in ETH.
 """
 
@@ -47,6 +48,7 @@ class DashboardState:
         self.pnl_wei = 0
         self.traces_kept = traces_kept
         self._feed_started_ns: collections.OrderedDict[int, int] = collections.OrderedDict()
+        self._early: collections.OrderedDict[int, list[tuple[str, int]]] = collections.OrderedDict()
         self.feed: dict[str, Any] | None = None
         self.feed_blocks = 0
         self.opportunity_count = 0
@@ -64,16 +66,26 @@ class DashboardState:
             started_ns = self._feed_started_ns.get(trace_id)
             if stage is not None and started_ns is not None:
                 self.latency_ms[stage].append(max(0, created_ns - started_ns) / 1e6)
+            elif stage is not None:
+                self._remember_early(trace_id, stage, created_ns)
             if topic == "arb.opportunity":
                 self._observe_opportunity(payload, created_ns)
             elif topic == "exec.result":
                 self._observe_result(payload, created_ns)
         self.version += 1
 
+    def _remember_early(self, trace_id: int, stage: str, created_ns: int) -> None:
+        # Each topic has its own subscription, so a later stage can be read before its feed block.
+        self._early.setdefault(trace_id, []).append((stage, created_ns))
+        if len(self._early) > self.traces_kept:
+            self._early.popitem(last=False)
+
     def _observe_feed(self, block: Any, created_ns: int, trace_id: int) -> None:
         self._feed_started_ns[trace_id] = created_ns
         if len(self._feed_started_ns) > self.traces_kept:
             self._feed_started_ns.popitem(last=False)
+        for stage, stage_ns in self._early.pop(trace_id, ()):
+            self.latency_ms[stage].append(max(0, stage_ns - created_ns) / 1e6)
         self.feed_blocks += 1
         self.feed = {"sequence_number": int(block.sequence_number), "block_number": int(block.block_number),
                      "timestamp": int(block.timestamp), "transactions": len(block.transactions),
