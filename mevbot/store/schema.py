@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from mevbot.store.errors import MigrationError
+from mevbot.store.errors import MigrationError, StoreError
 
 _EVENT = "id INTEGER PRIMARY KEY, ts REAL NOT NULL, topic TEXT, message_id TEXT, trace_id TEXT, source TEXT"
 
@@ -141,6 +141,10 @@ def open_database(path: str | Path, *, target: int = CURRENT_VERSION) -> sqlite3
         db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, fast commits
         db.execute("PRAGMA busy_timeout=5000")  # readers (`mevbot db`) may hold the file briefly
         migrate(db, target)
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise StoreError(f"cannot open the store database {path}: {exc}; expected a SQLite file "
+                         "written by mevbot (or no file, to create one)") from exc
     except BaseException:
         db.close()
         raise

@@ -93,3 +93,22 @@ def test_a_missing_database_exits_1_naming_the_path(tmp_path):
     result = _mevbot("db", "stats", "-c", "config.toml", cwd=tmp_path)
     assert result.returncode == 1 and "nowhere/store.sqlite" in result.stderr
     assert not (tmp_path / "nowhere").exists()  # looking does not create it
+
+
+def test_stats_reads_a_database_the_running_store_holds_open(tmp_path):
+    (tmp_path / "config.toml").write_text('[store]\npath = "live.sqlite"\n')
+    live = open_database(tmp_path / "live.sqlite")
+    live.execute("INSERT INTO metrics (ts, name, labels, value) VALUES (1.0, 'x', '{}', 2.0)")
+    try:
+        result = _mevbot("db", "stats", "-c", "config.toml", "--json", cwd=tmp_path)
+    finally:
+        live.close()
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["tables"]["metrics"]["rows"] == 1
+
+
+def test_a_file_that_is_not_a_database_exits_1_saying_so(tmp_path):
+    (tmp_path / "config.toml").write_text('[store]\npath = "junk.sqlite"\n')
+    (tmp_path / "junk.sqlite").write_bytes(b"junk" * 1000)
+    result = _mevbot("db", "stats", "-c", "config.toml", cwd=tmp_path)
+    assert result.returncode == 1 and "cannot read junk.sqlite" in result.stderr

@@ -61,3 +61,12 @@ def test_no_table_has_a_column_for_key_material(tmp_path):
             name = column[1]
             assert not any(word in name for word in ("private", "secret", "mnemonic", "seed")), (table, name)
             assert not (name.endswith("key") and name != "cycle_key"), (table, name)
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error_naming_it(tmp_path):
+    from mevbot.store.errors import StoreError
+
+    path = tmp_path / "notes.sqlite"
+    path.write_bytes(b"these are not the pages you are looking for" * 100)
+    with pytest.raises(StoreError, match="notes.sqlite.*expected a SQLite file"):
+        open_database(path)
