@@ -28,6 +28,10 @@ from mevbot.store.schema import transaction
 
 log = logging.getLogger("mevbot.store")
 
+#: What a bad row can raise from sqlite3: a constraint or a missing column (sqlite3.Error), an
+#: int beyond 64 bits (OverflowError), a value sqlite3 cannot bind (ProgrammingError/TypeError).
+WRITE_ERRORS = (sqlite3.Error, OverflowError, TypeError, ValueError)
+
 
 class StoreWriter:
     def __init__(self, db: sqlite3.Connection, *, batch_rows: int = 500, flush_interval_s: float = 0.1,
@@ -143,14 +147,14 @@ class StoreWriter:
         try:
             try:
                 self._insert(rows)
-            except sqlite3.Error as exc:
+            except WRITE_ERRORS as exc:
                 tables = sorted({t for t, _ in rows})
                 self.log.warning("store: writing a batch of %d rows (tables %s) failed: %s; retrying once",
                                  len(rows), ", ".join(tables), exc)
                 self.retries += 1
                 try:
                     self._insert(rows)
-                except sqlite3.Error:
+                except WRITE_ERRORS:
                     self._write_one_by_one(rows)
                     return
             self._count(rows)
@@ -168,7 +172,7 @@ class StoreWriter:
         for table, row in rows:
             try:
                 self._insert([(table, row)])
-            except sqlite3.Error as exc:
+            except WRITE_ERRORS as exc:
                 self._dead_letter(table, row, exc)
             else:
                 self._count([(table, row)])

@@ -72,6 +72,19 @@ async def test_a_bad_row_goes_to_failed_writes_and_the_rest_of_its_batch_is_stor
     assert "retrying once" in caplog.text and "kept in failed_writes" in caplog.text
 
 
+async def test_a_row_with_an_integer_beyond_64_bits_is_dead_lettered_not_a_crash(db):
+    writer = StoreWriter(db, batch_rows=10, flush_interval_s=0.001)
+    writer.offer("swaps", {"ts": 1.0, "tx_index": 2**70, "payload": "{}"})
+    writer.offer("swaps", {"ts": 2.0, "tx_index": 3, "payload": "{}"})
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        await _until(lambda: writer.rows_written + writer.failed_rows == 2)
+        nursery.cancel_scope.cancel()
+    assert db.execute("SELECT tx_index FROM swaps").fetchall() == [(3,)]
+    [(error,)] = db.execute("SELECT error FROM failed_writes").fetchall()
+    assert error.startswith("OverflowError")
+
+
 async def test_drain_writes_every_row_still_queued_when_the_writer_stopped(db):
     writer = StoreWriter(db, batch_rows=50, flush_interval_s=10, queue_size=5000)
     async with trio.open_nursery() as nursery:
