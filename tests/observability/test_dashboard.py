@@ -125,6 +125,14 @@ def test_the_token_must_match_and_an_unset_token_disables_actions():
         check_token("", "")
 
 
+async def poll_until(condition, *, timeout_s: float = 10.0, what: str = "condition") -> None:
+    with trio.move_on_after(timeout_s):
+        while not condition():
+            await trio.sleep(0.05)  # polling the bot's real module state, bounded by the deadline
+        return
+    raise AssertionError(f"{what} not reached within {timeout_s}s")
+
+
 # ---- the server on real sockets, with a small real bot ------------------------------------
 
 class Idle(Module):
@@ -166,6 +174,18 @@ async def next_reply(ws) -> dict:
                 return message
 
 
+async def raw_exchange(port: int, head: bytes) -> bytes:
+    """Send ``head`` on a fresh connection; everything the server answers before closing."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        await stream.send_all(head)
+        answer = b""
+        with trio.fail_after(5):
+            while chunk := await stream.receive_some():
+                answer += chunk
+    return answer
+
+
 async def test_the_page_and_only_the_page_is_served_over_http(workdir):
     async with trio.open_nursery() as nursery:
         bot, dashboard = await start_small_bot(nursery, workdir)
@@ -176,6 +196,11 @@ async def test_the_page_and_only_the_page_is_served_over_http(workdir):
             assert "http://" not in page.text.replace('"http://', "")  # nothing loaded from elsewhere
             assert (await http.get("/secrets")).status_code == 404
             assert (await http.post("/", content=b"x")).status_code == 405
+        for head, status in [(b"GARBAGE\r\n\r\n", b"400"), (b"GET /other HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", b"404"),
+                             (b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n", b"400")]:  # no key
+            assert (await raw_exchange(dashboard.port, head)).startswith(b"HTTP/1.1 " + status)
+        await poll_until(lambda: dashboard.connections == 0, timeout_s=2,  # < READ_TIMEOUT_S: at once
+                         what="failed handshakes released")
         bot.request_stop()
         nursery.cancel_scope.cancel()
 
@@ -247,14 +272,6 @@ async def test_an_unset_token_disables_actions_and_a_cross_site_websocket_is_ref
 
 
 # ---- the page in headless Chromium, on the devnet -------------------------------------------
-
-async def poll_until(condition, *, timeout_s: float = 10.0, what: str = "condition") -> None:
-    with trio.move_on_after(timeout_s):
-        while not condition():
-            await trio.sleep(0.05)  # polling the bot's real module state, bounded by the deadline
-        return
-    raise AssertionError(f"{what} not reached within {timeout_s}s")
-
 
 MODULE_STATE = "document.querySelector('#modules tr[data-module=\"{0}\"] td.state')?.textContent"
 FEED_SEQ = "parseInt(document.getElementById('feed-seq').textContent)"

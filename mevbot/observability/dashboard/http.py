@@ -19,6 +19,7 @@ class ReplayStream(trio.abc.Stream):
     def __init__(self, prefix: bytes, stream: trio.abc.Stream) -> None:
         self._prefix = prefix
         self._stream = stream
+        self.closed = trio.Event()  # trio-websocket closes the stream when a handshake fails
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         if self._prefix:
@@ -35,7 +36,10 @@ class ReplayStream(trio.abc.Stream):
         await self._stream.wait_send_all_might_not_block()
 
     async def aclose(self) -> None:
-        await self._stream.aclose()
+        try:
+            await self._stream.aclose()
+        finally:
+            self.closed.set()
 
 
 async def read_head(stream: trio.abc.Stream) -> bytes | None:

@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection, wrap_server_stream
+from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, wrap_server_stream
 
 from mevbot.control.render import module_row
 from mevbot.observability.dashboard.actions import parse_action, perform
@@ -53,7 +53,8 @@ class Dashboard:
         self.state = DashboardState()
         self.page = load_page()
         self.port: int | None = None
-        self.clients = 0
+        self.clients = 0  # WebSocket clients now
+        self.connections = 0  # TCP connections being handled now
         self._changed = trio.Event()
         self._published = trio.Event()
         self._snapshot_text = ""
@@ -101,6 +102,7 @@ class Dashboard:
 
     async def handle(self, stream: trio.abc.Stream) -> None:
         """One TCP connection: the page, or a WebSocket client until it leaves."""
+        self.connections += 1
         try:
             with trio.move_on_after(READ_TIMEOUT_S):
                 data = await read_head(stream)
@@ -130,11 +132,15 @@ class Dashboard:
         except Exception as exc:  # one bad connection must not stop the dashboard
             log.warning("dashboard: connection failed: %r", exc)
         finally:
+            self.connections -= 1
             await stream.aclose()
 
-    async def _upgrade(self, stream: trio.abc.Stream) -> None:
+    async def _upgrade(self, stream: ReplayStream) -> None:
         async with trio.open_nursery() as nursery:
-            request = await wrap_server_stream(nursery, stream)
+            request = await self._handshake(nursery, stream)
+            if request is None:
+                nursery.cancel_scope.cancel()
+                return
             ws = await request.accept()
             self.clients += 1
             try:
@@ -145,6 +151,23 @@ class Dashboard:
                     cleanup.shield = True
                     await ws.aclose()
                 nursery.cancel_scope.cancel()
+
+    @staticmethod
+    async def _handshake(nursery: trio.Nursery, stream: ReplayStream) -> WebSocketRequest | None:
+        """The client's handshake, or None when it fails (trio-websocket then answers 400 and
+        closes the stream, but would leave us waiting for a request forever) or takes too long."""
+
+        async def give_up_when_closed(scope: trio.CancelScope) -> None:
+            await stream.closed.wait()
+            scope.cancel()
+
+        with trio.move_on_after(READ_TIMEOUT_S):
+            async with trio.open_nursery() as watch:
+                watch.start_soon(give_up_when_closed, watch.cancel_scope)
+                request = await wrap_server_stream(nursery, stream)
+                watch.cancel_scope.cancel()
+                return request
+        return None
 
     async def _converse(self, ws: WebSocketConnection) -> None:
         async with trio.open_nursery() as nursery:
