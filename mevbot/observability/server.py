@@ -13,6 +13,7 @@ import logging
 import trio
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from mevbot.observability.errors import MetricsServerError
 from mevbot.observability.metrics import REGISTRY
 
 log = logging.getLogger("mevbot.observability")
@@ -72,7 +73,11 @@ async def serve_metrics(port: int, *, host: str = "127.0.0.1", registry: Collect
         finally:
             await stream.aclose()
 
-    listeners = await trio.open_tcp_listeners(port, host=host)
+    try:
+        listeners = await trio.open_tcp_listeners(port, host=host)
+    except OSError as exc:
+        raise MetricsServerError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}; "
+                                 "expected a free port ([observability] metrics_port)") from exc
     bound = listeners[0].socket.getsockname()[1]
     log.info("metrics on http://%s:%d/metrics", host, bound)
     async with trio.open_nursery() as nursery:

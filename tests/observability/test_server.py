@@ -41,3 +41,17 @@ async def test_other_paths_methods_and_garbage_get_clear_http_errors():
     assert "only_this_total 1.0" in ok.text and "mevbot_" not in ok.text
     assert missing.status_code == 404 and post.status_code == 405
     assert garbage.startswith(b"HTTP/1.1 400")
+
+
+async def test_a_taken_port_is_a_typed_error_naming_host_port_and_the_setting():
+    import pytest
+
+    from mevbot.observability.errors import MetricsServerError
+
+    taken = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = taken[0].socket.getsockname()[1]
+    try:
+        with pytest.raises(MetricsServerError, match=f"127.0.0.1:{port}.*metrics_port"):
+            await serve_metrics(port)
+    finally:
+        await taken[0].aclose()
