@@ -15,7 +15,9 @@ from mevbot.pricing import (
     apply_v3_swap,
     simulate_v3_swap,
 )
-from mevbot.pricing.tick_math import MAX_SQRT_RATIO, MIN_SQRT_RATIO, get_sqrt_ratio_at_tick
+from mevbot.pricing.full_math import MAX_UINT128
+from mevbot.pricing.swap_math import compute_swap_step
+from mevbot.pricing.tick_math import MAX_SQRT_RATIO, MIN_SQRT_RATIO, get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio
 from tests.pricing.pools import random_v3_pool
 from tests.pricing.reference_v3 import ReferenceRevert, reference_swap
 
@@ -167,7 +169,8 @@ def test_swap_without_a_limit_uses_the_quoter_default_bounds():
 def test_walking_past_the_known_words_raises_missing_tick_data_then_succeeds_once_fetched():
     rng = random.Random(7)
     full, _ = random_v3_pool(rng, tick_spacing=1, positions=60, spread_ticks=4000)
-    expected = simulate_v3_swap(full, True, 10**27)
+    limit = get_sqrt_ratio_at_tick(full.tick - 3000)
+    expected = simulate_v3_swap(full, True, 10**27, limit)
     assert len({t >> 8 for t in expected.ticks_crossed}) > 1
     current_word = full.tick >> 8
     partial = attrs.evolve(
@@ -178,7 +181,7 @@ def test_walking_past_the_known_words_raises_missing_tick_data_then_succeeds_onc
     fetches = 0
     while True:
         try:
-            result = simulate_v3_swap(partial, True, 10**27)
+            result = simulate_v3_swap(partial, True, 10**27, limit)
             break
         except MissingTickData as missing:
             assert missing.word is not None and missing.word < current_word
@@ -250,3 +253,46 @@ def test_liquidity_going_negative_while_crossing_reverts_ls():
 def test_pool_state_rejects_values_the_pool_can_never_hold(field, value):
     with pytest.raises(InvalidPoolState, match=field):
         _simple_pool(**{field: value})
+
+
+# With tick spacing 16384 and no initialised ticks, a swap from a negative tick downwards (or
+# from tick >= 0 upwards) has one stop, the tick bound, so the limit is the single step's target:
+# the pool loop's inlined step must equal the literal SwapMath port on the full input ranges.
+@settings(max_examples=400, deadline=None)
+@given(
+    st.booleans(),
+    st.integers(min_value=1, max_value=MAX_UINT128),
+    st.integers(min_value=1, max_value=2**255 - 1),
+    st.booleans(),
+    st.integers(min_value=0, max_value=999_999),
+    st.data(),
+)
+def test_inlined_step_equals_the_literal_swap_math_port(zero_for_one, liquidity, amount, exact_input, fee_pips, data):
+    if zero_for_one:
+        price = data.draw(st.integers(min_value=MIN_SQRT_RATIO + 2, max_value=(1 << 96) - 1))
+        limit = data.draw(st.integers(min_value=MIN_SQRT_RATIO + 1, max_value=price - 1))
+    else:
+        price = data.draw(st.integers(min_value=1 << 96, max_value=MAX_SQRT_RATIO - 3))
+        limit = data.draw(st.integers(min_value=price + 1, max_value=MAX_SQRT_RATIO - 1))
+    specified = amount if exact_input else -amount
+    state = V3PoolState(
+        sqrt_price_x96=price,
+        tick=get_tick_at_sqrt_ratio(price),
+        liquidity=liquidity,
+        fee_pips=fee_pips,
+        tick_spacing=16384,
+        bitmap_words={},
+        liquidity_net_by_tick={},
+        complete_word_range=(-1, 0),
+    )
+    try:
+        expected = compute_swap_step(price, limit, liquidity, specified, fee_pips)
+    except SolidityRevert:
+        with pytest.raises(SolidityRevert):
+            simulate_v3_swap(state, zero_for_one, specified, limit)
+        return
+    result = simulate_v3_swap(state, zero_for_one, specified, limit)
+    next_price, amount_in, amount_out, fee = expected
+    assert result.steps == 1
+    assert result.sqrt_price_x96 == next_price
+    assert (result.amount_in, result.amount_out, result.fee_amount) == (amount_in + fee, amount_out, fee)
