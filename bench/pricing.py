@@ -119,15 +119,21 @@ def time_python_v3(work, mode: str) -> tuple[list[float], list]:
 
 
 def time_python_single_range(work) -> list[float]:
+    """A swap of 1e-5 of the input side's virtual reserve: moves the price within one range."""
+    quotes = []
+    for state, _, swaps in work:
+        for zero_for_one, _, _ in swaps:
+            if zero_for_one:
+                reserve_in = (state.liquidity << 96) // state.sqrt_price_x96
+            else:
+                reserve_in = (state.liquidity * state.sqrt_price_x96) >> 96
+            quotes.append((state, zero_for_one, max(1, reserve_in // 10**5)))
     rounds = []
     for _ in range(ROUNDS):
         start = time.perf_counter()
-        n = 0
-        for state, _, swaps in work:
-            for zero_for_one, _, _ in swaps:
-                simulate_v3_swap(state, zero_for_one, 10**6)
-                n += 1
-        rounds.append((time.perf_counter() - start) / n)
+        for state, zero_for_one, amount in quotes:
+            simulate_v3_swap(state, zero_for_one, amount)
+        rounds.append((time.perf_counter() - start) / len(quotes))
     return rounds
 
 
