@@ -20,6 +20,8 @@ from mevbot.observability.dashboard import serve_dashboard
 from mevbot.observability.dashboard.actions import DashboardAction, check_token, parse_action
 from mevbot.observability.dashboard.errors import ActionRefused, BadDashboardMessage
 from mevbot.observability.dashboard.state import DashboardState
+from mevbot.risk.rules import RiskDecision
+from mevbot.rpc.chaindata import BlockHead
 from mevbot.runtime.bot import Bot
 from mevbot.runtime.manager import ModuleState
 from mevbot.runtime.module import Module
@@ -57,6 +59,11 @@ def result(status: str, realised: int | None, gas: int | None) -> ExecutionResul
                            tx_hash="0x" + "cd" * 32)
 
 
+def decision(approved: bool, rule: str | None = None) -> RiskDecision:
+    return RiskDecision(cycle_key="c1", approved=approved, rule=rule, reason="", seq=None, tx_index=None,
+                        decided_at=0.0)
+
+
 # ---- state (pure) ----------------------------------------------------------------------------
 
 def test_stage_latency_is_each_envelope_minus_the_feed_block_of_its_trace():
@@ -65,13 +72,24 @@ def test_stage_latency_is_each_envelope_minus_the_feed_block_of_its_trace():
     state.observe("market.swap.intent", object(), created_ns=1_002_000_000, trace_id=42)
     state.observe("arb.opportunity", opportunity(), created_ns=1_005_500_000, trace_id=42)
     state.observe("arb.opportunity", opportunity(), created_ns=9_000_000_000, trace_id=43)  # no feed block seen
-    state.observe("risk.decision", object(), created_ns=1_007_000_000, trace_id=44)  # read before its block
+    state.observe("risk.decision", decision(True), created_ns=1_007_000_000, trace_id=44)  # read before its block
     state.observe("feed.block", feed_block(2, 100), created_ns=1_001_000_000, trace_id=44)
     latency = state.latency_summary()
     assert latency["decoded"] == {"count": 1, "last": 2.0, "p50": 2.0, "p90": 2.0}
     assert latency["opportunity"]["count"] == 1 and latency["opportunity"]["last"] == 5.5
     assert latency["risk"]["count"] == 1 and latency["risk"]["last"] == 6.0
     assert latency["receipt"]["count"] == 0 and latency["receipt"]["last"] is None
+
+
+def test_chain_head_and_risk_verdicts_are_shown():
+    state = DashboardState()
+    state.observe("chain.head", BlockHead(number=9, hash="0x", parent_hash="0x", timestamp=5, gas_limit=1,
+                                          gas_used=1, base_fee_per_gas=10**8), created_ns=1, trace_id=1)
+    for approved, rule in [(True, None), (False, "max_trade"), (False, "max_trade"), (True, None)]:
+        state.observe("risk.decision", decision(approved, rule), created_ns=2, trace_id=2)
+    snap = state.snapshot(now_s=10.0, modules=[], bot={})
+    assert snap["head"] == {"number": 9, "timestamp": 5, "base_fee_per_gas": "100000000"}
+    assert snap["risk_counts"] == {"approved": 2, "rejected: max_trade": 2}
 
 
 def test_pnl_counts_landed_results_net_of_gas_and_ignores_gas_of_unsent_ones():

@@ -23,7 +23,7 @@ from typing import Any
 STAGE_OF_TOPIC = {"market.swap.intent": "decoded", "arb.opportunity": "opportunity", "risk.decision": "risk",
                   "exec.result": "receipt"}
 STAGES = tuple(STAGE_OF_TOPIC.values())
-TOPICS = ("feed.block", *STAGE_OF_TOPIC)
+TOPICS = ("feed.block", "chain.head", *STAGE_OF_TOPIC)
 #: Results that landed on chain, so paid gas (a "dropped" or "dry_run" one never did).
 LANDED = ("succeeded", "reverted")
 WEI_PER_ETH = 10**18
@@ -51,6 +51,8 @@ class DashboardState:
         self._early: collections.OrderedDict[int, list[tuple[str, int]]] = collections.OrderedDict()
         self.feed: dict[str, Any] | None = None
         self.feed_blocks = 0
+        self.head: dict[str, Any] | None = None  # the RPC's view of the chain (chain.head)
+        self.risk_counts: collections.Counter[str] = collections.Counter()
         self.opportunity_count = 0
         self.execution_counts: collections.Counter[str] = collections.Counter()
         self.version = 0  # bumped on every change the page would show
@@ -61,6 +63,9 @@ class DashboardState:
         """Fold one envelope in; raises ``AttributeError``/``TypeError`` for a payload of the wrong shape."""
         if topic == "feed.block":
             self._observe_feed(payload, created_ns, trace_id)
+        elif topic == "chain.head":
+            self.head = {"number": int(payload.number), "timestamp": int(payload.timestamp),
+                         "base_fee_per_gas": None if payload.base_fee_per_gas is None else str(payload.base_fee_per_gas)}
         else:
             stage = STAGE_OF_TOPIC.get(topic)
             started_ns = self._feed_started_ns.get(trace_id)
@@ -70,6 +75,8 @@ class DashboardState:
                 self._remember_early(trace_id, stage, created_ns)
             if topic == "arb.opportunity":
                 self._observe_opportunity(payload, created_ns)
+            elif topic == "risk.decision":
+                self.risk_counts["approved" if payload.approved else f"rejected: {payload.rule or 'other'}"] += 1
             elif topic == "exec.result":
                 self._observe_result(payload, created_ns)
         self.version += 1
@@ -139,7 +146,8 @@ class DashboardState:
                     "blocks": self.feed_blocks}
             del feed["received_ns"]
         return {
-            "type": "snapshot", "now": now_s, "bot": bot, "modules": modules, "feed": feed,
+            "type": "snapshot", "now": now_s, "bot": bot, "modules": modules, "feed": feed, "head": self.head,
+            "risk_counts": dict(self.risk_counts),
             "latency_ms": self.latency_summary(),
             "opportunities": list(self.opportunities), "opportunity_count": self.opportunity_count,
             "executions": list(self.executions), "execution_counts": dict(self.execution_counts),
