@@ -18,6 +18,7 @@ sample. From the envelopes it derives, without the producers' help:
 
 from __future__ import annotations
 
+import collections
 import time
 from typing import Any
 
@@ -33,6 +34,7 @@ from mevbot.runtime.module import Module, ModuleContext
 #: topic -> stage whose latency is measured from the feed block of the same trace.
 STAGE_OF_TOPIC = {"market.swap.intent": "decoded", "arb.opportunity": "opportunity", "risk.decision": "risk",
                   "exec.result": "receipt"}
+WAITING_TRACES = 10_000
 WATCHED_TOPICS = ("feed.block", "market.swap.intent", "arb.opportunity", "risk.decision", "exec.result",
                   "risk.breaker")
 
@@ -52,6 +54,9 @@ class ObservabilityModule(Module):
         self.dead_letters = DeadLetterGrowth(100)
         self.stop = StopWatch()
         self._stop_store: Any = None
+        #: Stage samples whose feed block this module has not seen yet: each topic has its own
+        #: subscription, so an intent can be read before the block it came from. Bounded.
+        self._waiting: collections.OrderedDict[int, list[tuple[str, int]]] = collections.OrderedDict()
 
     def apply_config(self, ctx: ModuleContext, new_section: ObservabilitySettings) -> None:
         ctx.config = new_section
@@ -107,13 +112,17 @@ class ObservabilityModule(Module):
         topic, payload = env.topic, env.payload
         if topic == "feed.block":
             metrics.note_trace_start(env.trace_id, env.created_ns)
+            for stage, at_ns in self._waiting.pop(env.trace_id, ()):
+                metrics.observe_trace_stage(stage, env.trace_id, at_ns)
             now = self.clock()
             self.feed.block_arrived(now)
             metrics.set_feed_lag(max(0.0, now - payload.timestamp))
             return
         stage = STAGE_OF_TOPIC.get(topic)
-        if stage is not None:
-            metrics.observe_trace_stage(stage, env.trace_id, env.created_ns)
+        if stage is not None and not metrics.observe_trace_stage(stage, env.trace_id, env.created_ns):
+            self._waiting.setdefault(env.trace_id, []).append((stage, env.created_ns))
+            if len(self._waiting) > WAITING_TRACES:
+                self._waiting.popitem(last=False)  # its block never came here: the sample is dropped
         if topic == "arb.opportunity":
             metrics.count_opportunity()
         elif topic == "exec.result":
