@@ -28,6 +28,7 @@ and raises exactly as it would have without the walk.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,7 @@ class SwapWalk:
         "liquidity_end",
         "crossed_end",
         "crossed_ticks",
+        "_lock",
     )
 
     def __init__(self, state: V3PoolState, zero_for_one: bool) -> None:
@@ -72,6 +74,9 @@ class SwapWalk:
         self.liquidity_end: list[int] = []
         self.crossed_end: list[int] = []  # len(crossed_ticks) after each step
         self.crossed_ticks: list[int] = []
+        # Quotes are pure reads once a walk is built; only extending takes the lock, so a
+        # state shared with a worker thread never sees a half-appended step.
+        self._lock = threading.Lock()
 
     def _extend(self) -> bool:
         """Append one full step; False (and stay ended) when the loop must take over."""
@@ -147,10 +152,18 @@ class SwapWalk:
         cumulative = self.cost_end if exact_input else self.out_end
         limit_key = -limit if self._zero_for_one else limit
         price_key = self.price_key
-        while (not cumulative or (cumulative[-1] < amount and price_key[-1] < limit_key)) and self._extend():
-            pass
-        before_limit = bisect_left(price_key, limit_key)
-        full = bisect_right(cumulative, amount)
+        if not self._ended and (
+            not self.crossed_end or (cumulative[-1] < amount and price_key[-1] < limit_key)
+        ):
+            with self._lock:
+                while (
+                    not self.crossed_end or (cumulative[-1] < amount and price_key[-1] < limit_key)
+                ) and self._extend():
+                    pass
+        # crossed_end is appended last, so its length counts only complete steps.
+        steps = len(self.crossed_end)
+        before_limit = bisect_left(price_key, limit_key, 0, steps)
+        full = bisect_right(cumulative, amount, 0, steps)
         # Step j also needs a non-zero remainder before it: cumulative through j-1 < amount.
-        started = 1 + bisect_left(cumulative, amount)
+        started = 1 + bisect_left(cumulative, amount, 0, steps)
         return min(before_limit, full, started)
