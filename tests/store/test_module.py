@@ -8,6 +8,7 @@ import sqlite3
 import time
 
 import trio
+import trio.testing
 
 from mevbot.bus.bus import Bus
 from mevbot.runtime.module import ModuleContext
@@ -131,3 +132,35 @@ async def test_under_pressure_every_message_is_either_stored_or_dead_lettered_ne
     stored = _count(tmp_path, "risk_decisions")
     assert stored + bus.dlq.total == 2500
     assert stored >= 50 and bus.dlq.total > 0
+
+
+async def test_a_snapshot_of_the_prometheus_metrics_is_stored_periodically(tmp_path):
+    from mevbot.observability import metrics
+
+    metrics.observe_stage("decoded", 0.002)
+    store = StoreModule()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run, _context(tmp_path, metrics_interval_s=0.02))
+        await _until(lambda: store.writer.rows_by_table["metrics"] > 0)
+        nursery.cancel_scope.cancel()
+    with sqlite3.connect(tmp_path / "store.sqlite") as db:
+        rows = db.execute("SELECT labels, value FROM metrics WHERE name = 'mevbot_stage_latency_seconds_count'"
+                          " AND labels = '{\"stage\": \"decoded\"}'").fetchall()
+    assert rows and rows[0][1] >= 1
+
+
+async def test_a_paused_store_takes_no_new_messages_until_resumed(tmp_path):
+    bus = Bus(registry=m.message_registry())
+    store = StoreModule()
+    ctx = _context(tmp_path, bus)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run, ctx)
+        ctx.gate.close()
+        await bus.publish("risk.decision", m.decision(), source="test")  # the batch in hand is finished
+        await _until(lambda: store.writer.rows_written == 1)
+        await bus.publish("risk.decision", m.decision(), source="test")
+        await trio.testing.wait_all_tasks_blocked()
+        assert store.writer.queued == 0 and store.writer.rows_written == 1  # held in the subscription
+        ctx.gate.open()
+        await _until(lambda: store.writer.rows_written == 2)
+        nursery.cancel_scope.cancel()
