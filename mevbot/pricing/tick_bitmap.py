@@ -1,14 +1,15 @@
 """Uniswap V3 TickBitmap over a Python mapping of 256-bit words.
 
 The pool keeps one bit per *compressed* tick (tick // tickSpacing, rounded towards negative
-infinity) in ``tickBitmap[int16 wordPos]``. Here the words come from a ``get_word(word_pos)``
-callable so the caller decides what an unknown word means (the swap simulator raises
-:class:`~mevbot.pricing.errors.MissingTickData` for words outside what it has fetched).
+infinity) in ``tickBitmap[int16 wordPos]``. Here the words come either from a mapping (absent
+words are zero) or from a ``get_word(word_pos)`` callable, so the caller decides what an
+unknown word means (the swap simulator raises :class:`~mevbot.pricing.errors.MissingTickData`
+for words outside what it has fetched).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from mevbot.pricing.errors import SolidityRevert
 
@@ -24,7 +25,7 @@ def compress(tick: int, tick_spacing: int) -> int:
 
 
 def next_initialized_tick_within_one_word(
-    get_word: Callable[[int], int], tick: int, tick_spacing: int, lte: bool
+    words: Mapping[int, int] | Callable[[int], int], tick: int, tick_spacing: int, lte: bool
 ) -> tuple[int, bool]:
     """Next initialised tick at or left of ``tick`` (lte) or right of it, within one word.
 
@@ -32,6 +33,14 @@ def next_initialized_tick_within_one_word(
     word's edge and ``initialized`` is False, exactly like the contract (so a swap makes one
     step per word it walks through).
     """
+    if isinstance(words, Mapping):
+        mapping = words
+
+        def get_word(word_pos: int) -> int:
+            return mapping.get(word_pos, 0)
+
+    else:
+        get_word = words
     compressed = tick // tick_spacing
     if lte:
         bit_pos = compressed & 0xFF

@@ -58,6 +58,12 @@ def test_next_initialized_tick_at_or_to_the_left_matches_the_spec(extra, tick, e
     assert next_tick(bitmap(SPEC_TICKS + extra), tick, lte=True) == expected
 
 
+def test_a_plain_dict_of_words_works_like_a_word_getter():
+    words = bitmap(SPEC_TICKS)
+    assert next_initialized_tick_within_one_word(words, 78, 1, False) == (84, True)
+    assert next_initialized_tick_within_one_word(words, -257, 1, True) == (-512, False)
+
+
 def test_position_splits_negative_compressed_ticks_like_the_contract():
     assert position(-1) == (-1, 255)
     assert position(-256) == (-1, 0)
