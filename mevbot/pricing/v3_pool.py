@@ -14,8 +14,10 @@ raises :class:`MissingTickData`; the pool-state layer fetches that word or tick
 (``tickBitmap(int16)`` / ``ticks(int24)``), extends the state with :meth:`V3PoolState.with_data`
 and simulates again.
 
-The hot loop is one function with everything in locals and no object built per step: the
-scanner runs it many times per event.
+The hot loop is one function with everything in locals and no object built per step, with
+SwapMath.computeSwapStep inlined in exact short forms (the literal port in swap_math.py is
+checked against it over full uint ranges). Repeated quotes on one state first fast-forward
+through the steps they consume in full, memoised per state and direction (v3_walk.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import attrs
 from mevbot.pricing.errors import InvalidPoolState, MissingTickData, SolidityRevert
 from mevbot.pricing.full_math import MAX_INT256, MAX_UINT128, MAX_UINT256, MIN_INT256
 from mevbot.pricing.sqrt_price_math import get_next_sqrt_price_from_input, get_next_sqrt_price_from_output
-from mevbot.pricing.v3_walk import SwapWalk
 from mevbot.pricing.tick_math import (
     MAX_SQRT_RATIO,
     MAX_TICK,
@@ -36,6 +37,7 @@ from mevbot.pricing.tick_math import (
     get_sqrt_ratio_at_tick,
     get_tick_at_sqrt_ratio,
 )
+from mevbot.pricing.v3_walk import SwapWalk
 
 _MAX_TICK_SPACING = (1 << 23) - 1
 
@@ -151,6 +153,7 @@ def simulate_v3_swap(
 
     ``amount_specified`` > 0 is exact input, < 0 exact output (as in the pool). Without a
     limit, the widest one the pool accepts is used (MIN+1 / MAX-1, as QuoterV2 does with 0).
+    An explicit limit follows the pool, not QuoterV2: 0 is not "no limit" but an 'SPL' revert.
     Raises SolidityRevert ('AS', 'SPL', 'LS'/'LA', math reverts) where the pool would revert,
     MissingTickData when the state does not cover the walk.
 
