@@ -58,7 +58,8 @@ class CdpPage:
     async def evaluate(self, expression: str) -> Any:
         result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
         if "exceptionDetails" in result:
-            raise CdpError(f"{expression!r} threw: {result['exceptionDetails'].get('exception', {}).get('description')}")
+            thrown = result["exceptionDetails"].get("exception", {}).get("description")
+            raise CdpError(f"{expression!r} threw: {thrown}")
         return result["result"].get("value")
 
     async def wait_for(self, expression: str, *, timeout_s: float = 15.0) -> Any:

@@ -214,7 +214,8 @@ async def test_the_page_and_only_the_page_is_served_over_http(workdir):
             assert "http://" not in page.text.replace('"http://', "")  # nothing loaded from elsewhere
             assert (await http.get("/secrets")).status_code == 404
             assert (await http.post("/", content=b"x")).status_code == 405
-        for head, status in [(b"GARBAGE\r\n\r\n", b"400"), (b"GET /other HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", b"404"),
+        for head, status in [(b"GARBAGE\r\n\r\n", b"400"),
+                             (b"GET /other HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", b"404"),
                              (b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n", b"400")]:  # no key
             assert (await raw_exchange(dashboard.port, head)).startswith(b"HTTP/1.1 " + status)
         await poll_until(lambda: dashboard.connections == 0, timeout_s=2,  # < READ_TIMEOUT_S: at once
@@ -285,6 +286,21 @@ async def test_an_unset_token_disables_actions_and_a_cross_site_websocket_is_ref
                                       extra_headers=[(b"Origin", b"http://evil.example")]):
                 pass
         assert rejected.value.status_code == 403
+        bot.request_stop()
+        nursery.cancel_scope.cancel()
+
+
+async def test_connections_beyond_the_limit_are_answered_503_while_the_others_stay_live(workdir):
+    async with trio.open_nursery() as nursery:
+        bot, dashboard = await start_small_bot(nursery, workdir)
+        dashboard.max_connections = 1
+        async with open_websocket("127.0.0.1", dashboard.port, "/ws", use_ssl=False) as ws:
+            await next_snapshot(ws)
+            assert (await raw_exchange(dashboard.port, b"GET / HTTP/1.1\r\n\r\n")).startswith(b"HTTP/1.1 503")
+            await ws.send_message(json.dumps({"action": "pause", "module": "idler", "token": TOKEN}))
+            assert (await next_reply(ws))["ok"]
+        await poll_until(lambda: dashboard.connections == 0, what="the client's connection released")
+        assert (await raw_exchange(dashboard.port, b"GET / HTTP/1.1\r\n\r\n")).startswith(b"HTTP/1.1 200")
         bot.request_stop()
         nursery.cancel_scope.cancel()
 

@@ -36,6 +36,8 @@ log = logging.getLogger("mevbot.observability.dashboard")
 MAX_SNAPSHOTS_PER_S = 5.0
 REFRESH_S = 1.0
 READ_TIMEOUT_S = 5.0
+#: Open connections served at once; more are answered 503 (a runaway tab cannot exhaust the bot).
+MAX_CONNECTIONS = 64
 QUEUE_SIZE = 1000
 
 
@@ -55,6 +57,7 @@ class Dashboard:
         self.port: int | None = None
         self.clients = 0  # WebSocket clients now
         self.connections = 0  # TCP connections being handled now
+        self.max_connections = MAX_CONNECTIONS
         self._changed = trio.Event()
         self._published = trio.Event()
         self._snapshot_text = ""
@@ -106,6 +109,10 @@ class Dashboard:
         try:
             with trio.move_on_after(READ_TIMEOUT_S):
                 data = await read_head(stream)
+            if self.connections > self.max_connections:  # answered after reading: closing unread resets
+                await stream.send_all(response("503 Service Unavailable",
+                                               f"more than {self.max_connections} dashboard connections\n".encode()))
+                return
             head = parse_head(data) if data is not None else None
             if head is None:
                 await stream.send_all(response("400 Bad Request", b"expected an HTTP/1.1 request head under 16 KiB\n"))

@@ -9,8 +9,10 @@ Stage latency follows a trace: a ``feed.block`` starts a trace whose id the inte
 risk decision and execution result inherit, so a stage's latency is that envelope's creation
 time minus the feed block's (the same definition as the Prometheus histograms in
 :mod:`mevbot.observability.module`); a stage read before its feed block waits for it (bounded).
-A trace with no feed block (a message from a test or a replay) has no latency. Amounts in wei are sent as decimal strings because a
-JavaScript number loses integers above 2**53; the PnL chart gets floats in ETH.
+A trace with no feed block (a message from a test or a replay) has no latency.
+
+Amounts in wei are sent as decimal strings because a JavaScript number loses integers above
+2**53; the PnL chart gets floats in ETH.
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ class DashboardState:
         if topic == "feed.block":
             self._observe_feed(payload, created_ns, trace_id)
         elif topic == "chain.head":
+            base_fee = payload.base_fee_per_gas
             self.head = {"number": int(payload.number), "timestamp": int(payload.timestamp),
-                         "base_fee_per_gas": None if payload.base_fee_per_gas is None else str(payload.base_fee_per_gas)}
+                         "base_fee_per_gas": None if base_fee is None else str(base_fee)}
         else:
             stage = STAGE_OF_TOPIC.get(topic)
             started_ns = self._feed_started_ns.get(trace_id)
