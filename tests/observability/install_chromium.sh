@@ -11,5 +11,5 @@ SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core
+$SUDO apt-get install -y chromium  # with its recommends: the set the test was run with
 /usr/bin/chromium --version

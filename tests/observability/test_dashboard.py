@@ -346,8 +346,14 @@ async def test_in_chromium_the_page_shows_live_devnet_numbers_and_pause_pauses_t
                                  what="scanner paused by the page's button")
                 assert await page.wait_for(f"{MODULE_STATE.format('scanner')} === 'paused'")
                 assert bot.manager.status_of("parser").state is ModuleState.RUNNING  # only the scanner
+                await page.wait_for("document.getElementById('message').textContent === 'pause scanner: paused'")
                 shot = await page.screenshot(tmp_path / "dashboard.png")
                 assert shot.stat().st_size > 10_000 and page.exceptions == []
                 print(f"dashboard screenshot: {shot}")
+
+                await page.evaluate("document.querySelector('#modules tr[data-module=\"scanner\"] button.resume')"
+                                    ".click()")
+                await poll_until(lambda: bot.manager.status_of("scanner").state is ModuleState.RUNNING,
+                                 what="scanner resumed by the page's button")
             bot.request_stop()
             nursery.cancel_scope.cancel()
