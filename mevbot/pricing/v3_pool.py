@@ -75,6 +75,17 @@ class V3PoolState:
         _check_range("liquidity", self.liquidity, 0, MAX_UINT128)
         _check_range("fee_pips", self.fee_pips, 0, 999_999)
         _check_range("tick_spacing", self.tick_spacing, 1, _MAX_TICK_SPACING)
+        # The pool keeps ratio(tick) <= price <= ratio(tick + 1) (equal to the upper end only
+        # after crossing a tick downwards). A slot0 read torn across blocks breaks it, and the
+        # loop would then walk the bitmap from the wrong place.
+        tick = self.tick
+        if tick >= MAX_TICK or not (
+            get_sqrt_ratio_at_tick(tick) <= self.sqrt_price_x96 <= get_sqrt_ratio_at_tick(tick + 1)
+        ):
+            raise InvalidPoolState(
+                f"V3PoolState.tick = {tick} does not match sqrt_price_x96 = {self.sqrt_price_x96}; expected the "
+                f"price in [ratio(tick), ratio(tick + 1)], i.e. tick {get_tick_at_sqrt_ratio(self.sqrt_price_x96)}"
+            )
 
     def with_data(
         self,

@@ -302,3 +302,14 @@ def test_inlined_step_equals_the_literal_swap_math_port(zero_for_one, liquidity,
     assert result.steps == 1
     assert result.sqrt_price_x96 == next_price
     assert (result.amount_in, result.amount_out, result.fee_amount) == (amount_in + fee, amount_out, fee)
+
+
+@pytest.mark.parametrize("tick", [1, -2, 887272])
+def test_pool_state_rejects_a_tick_that_does_not_match_the_price(tick):
+    with pytest.raises(InvalidPoolState, match="does not match"):
+        _simple_pool(tick=tick)
+
+
+def test_pool_state_accepts_the_tick_one_below_after_crossing_downwards():
+    state = _simple_pool(tick=-1)  # price exactly ratio(0): the pool crossed tick 0 going down
+    assert state.tick == -1
