@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -109,7 +110,8 @@ async def open_chromium(workdir: Path) -> AsyncIterator[CdpPage]:
     with open(log_path, "wb") as log:
         process = subprocess.Popen([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env={**os.environ, "HOME": str(workdir)})
+                                   env={**os.environ, "HOME": str(workdir)},
+                                   start_new_session=True)  # its own group: its helpers go with it
     try:
         port = await _devtools_port(profile, process, log_path)
         async with httpx.AsyncClient(timeout=10) as http:
@@ -120,5 +122,8 @@ async def open_chromium(workdir: Path) -> AsyncIterator[CdpPage]:
             await page.call("Runtime.enable")
             yield page
     finally:
-        process.kill()
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # the browser and its zygote/renderer/GPU helpers
+        except ProcessLookupError:
+            pass
         await trio.to_thread.run_sync(process.wait)
