@@ -204,8 +204,8 @@ def simulate_v3_swap(
     if reuse_walk:
         walk = state._walks.get(zero_for_one)
         if walk is None:
-            walk = state._walks[zero_for_one] = SwapWalk(state, zero_for_one)
-        full = walk.full_steps(exact_input, amount_specified if exact_input else -amount_specified, limit)
+            walk = state._walks[zero_for_one] = SwapWalk(zero_for_one)
+        full = walk.full_steps(state, exact_input, amount_specified if exact_input else -amount_specified, limit)
         if full:
             last = full - 1
             sqrt_price = walk.price_end[last]

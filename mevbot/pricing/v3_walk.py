@@ -46,7 +46,6 @@ class SwapWalk:
     """Checkpoints after each full step from one state in one direction (see module doc)."""
 
     __slots__ = (
-        "_state",
         "_zero_for_one",
         "_ended",
         "cost_end",
@@ -61,8 +60,9 @@ class SwapWalk:
         "_lock",
     )
 
-    def __init__(self, state: V3PoolState, zero_for_one: bool) -> None:
-        self._state = state
+    def __init__(self, zero_for_one: bool) -> None:
+        # No reference back to the state that owns this walk: no cycle, so a replaced state
+        # and its walks are freed at once rather than by the cyclic collector.
         self._zero_for_one = zero_for_one
         self._ended = False
         self.cost_end: list[int] = []  # cumulative amountIn + fee through each step
@@ -78,11 +78,10 @@ class SwapWalk:
         # state shared with a worker thread never sees a half-appended step.
         self._lock = threading.Lock()
 
-    def _extend(self) -> bool:
+    def _extend(self, state: V3PoolState) -> bool:
         """Append one full step; False (and stay ended) when the loop must take over."""
         if self._ended or len(self.cost_end) >= MAX_WALK_STEPS:
             return False
-        state = self._state
         zero_for_one = self._zero_for_one
         if self.cost_end:
             price, tick, liquidity = self.price_end[-1], self.tick_end[-1], self.liquidity_end[-1]
@@ -147,8 +146,11 @@ class SwapWalk:
         self.crossed_end.append(len(self.crossed_ticks))
         return True
 
-    def full_steps(self, exact_input: bool, amount: int, limit: int) -> int:
-        """How many leading steps a swap of |amount| (>0) with this limit consumes in full."""
+    def full_steps(self, state: V3PoolState, exact_input: bool, amount: int, limit: int) -> int:
+        """How many leading steps a swap of |amount| (>0) with this limit consumes in full.
+
+        ``state`` must be the state this walk was made for (the one holding it).
+        """
         cumulative = self.cost_end if exact_input else self.out_end
         limit_key = -limit if self._zero_for_one else limit
         price_key = self.price_key
@@ -158,7 +160,7 @@ class SwapWalk:
             with self._lock:
                 while (
                     not self.crossed_end or (cumulative[-1] < amount and price_key[-1] < limit_key)
-                ) and self._extend():
+                ) and self._extend(state):
                     pass
         # crossed_end is appended last, so its length counts only complete steps.
         steps = len(self.crossed_end)

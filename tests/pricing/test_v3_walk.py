@@ -22,9 +22,9 @@ def _outcome(state, zero_for_one, amount, limit, reuse_walk):
 
 def _threshold_amounts(state, zero_for_one, limit):
     """Amounts landing exactly on, and one wei either side of, each full step's boundary."""
-    walk = SwapWalk(state, zero_for_one)
-    walk.full_steps(True, 2**200, limit)
-    walk.full_steps(False, 2**200, limit)
+    walk = SwapWalk(zero_for_one)
+    walk.full_steps(state, True, 2**200, limit)
+    walk.full_steps(state, False, 2**200, limit)
     amounts = set()
     for cost, out in zip(walk.cost_end[:60], walk.out_end[:60]):
         for delta in (-1, 0, 1):
@@ -90,3 +90,20 @@ def test_each_new_state_gets_its_own_walk():
     after = attrs.evolve(state, liquidity=state.liquidity + 1)
     assert simulate_v3_swap(after, True, 10**24) == simulate_v3_swap(after, True, 10**24, reuse_walk=False)
     assert simulate_v3_swap(state, True, 10**24) == first
+
+
+def test_a_replaced_state_and_its_walks_are_freed_without_the_cyclic_collector():
+    import gc
+    import weakref
+
+    rng = random.Random(13)
+    state, _ = random_v3_pool(rng)
+    simulate_v3_swap(state, True, 10**24)
+    simulate_v3_swap(state, False, 10**24)
+    gc.disable()
+    try:
+        ref = weakref.ref(state)
+        del state
+        assert ref() is None
+    finally:
+        gc.enable()
