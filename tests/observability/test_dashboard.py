@@ -220,6 +220,10 @@ async def test_the_page_and_only_the_page_is_served_over_http(workdir):
             assert (await raw_exchange(dashboard.port, head)).startswith(b"HTTP/1.1 " + status)
         await poll_until(lambda: dashboard.connections == 0, timeout_s=2,  # < READ_TIMEOUT_S: at once
                          what="failed handshakes released")
+        dashboard.read_timeout_s = 0.2
+        async with await trio.open_tcp_stream("127.0.0.1", dashboard.port) as silent:
+            with trio.fail_after(5):
+                assert (await silent.receive_some()).startswith(b"HTTP/1.1 400")  # no head in time
         bot.request_stop()
         nursery.cancel_scope.cancel()
 

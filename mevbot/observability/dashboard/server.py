@@ -58,6 +58,7 @@ class Dashboard:
         self.clients = 0  # WebSocket clients now
         self.connections = 0  # TCP connections being handled now
         self.max_connections = MAX_CONNECTIONS
+        self.read_timeout_s = READ_TIMEOUT_S  # for a request head, and for a WebSocket handshake
         self._changed = trio.Event()
         self._published = trio.Event()
         self._snapshot_text = ""
@@ -98,7 +99,10 @@ class Dashboard:
             with trio.move_on_after(REFRESH_S):
                 await self._changed.wait()
             self._changed = trio.Event()
-            self.publish()
+            try:
+                self.publish()
+            except Exception as exc:  # the dashboard must never take the bot down; next round retries
+                log.error("dashboard: cannot build a snapshot: %r", exc, exc_info=exc)
             await trio.sleep(1 / MAX_SNAPSHOTS_PER_S)  # rate limit: changes meanwhile coalesce
 
     # ---- connections -----------------------------------------------------------------
@@ -107,7 +111,8 @@ class Dashboard:
         """One TCP connection: the page, or a WebSocket client until it leaves."""
         self.connections += 1
         try:
-            with trio.move_on_after(READ_TIMEOUT_S):
+            data = None  # a client that sends no head within the deadline gets a 400
+            with trio.move_on_after(self.read_timeout_s):
                 data = await read_head(stream)
             if self.connections > self.max_connections:  # answered after reading: closing unread resets
                 await stream.send_all(response("503 Service Unavailable",
@@ -159,8 +164,7 @@ class Dashboard:
                     await ws.aclose()
                 nursery.cancel_scope.cancel()
 
-    @staticmethod
-    async def _handshake(nursery: trio.Nursery, stream: ReplayStream) -> WebSocketRequest | None:
+    async def _handshake(self, nursery: trio.Nursery, stream: ReplayStream) -> WebSocketRequest | None:
         """The client's handshake, or None when it fails (trio-websocket then answers 400 and
         closes the stream, but would leave us waiting for a request forever) or takes too long."""
 
@@ -168,7 +172,7 @@ class Dashboard:
             await stream.closed.wait()
             scope.cancel()
 
-        with trio.move_on_after(READ_TIMEOUT_S):
+        with trio.move_on_after(self.read_timeout_s):
             async with trio.open_nursery() as watch:
                 watch.start_soon(give_up_when_closed, watch.cancel_scope)
                 request = await wrap_server_stream(nursery, stream)
