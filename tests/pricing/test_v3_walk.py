@@ -107,3 +107,30 @@ def test_a_replaced_state_and_its_walks_are_freed_without_the_cyclic_collector()
         assert ref() is None
     finally:
         gc.enable()
+
+
+def test_swaps_longer_than_the_memoised_walk_continue_in_the_plain_loop():
+    from mevbot.pricing import V3PoolState
+    from mevbot.pricing.tick_bitmap import flip_tick
+    from mevbot.pricing.tick_math import MAX_TICK, MIN_TICK
+    from mevbot.pricing.v3_walk import MAX_WALK_STEPS
+
+    # Spacing 1 and liquidity only near the bottom: going up walks every one of ~6900 words.
+    words: dict[int, int] = {}
+    nets = {-800_000: 10**20, -799_000: -(10**20)}
+    for tick in nets:
+        flip_tick(words, tick, 1)
+    state = V3PoolState(
+        sqrt_price_x96=get_sqrt_ratio_at_tick(-799_500),
+        tick=-799_500,
+        liquidity=10**20,
+        fee_pips=100,
+        tick_spacing=1,
+        bitmap_words=words,
+        liquidity_net_by_tick=nets,
+        complete_word_range=(MIN_TICK >> 8, MAX_TICK >> 8),
+    )
+    plain = simulate_v3_swap(state, False, 10**30, reuse_walk=False)
+    assert plain.steps > MAX_WALK_STEPS
+    assert simulate_v3_swap(state, False, 10**30) == plain
+    assert simulate_v3_swap(state, False, 10**30) == plain
