@@ -239,11 +239,16 @@ def deploy_all(rpc: SyncChainRpc, chain_id: int) -> dict[str, Any]:
     deployment.add_v3_pools()
     deployment.check_pool_addresses()
     deployment.fund_dev_accounts()
+    from mevbot.devnet.executor import deploy_executor
+
+    contracts = {"weth9": deployment.address("WETH"), **deployment.contracts}
+    executor = deploy_executor(rpc, chain_id, contracts)
     return {
-        "contracts": {"weth9": deployment.address("WETH"), **deployment.contracts},
+        "contracts": {**contracts, "executor": executor["executor"]},
         "tokens": list(deployment.tokens.values()),
         "pools": deployment.pools,
         "accounts": {"deployer": deployment.owner.account.address,
                      "traders": [a.address for a in accounts.traders()],
-                     "spare": [accounts.dev_account(i).address for i in accounts.SPARE_INDICES]},
+                     "spare": [accounts.dev_account(i).address for i in accounts.SPARE_INDICES],
+                     "bot": executor["bot"]},
     }

@@ -27,7 +27,7 @@ from mevbot.devnet.toolchain import REPO_ROOT
 log = logging.getLogger(__name__)
 
 _DEPLOY_SOURCES = ("abi.py", "accounts.py", "artifacts.py", "chain.py", "deploy.py", "market.py", "anvil.py",
-                   "state_cache.py", "solc_compile.js")
+                   "state_cache.py", "solc_compile.js", "executor.py")
 
 
 @attrs.frozen
@@ -39,7 +39,8 @@ class SavedChain:
 def cache_key(chain_id: int, root: Path = REPO_ROOT) -> str:
     digest = hashlib.sha256(f"chain {chain_id}\n".encode())
     files = [root / "package-lock.json", *(Path(__file__).with_name(n) for n in _DEPLOY_SOURCES),
-             *sorted((root / "contracts" / "devnet").glob("*.sol"))]
+             *sorted((root / "contracts" / "devnet").glob("*.sol")),
+             *sorted((root / "contracts" / "executor").glob("*.sol"))]
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]

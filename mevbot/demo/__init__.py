@@ -1,0 +1,1 @@
+"""The demo: the bot trading live on a local devnet (`make demo`)."""
