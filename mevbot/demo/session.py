@@ -77,6 +77,11 @@ def bot_overrides(manifest: dict[str, Any], manifest_path: Path) -> list[str]:
         f"parser.manifest={manifest_path}",
         f"execution.executor={manifest['contracts']['executor']}",
         "execution.dry_run=false",
+        # The devnet's pools are far thinner than mainnet's, so one noise trade can move a pool
+        # 20% within seconds; a wider volatility threshold and a short cool-down keep the breaker
+        # for real anomalies in the demo (the defaults stay strict for a real chain).
+        "risk.max_pool_move_bps=5000",
+        "risk.breaker_cooldown_s=10",
     ]
 
 

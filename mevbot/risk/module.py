@@ -75,7 +75,11 @@ class RiskModule(Module):
                 nursery.cancel_scope.cancel()
 
     async def _judge(self, ctx: ModuleContext, opp, trace_id: int) -> None:
-        decision = judge(opp, ctx.config, self.book, now=self.clock(), halted=self.halted())
+        now = self.clock()
+        for request_id in self.book.expire(now, ctx.config.in_flight_timeout_s):
+            ctx.log.warning("no execution result for %s within %gs: no longer counted in flight", request_id,
+                            ctx.config.in_flight_timeout_s)
+        decision = judge(opp, ctx.config, self.book, now=now, halted=self.halted())
         await ctx.bus.publish(TOPIC_DECISION, decision, source=self.name, trace_id=trace_id)
         if not decision.approved:
             self.rejected += 1
@@ -85,7 +89,7 @@ class RiskModule(Module):
         self._requests += 1
         position = f"{opp.seq}.{opp.tx_index}" if opp.seq is not None else f"b{opp.block_number}"
         request = ExecutionRequest(f"{position}.{self._requests}", opp)
-        self.book.open_trade(request.request_id, opp)
+        self.book.open_trade(request.request_id, opp, now=now)
         await ctx.bus.publish(TOPIC_REQUEST, request, source=self.name, trace_id=trace_id)
 
     async def _results(self, ctx: ModuleContext, sub) -> None:

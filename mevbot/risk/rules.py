@@ -35,6 +35,8 @@ class RiskDecision:
 class InFlight:
     cycle_key: str
     exposure_wei: int
+    pools: frozenset[str] = frozenset()
+    opened_at: float = 0.0
 
 
 @attrs.define
@@ -56,8 +58,18 @@ class RiskBook:
     def realised_today(self, now: float) -> int:
         return self.pnl_by_day.get(int(now // 86400), 0)
 
-    def open_trade(self, request_id: str, opp: ArbitrageOpportunity) -> None:
-        self.in_flight[request_id] = InFlight(opp.cycle_key, exposure_of(opp))
+    def open_trade(self, request_id: str, opp: ArbitrageOpportunity, *, now: float = 0.0) -> None:
+        self.in_flight[request_id] = InFlight(opp.cycle_key, exposure_of(opp), pools_of(opp), now)
+
+    def expire(self, now: float, max_age_s: float) -> list[str]:
+        """Forget trades whose result never came (a crashed executor must not block pools forever)."""
+        old = [rid for rid, t in self.in_flight.items() if now - t.opened_at > max_age_s]
+        for rid in old:
+            del self.in_flight[rid]
+        return old
+
+    def busy_pools(self) -> frozenset[str]:
+        return frozenset().union(*(t.pools for t in self.in_flight.values()))
 
     def close_trade(self, request_id: str, *, profit_wei: int, gas_wei: int, now: float) -> None:
         """Record an execution's outcome: realised profit (negative for a loss) and its gas."""
@@ -65,6 +77,10 @@ class RiskBook:
         day = int(now // 86400)
         self.pnl_by_day[day] = self.pnl_by_day.get(day, 0) + profit_wei - gas_wei
         self.gas_spent.append((now, gas_wei))
+
+
+def pools_of(opp: ArbitrageOpportunity) -> frozenset[str]:
+    return frozenset(hop.pool.lower() for hop in opp.route)
 
 
 def exposure_of(opp: ArbitrageOpportunity) -> int:
@@ -83,6 +99,10 @@ def judge(opp: ArbitrageOpportunity, settings: RiskSettings, book: RiskBook, *, 
 
     if halted:
         return reject("halted", halted)
+    busy = pools_of(opp) & book.busy_pools()
+    if busy:
+        # the trade in flight through these pools changes their price: this one is stale already
+        return reject("pool_in_flight", f"pool {min(busy)} has a trade in flight")
     caps = {token.lower(): value for token, value in settings.max_trade_by_token.items()}
     cap = caps.get(opp.start_token.lower(), settings.max_trade_wei)
     if opp.amount_in > cap:

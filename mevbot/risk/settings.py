@@ -22,4 +22,5 @@ class RiskSettings:
     min_profit_to_cost: float = setting(1.2, min=0, doc="Smallest ratio of gross profit to gas cost.", reloadable=True)
     volatility_window_s: float = setting(10.0, gt=0, doc="Window over which a pool's price move is measured.", reloadable=True)
     max_pool_move_bps: int = setting(2_000, min=1, doc="A pool price move larger than this within the window trips the breaker.", reloadable=True)
+    in_flight_timeout_s: float = setting(120.0, gt=0, doc="A trade with no execution result after this long stops counting as in flight.", reloadable=True)
     state_path: str = setting("run/risk-state.json", doc="Where the emergency stop is persisted (survives restarts until clear-stop).")

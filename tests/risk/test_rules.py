@@ -51,9 +51,30 @@ def test_trades_in_flight_count_against_the_exposure_limit_until_closed():
     book = RiskBook()
     settings = RiskSettings(max_exposure_wei=15 * 10**17)
     book.open_trade("r1", opportunity())
-    assert judge(opportunity(), settings, book, now=NOW).rule == "max_exposure"
+    elsewhere = attrs.evolve(opportunity(), route=tuple(attrs.evolve(h, pool="0x" + "99" * 20)
+                                                         for h in opportunity().route))
+    assert judge(elsewhere, settings, book, now=NOW).rule == "max_exposure"
     book.close_trade("r1", profit_wei=0, gas_wei=0, now=NOW)
     assert judge(opportunity(), settings, book, now=NOW).approved
+
+
+def test_an_opportunity_through_a_pool_with_a_trade_in_flight_waits_for_its_result():
+    book = RiskBook()
+    book.open_trade("r1", opportunity())
+    other_cycle = opportunity(cycle_key="k2")
+    decision = judge(other_cycle, RiskSettings(), book, now=NOW)
+    assert decision.rule == "pool_in_flight" and "0x" + "11" * 20 in decision.reason
+    book.close_trade("r1", profit_wei=1, gas_wei=0, now=NOW)
+    assert judge(other_cycle, RiskSettings(), book, now=NOW).approved
+
+
+def test_a_trade_whose_result_never_comes_stops_blocking_its_pools_after_the_timeout():
+    book = RiskBook()
+    book.open_trade("r1", opportunity(), now=NOW)
+    assert book.expire(NOW + 119, max_age_s=120) == []
+    assert judge(opportunity(cycle_key="k2"), RiskSettings(), book, now=NOW + 119).rule == "pool_in_flight"
+    assert book.expire(NOW + 121, max_age_s=120) == ["r1"]
+    assert judge(opportunity(cycle_key="k2"), RiskSettings(), book, now=NOW + 121).approved
 
 
 def test_daily_loss_limit_halts_for_the_rest_of_the_utc_day_only():
