@@ -32,6 +32,8 @@ ENCODING_JSON = 0
 ENCODING_BINARY = 1
 _HEADER = struct.Struct("<BBHQQQQQQBBBB")
 HEADER_SIZE = _HEADER.size
+_pack_header = _HEADER.pack
+_unpack_header = _HEADER.unpack_from
 _MASK64 = (1 << 64) - 1
 
 converter = make_converter()
@@ -73,6 +75,7 @@ class Codec:
 
     def __init__(self, registry: MessageRegistry = MESSAGES) -> None:
         self.registry = registry
+        self._by_tag = registry._by_tag  # read-only fast path; misses go through for_tag
 
     def encode_payload(self, tag: str, payload: Any) -> tuple[int, bytes]:
         entry = self.registry.for_tag(tag)
@@ -82,20 +85,21 @@ class Codec:
 
     def encode(self, env: Envelope) -> bytes:
         """The frame body of ``env`` (without the transport's length prefix)."""
-        entry = self.registry.for_tag(env.tag)
+        entry = self._by_tag.get(env.tag) or self.registry.for_tag(env.tag)
         if entry.pack is not None:
             encoding, body = ENCODING_BINARY, entry.pack(env.payload)
         else:
             encoding = ENCODING_JSON
             body = _json_dumps(converter.unstructure(env.payload, entry.cls)).encode()
-        topic = _encode_str(env.topic)
-        tag = _encode_str(env.tag)
-        source = _encode_str(env.source)
-        reply_to = _encode_str(env.reply_to)
+        encoded = _encoded
+        topic = encoded.get(env.topic) or _encode_str(env.topic)
+        tag = encoded.get(env.tag) or _encode_str(env.tag)
+        source = encoded.get(env.source) or _encode_str(env.source)
+        reply_to = encoded.get(env.reply_to) or _encode_str(env.reply_to) if env.reply_to else b""
         message_id = env.id
         trace_id = env.trace_id
         return b"".join((
-            _HEADER.pack(MAGIC, encoding, env.version, message_id >> 64, message_id & _MASK64,
+            _pack_header(MAGIC, encoding, env.version, message_id >> 64, message_id & _MASK64,
                          env.created_ns, trace_id >> 64, trace_id & _MASK64,
                          env.correlation_id & _MASK64,
                          len(topic), len(tag), len(source), len(reply_to)),
@@ -113,24 +117,37 @@ class Codec:
 
     def decode(self, frame: bytes) -> Envelope:
         """The envelope in ``frame``; raises :class:`MessageDecodeError` saying why not."""
+        if len(frame) < HEADER_SIZE or frame[0] != MAGIC:
+            self.decode_header(frame)  # raises with the precise reason
         (_, encoding, version, id_hi, id_lo, created_ns, trace_hi, trace_lo, correlation_id,
-         topic_len, tag_len, source_len, reply_len) = self.decode_header(frame)
+         topic_len, tag_len, source_len, reply_len) = _unpack_header(frame)
         pos = HEADER_SIZE
         end = pos + topic_len + tag_len + source_len + reply_len
         if end > len(frame):
             raise MessageDecodeError(f"envelope strings need {end} bytes, frame has {len(frame)}")
+        decoded = _decoded
         try:
-            topic = _decode_str(frame[pos:pos + topic_len])
+            raw = frame[pos:pos + topic_len]
+            topic = decoded.get(raw) or _decode_str(raw)
             pos += topic_len
-            tag = _decode_str(frame[pos:pos + tag_len])
+            raw = frame[pos:pos + tag_len]
+            tag = decoded.get(raw) or _decode_str(raw)
             pos += tag_len
-            source = _decode_str(frame[pos:pos + source_len])
+            raw = frame[pos:pos + source_len]
+            source = decoded.get(raw) or _decode_str(raw)
             pos += source_len
             reply_to = _decode_str(frame[pos:end]) if reply_len else ""
         except UnicodeDecodeError as exc:
             raise MessageDecodeError(f"envelope string is not UTF-8: {exc}") from None
-        entry = self.registry.for_tag(tag)
-        payload = self._decode_payload(entry, encoding, version, frame[end:])
+        entry = self._by_tag.get(tag) or self.registry.for_tag(tag)
+        unpack = entry.unpack
+        if encoding == ENCODING_BINARY and unpack is not None and version == entry.version:
+            try:
+                payload = unpack(frame[end:])
+            except Exception as exc:  # a hand-written layout may raise anything on bad bytes
+                raise MessageDecodeError(f"{tag!r} binary payload is malformed: {exc!r}") from None
+        else:
+            payload = self._decode_payload(entry, encoding, version, frame[end:])
         return Envelope((id_hi << 64) | id_lo, topic, tag, entry.version, created_ns,
                         (trace_hi << 64) | trace_lo, source, payload, reply_to, correlation_id)
 

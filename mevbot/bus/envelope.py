@@ -30,9 +30,13 @@ def format_id(message_id: int) -> str:
     return f"{message_id:032x}"
 
 
-@attrs.frozen
+@attrs.define(slots=True, eq=True, repr=True)
 class Envelope:
     """One message on the bus: routing and tracing metadata plus the typed payload.
+
+    Treat it as immutable (nothing in the bus mutates one). It is not ``attrs.frozen`` because
+    a frozen init costs 1.2 us against 0.3 us here, measured, and every message makes two of
+    them (sender and receiver): a third of the per-message budget at 300k msg/s.
 
     ``reply_to``/``correlation_id`` are set on requests (where the reply goes, and which request
     it answers) and on replies. ``trace_id`` is inherited from the message being handled so a

@@ -44,6 +44,8 @@ class Lane:
         self.name = name
         self.out: collections.deque = collections.deque()  # (envelope, frame | None, critical)
         self._wake = trio.lowlevel.ParkingLot()
+        self._room = trio.lowlevel.ParkingLot()
+        self.max_batch_items = MAX_BATCH_ITEMS  # 1 = one write per message (benchmarks only)
         self.stream: MessageStream | None = None
         self.serialises = True
         self.sent = 0
@@ -57,6 +59,14 @@ class Lane:
     @property
     def connected(self) -> bool:
         return self.stream is not None
+
+    def full(self) -> bool:
+        return len(self.out) >= self.link.bus.settings.link_buffer
+
+    async def wait_room(self) -> None:
+        """Backpressure: while this lane is connected and full, the publisher waits."""
+        while self.stream is not None and len(self.out) >= self.link.bus.settings.link_buffer:
+            await self._room.park()
 
     def enqueue(self, env: Envelope, frame: bytes | None, critical: bool) -> None:
         out = self.out
@@ -98,18 +108,33 @@ class Lane:
         if self.name == FAST and bus.journal is not None:
             for raw in bus.journal.pending(self.link.peer):
                 frames_first.append(raw if serialises else bus.codec.decode(raw))
+        ended: list[BaseException] = []
+
+        async def until_closed(fn, *args) -> None:
+            try:
+                await fn(*args)
+            except (StreamClosed, FrameError, HandshakeError) as exc:
+                ended.append(exc)
+                nursery.cancel_scope.cancel()
+
         try:
             await stream.send_batch(frames_first)
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._write_loop, stream)
-                if first_batch:
-                    await self._handle_batch(first_batch)
-                while True:
-                    await self._handle_batch(await stream.receive_batch())
+                nursery.start_soon(until_closed, self._write_loop, stream)
+                nursery.start_soon(until_closed, self._read_loop, stream, first_batch)
         finally:
             if self.stream is stream:
                 self.stream = None
+                self._room.unpark_all()  # now buffering for a down peer: bounded, then dead letters
             await stream.aclose()
+        if ended:
+            raise ended[0]
+
+    async def _read_loop(self, stream: MessageStream, first_batch: list | None) -> None:
+        if first_batch:
+            await self._handle_batch(first_batch)
+        while True:
+            await self._handle_batch(await stream.receive_batch())
 
     def _frame(self, env: Envelope):
         return self.link.bus.codec.encode(env) if self.serialises else env
@@ -131,7 +156,8 @@ class Lane:
             frames = []
             size = 0
             now = time.time_ns()
-            while out and size < max_bytes and len(frames) < MAX_BATCH_ITEMS:
+            max_items = self.max_batch_items
+            while out and size < max_bytes and len(frames) < max_items:
                 item = out.popleft()
                 env, frame, critical = item
                 if not critical and now - env.created_ns > ttl_ns:
@@ -147,6 +173,8 @@ class Lane:
                 else:
                     frames.append(env)
                 taken.append(item)
+            if self._room:
+                self._room.unpark_all()
             if not frames:
                 continue
             try:
@@ -251,18 +279,21 @@ class PeerLink:
         if len(self._recent_order) > 100_000:
             self.recent_ids.discard(self._recent_order.popleft())
 
-    def enqueue(self, env: Envelope, frame: bytes | None, critical: bool) -> None:
+    def lane_for(self, frame: bytes | None, critical: bool) -> Lane:
+        """The lane a message takes: bulk for large frames or when the fast lane is backed up."""
         settings = self.bus.settings
         fast, bulk = self.lanes[FAST], self.lanes[BULK]
+        lane = fast
         if not critical and bulk.connected:
             if frame is not None and len(frame) > settings.large_message_bytes:
-                bulk.enqueue(env, frame, critical)
-                return
-            if len(fast.out) > settings.failover_depth:
+                lane = bulk
+            elif len(fast.out) > settings.failover_depth:
                 self.failovers += 1
-                bulk.enqueue(env, frame, critical)
-                return
-        fast.enqueue(env, frame, critical)
+                lane = bulk
+        return lane
+
+    def enqueue(self, env: Envelope, frame: bytes | None, critical: bool) -> None:
+        self.lane_for(frame, critical).enqueue(env, frame, critical)
 
     def send_interest(self, patterns: list[str]) -> None:
         for lane in self.lanes.values():
