@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install npm clean bench
+.PHONY: demo test install npm clean bench browser
 
 NPM_STAMP := node_modules/.installed
 
@@ -29,7 +29,11 @@ install: $(STAMP) $(NPM_STAMP) build/MevExecutor.json
 demo: install
 	$(BIN)/mevbot demo
 
-test: install
+# Debian's chromium for the dashboard's browser test (no browser download: the distro package).
+browser:
+	@bash tests/observability/install_chromium.sh
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -121,8 +121,8 @@ async def extend_v3_state(rpc: BatchRpc, pool: str, state: V3PoolState, missing:
     if missing.tick is not None:
         return state.with_data(liquidity_net_by_tick=await _fetch_liquidity_nets(rpc, pool, [missing.tick], block))
     known = state.complete_word_range
-    if known is None:
-        words = [missing.word]
+    if known is None or known[0] <= missing.word <= known[1]:
+        words = [missing.word]  # nothing contiguous to extend: fetch the word itself
     elif missing.word < known[0]:
         words = list(range(max(missing.word - margin_words, -(1 << 15)), known[0]))
     else:

@@ -52,6 +52,7 @@ class Bot:
         self.handle_signals = handle_signals
         self.emergency_stopped = False
         self.started_at: float | None = None
+        self.dashboard = None  # the live dashboard, when [observability] enabled
         self.shutdown_report: ShutdownReport | None = None
         self._stop_requested = trio.Event()
         from mevbot.control.commands import register_runtime_commands
@@ -78,6 +79,11 @@ class Bot:
             if self.bus is not None:
                 await nursery.start(self.bus.run)  # journal and peer links before any module
             await nursery.start(self.manager.run)
+            observability = getattr(self.config, "observability", None)
+            if observability is not None and observability.enabled:
+                from mevbot.observability.dashboard import serve_dashboard
+
+                self.dashboard = await nursery.start(serve_dashboard, self, observability)
             if self.reloader is not None and self.config.runtime.watch_config:
                 await nursery.start(lambda task_status: self.reloader.watch(
                     self.apply_reload, interval_s=self.config.runtime.watch_interval_s, task_status=task_status))

@@ -20,6 +20,7 @@ MODULES: dict[str, str] = {
     "risk": "mevbot.risk.module:RiskModule",
     "execution": "mevbot.execution.module:ExecutionModule",
     "store": "mevbot.store.module:StoreModule",
+    "observability": "mevbot.observability.module:ObservabilityModule",
 }
 
 

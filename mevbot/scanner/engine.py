@@ -86,11 +86,15 @@ class CycleSimulation:
 
     def __call__(self, amount_in: int) -> int:
         amount = amount_in
-        for state, zero_for_one in zip(self.states, self.directions):
+        for hop, state, zero_for_one in zip(self.cycle.hops, self.states, self.directions):
             if isinstance(state, V2PoolState):
                 amount = state.amount_out(amount, zero_for_one)
             else:
-                amount = simulate_v3_swap(state, zero_for_one, amount).amount_out
+                try:
+                    amount = simulate_v3_swap(state, zero_for_one, amount).amount_out
+                except MissingTickData as exc:
+                    exc.pool = hop.pool.lower()  # which pool lacks the data: only it gets fetched
+                    raise
             if amount <= 0:
                 raise ArithmeticError("a hop gives nothing")
         return amount
@@ -181,9 +185,7 @@ class Scanner:
             route = sim.route(best.amount_in, self.dex_of)
         except MissingTickData as exc:
             self.counters.missing_data += 1
-            for hop in cycle.hops:
-                if isinstance(view(hop.pool), V3PoolState):
-                    self.missing.setdefault(hop.pool.lower(), exc)
+            self.missing.setdefault(exc.pool, exc)
             return None
         except PricingError:
             return None

@@ -135,8 +135,6 @@ async def test_every_cycle_route_and_opportunity_equals_the_chained_on_chain_quo
     assert {len(r) for r in routes} == {2, 3} and {h.kind for h in hops} == {"v2", "v3"}
 
 
-@pytest.mark.xfail(strict=True, reason="Scanner.evaluate files a cycle's MissingTickData under every V3 pool of the "
-                                       "cycle, not only the pool whose walk raised it (mevbot/scanner/engine.py)")
 async def test_scanner_asks_for_tick_data_only_for_the_pool_that_lacks_it(devnet):
     thin = pool_info(devnet.pool("uniswap_v3", "WETH", "USDC", 500))
     whole = pool_info(devnet.pool("uniswap_v3", "WETH", "USDC", 3000))
@@ -153,10 +151,6 @@ async def test_scanner_asks_for_tick_data_only_for_the_pool_that_lacks_it(devnet
     assert set(scanner.missing) == {thin.address}, "the fully known pool was asked for the other pool's word"
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="extend_v3_state computes an empty word list for a word inside the known range and "
-                          "fill_missing dies in min([]) (mevbot/pools/fetch.py _add_words); the scanner passes such "
-                          "requests on (see above), and ScannerModule then drops the cycle")
 async def test_fill_missing_with_a_word_the_pool_already_holds_is_a_no_op(devnet):
     info = pool_info(devnet.pool("uniswap_v3", "WETH", "USDC", 3000))
     async with RpcClient([devnet.rpc_url], timeout_s=60.0) as rpc:
