@@ -190,34 +190,37 @@ class Lane:
     async def _handle_batch(self, frames: list) -> None:
         bus = self.link.bus
         self.received += len(frames)
-        critical_ids = []
-        for frame in frames:
-            if self.serialises:
-                try:
-                    env = bus.codec.decode(frame)
-                except MessageDecodeError as exc:
-                    bus.dlq.add(f"undecodable: {exc}", raw=bytes(frame),
-                                origin=f"link:{self.link.peer}/{self.name}")
+        critical_ids: list[int] = []
+        try:
+            for frame in frames:
+                if self.serialises:
+                    try:
+                        env = bus.codec.decode(frame)
+                    except MessageDecodeError as exc:
+                        bus.dlq.add(f"undecodable: {exc}", raw=bytes(frame),
+                                    origin=f"link:{self.link.peer}/{self.name}")
+                        continue
+                else:
+                    env = frame
+                if env.topic == LINK_TOPIC:
+                    self._handle_control(env.payload)
                     continue
-            else:
-                env = frame
-            if env.topic == LINK_TOPIC:
-                self._handle_control(env.payload)
-                continue
-            if bus.is_critical(env.topic):
-                if env.id in self.link.recent_ids or (bus.journal and bus.journal.seen(env.id)):
-                    critical_ids.append(env.id)  # a redelivery: confirm again, surface never
-                    bus.duplicates += 1
-                    continue
-                await bus.deliver_remote(env)
-                self.link.remember(env.id)
-                critical_ids.append(env.id)
-            else:
-                await bus.deliver_remote(env)
-        if critical_ids:
-            if bus.journal is not None:
-                bus.journal.mark_seen(critical_ids)
-            self.enqueue_control(Ack(critical_ids))
+                if bus.is_critical(env.topic):
+                    if env.id in self.link.recent_ids or (bus.journal and bus.journal.seen(env.id)):
+                        critical_ids.append(env.id)  # a redelivery: confirm again, surface never
+                        bus.duplicates += 1
+                        continue
+                    await bus.deliver_remote(env)
+                    self.link.remember(env.id)
+                    critical_ids.append(env.id)
+                else:
+                    await bus.deliver_remote(env)
+        finally:
+            # also when cancelled mid-batch (peer gone): whatever was handed over is recorded
+            if critical_ids:
+                if bus.journal is not None:
+                    bus.journal.mark_seen(critical_ids)
+                self.enqueue_control(Ack(critical_ids))
 
     def _handle_control(self, payload) -> None:
         link = self.link

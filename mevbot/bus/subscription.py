@@ -69,12 +69,16 @@ class Subscription:
         return True
 
     async def put(self, env: Envelope) -> None:
-        """Queue ``env``, waiting for room under BLOCK."""
+        """Queue ``env``, waiting for room under BLOCK.
+
+        A cancellation never strikes after the envelope is queued, so a caller that is cancelled
+        knows it was not delivered (critical-message acknowledgement relies on that).
+        """
+        await trio.lowlevel.checkpoint_if_cancelled()
         while not self.offer(env):
             if self.closed:
                 return
             await self._writers.park()
-        await trio.lowlevel.checkpoint_if_cancelled()
 
     async def receive_batch(self, max_items: int = 1024) -> list[Envelope]:
         """Wait for at least one envelope; return up to ``max_items`` in arrival order."""
