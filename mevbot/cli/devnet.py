@@ -93,7 +93,8 @@ def _fail(exc: Exception) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     from mevbot.devnet.errors import DevnetError, DevnetNotRunning
-    from mevbot.devnet.runner import DevnetOptions, read_status
+    from mevbot.devnet.runner import DevnetOptions
+    from mevbot.devnet.status import read_status
     from mevbot.devnet.toolchain import ensure_npm_packages
 
     settings = _settings(args)
@@ -159,7 +160,7 @@ def _first_devnet_error(error: BaseException) -> BaseException | None:
 
 
 def _start_background(args: argparse.Namespace, options: Any) -> int:
-    from mevbot.devnet.runner import status_path
+    from mevbot.devnet.status import status_path
 
     options.home.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "mevbot", "devnet", "up", "--foreground", "--home", str(options.home),
@@ -196,7 +197,7 @@ def _start_background(args: argparse.Namespace, options: Any) -> int:
 
 def _down(args: argparse.Namespace) -> int:
     from mevbot.devnet.errors import DevnetNotRunning
-    from mevbot.devnet.runner import pid_alive, read_status
+    from mevbot.devnet.status import pid_alive, read_status
 
     home = Path(_settings(args).home).absolute()
     try:
@@ -218,7 +219,7 @@ def _down(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from mevbot.devnet.errors import ChainRpcError, DevnetNotRunning
     from mevbot.devnet.jsonrpc import SyncChainRpc
-    from mevbot.devnet.runner import read_status
+    from mevbot.devnet.status import read_status
 
     home = Path(_settings(args).home).absolute()
     try:

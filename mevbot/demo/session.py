@@ -149,7 +149,8 @@ async def run_demo(*, config_path: str | None, overrides: list[str], duration_s:
     from mevbot.devnet.errors import DevnetNotRunning
     from mevbot.devnet.executor import bot_account
     from mevbot.devnet.manifest import read_manifest
-    from mevbot.devnet.runner import DevnetOptions, pid_alive, read_status, run_devnet
+    from mevbot.devnet.runner import DevnetOptions, run_devnet
+    from mevbot.devnet.status import pid_alive, read_status
     from mevbot.devnet.traders import TrafficOptions, run_traffic
     from mevbot.rpc.client import RpcClient
     from mevbot.runtime.bot import Bot

@@ -18,20 +18,18 @@ import attrs
 import trio
 
 from mevbot.devnet.anvil import AnvilProcess, anvil_argv
-from mevbot.devnet.errors import DevnetError, DevnetNotRunning
+from mevbot.devnet.errors import DevnetError
 from mevbot.devnet.jsonrpc import ChainRpc
 from mevbot.devnet.manifest import build_manifest, write_manifest
 from mevbot.devnet.relay import FeedRelay
 from mevbot.devnet.state_cache import cache_key, ensure_saved_chain
+from mevbot.devnet.status import status_path
 from mevbot.devnet.toolchain import ensure_npm_packages
 
 if TYPE_CHECKING:  # importing it at run time first would import mevbot.config in a cycle
     from mevbot.devnet.settings import DevnetSettings
 
 log = logging.getLogger(__name__)
-
-STATUS_FILE = "devnet.json"
-
 
 @attrs.frozen
 class DevnetOptions:
@@ -57,34 +55,6 @@ class DevnetOptions:
                    block_time_ms=settings.block_time_ms, feed_backlog=settings.feed_backlog,
                    feed_confirm_interval_s=settings.feed_confirm_interval_s,
                    feed_confirm_lag=settings.feed_confirm_lag, feed_sign=settings.feed_sign)
-
-
-def status_path(home: Path) -> Path:
-    return home / STATUS_FILE
-
-
-def read_status(home: Path) -> dict[str, Any]:
-    """The running devnet's status, or DevnetNotRunning (also for a stale file of a dead process)."""
-    path = status_path(home)
-    try:
-        status = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError) as exc:
-        raise DevnetNotRunning(f"no devnet is running under {home} (no readable {path.name})") from exc
-    if not pid_alive(int(status.get("pid", 0))):
-        raise DevnetNotRunning(f"the devnet under {home} is not running (process {status.get('pid')} is gone)")
-    return status
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 async def _check_loaded(rpc: ChainRpc, deployment: dict[str, Any]) -> None:
