@@ -62,7 +62,8 @@ async def start_bot(nursery, workdir: Path, extra: str = "") -> Bot:
 def test_every_registered_module_loads_and_the_chain_orders_monitor_to_execution():
     modules, disabled = select_modules(None)  # no config: nothing is disabled
     assert [m.name for m in modules] == list(MODULES) and disabled == []
-    assert ModuleManager(modules).order == ["monitor", "parser", "pipeline", "scanner", "risk", "execution", "store"]
+    assert ModuleManager(modules).order == ["monitor", "parser", "pipeline", "scanner", "risk", "execution", "store",
+                                            "observability"]
     assert [m.name for m in modules if m.trades] == ["execution"]
 
 
