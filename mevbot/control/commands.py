@@ -14,6 +14,7 @@ from typing import Any
 from mevbot.control.errors import CommandFailed
 from mevbot.control.render import module_row
 from mevbot.control.server import ControlServer
+from mevbot.risk.errors import RiskStateError
 from mevbot.runtime.errors import RuntimeModuleError
 
 
@@ -68,10 +69,21 @@ def register_runtime_commands(server: ControlServer, bot: Any) -> None:
         return {"config": redacted(bot.config), "config_file": bot.config_file}
 
     async def emergency_stop(args: dict[str, Any]) -> dict[str, Any]:
-        return {"paused": bot.emergency_stop(), "emergency_stop": True}
+        reason = args.get("reason", "")
+        if not isinstance(reason, str):
+            raise CommandFailed(f'"reason" is {reason!r}; expected text')
+        try:
+            paused = bot.emergency_stop(reason)
+        except RiskStateError as exc:  # trading is paused here, but the stop would not survive a restart
+            raise CommandFailed(f"trading paused, but the stop is not persisted: {exc}") from None
+        return {"paused": paused, "emergency_stop": True}
 
     async def clear_stop(args: dict[str, Any]) -> dict[str, Any]:
-        return {"resumed": bot.clear_stop(), "emergency_stop": False}
+        try:
+            resumed = bot.clear_stop()
+        except RiskStateError as exc:
+            raise CommandFailed(f"the emergency stop stays in force: {exc}") from None
+        return {"resumed": resumed, "emergency_stop": False}
 
     server.register("status", status)
     server.register("modules", modules)

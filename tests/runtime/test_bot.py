@@ -123,6 +123,27 @@ async def test_emergency_stop_pauses_only_trading_modules_and_clear_stop_resumes
         bot.request_stop()
 
 
+async def test_emergency_stop_is_persisted_and_a_restarted_bot_keeps_trading_halted_until_cleared(workdir):
+    from mevbot.risk.breakers import EmergencyStopStore
+
+    state = EmergencyStopStore(workdir / "risk-state.json")  # the path devnet_environ gives [risk]
+    async with trio.open_nursery() as nursery:
+        bot = await start_bot(nursery, workdir)
+        bot.emergency_stop("operator: test")
+        assert state.refresh().active and state.current.reason == "operator: test"
+        bot.request_stop()
+    async with trio.open_nursery() as nursery:
+        bot = await start_bot(nursery, workdir)  # a new process would see the same file
+        assert bot.emergency_stopped
+        assert bot.manager.status_of("execution").state is ModuleState.PAUSED
+        assert bot.manager.module("risk").halted() == "emergency stop: operator: test"
+        bot.clear_stop()
+        assert not state.refresh().active and not bot.emergency_stopped
+        assert bot.manager.status_of("execution").state is ModuleState.RUNNING
+        assert bot.manager.module("risk").halted() is None
+        bot.request_stop()
+
+
 class StuckCleanup(Module):
     """A module whose cleanup never ends on its own (a hung flush)."""
 
