@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +39,16 @@ def make_bus(config: Any, process: str = "main") -> Any:
     return Bus(config.bus, process=process, deploy=config.deploy)
 
 
+def _emergency_stop_store(config: Any) -> Any:
+    """The persisted emergency stop shared with the risk and execution modules (None without [risk])."""
+    risk = getattr(config, "risk", None)
+    if risk is None:
+        return None
+    from mevbot.risk.breakers import EmergencyStopStore
+
+    return EmergencyStopStore(risk.state_path)
+
+
 class Bot:
     """Everything one `mevbot run` process runs; see the module docstring."""
 
@@ -50,7 +61,8 @@ class Bot:
         self.control = ControlServer(config.control.socket_path,
                                      request_timeout_s=lambda: self.config.control.request_timeout_s)
         self.handle_signals = handle_signals
-        self.emergency_stopped = False
+        self.stop_store = _emergency_stop_store(config)
+        self._stopped_here = False  # the emergency stop of a config without [risk]
         self.started_at: float | None = None
         self.dashboard = None  # the live dashboard, when [observability] enabled
         self.shutdown_report: ShutdownReport | None = None
@@ -79,6 +91,10 @@ class Bot:
             if self.bus is not None:
                 await nursery.start(self.bus.run)  # journal and peer links before any module
             await nursery.start(self.manager.run)
+            if self.emergency_stopped:
+                log.warning("emergency stop in force since a previous run (%s): trading stays paused until "
+                            "`mevbot ctl clear-stop`", self.stop_store.current.reason)
+                self._pause_trading()
             observability = getattr(self.config, "observability", None)
             if observability is not None and observability.enabled:
                 from mevbot.observability.dashboard import serve_dashboard
@@ -149,25 +165,36 @@ class Bot:
         return {"ok": True, "applied": live, "modules": outcome, "restart_required": plan.restart_required,
                 "held": held}
 
-    # ---- emergency stop (until the risk manager owns it) ---------------------------------
+    # ---- emergency stop ---------------------------------------------------------------------
+
+    @property
+    def emergency_stopped(self) -> bool:
+        """Whether the emergency stop is in force: the persisted risk state, so also when it was
+        set before a restart or by another process of a distributed deployment."""
+        if self.stop_store is None:
+            return self._stopped_here
+        return self.stop_store.refresh().active
 
     def trading_modules(self) -> list[str]:
         return [name for name in self.manager.names if self.manager.module(name).trades]
 
-    def emergency_stop(self) -> list[str]:
-        """Pause every module that trades; returns the ones paused."""
-        self.emergency_stopped = True
-        paused = []
-        for name in self.trading_modules():
-            if self.manager.status_of(name).state not in (ModuleState.STOPPED, ModuleState.FAILED):
-                self.manager.pause(name)
-                paused.append(name)
+    def emergency_stop(self, reason: str = "") -> list[str]:
+        """Halt trading: pause every module that trades, then persist the stop (`[risk] state_path`)
+        so that the risk and execution modules refuse every new send, after a restart too, until
+        :meth:`clear_stop`. Returns the modules paused. Pausing comes first: if the state file
+        cannot be written, trading is still halted here and the RiskStateError says why."""
+        paused = self._pause_trading()
         log.warning("EMERGENCY STOP: paused %s", ", ".join(paused) or "nothing (no trading module running)")
+        self._stopped_here = True
+        if self.stop_store is not None:
+            self.stop_store.set(reason or "mevbot ctl emergency-stop", time.time())
         return paused
 
     def clear_stop(self) -> list[str]:
-        """Lift the emergency stop and resume the trading modules."""
-        self.emergency_stopped = False
+        """Lift the emergency stop (its persisted state too) and resume the trading modules."""
+        if self.stop_store is not None:
+            self.stop_store.clear()
+        self._stopped_here = False
         resumed = []
         for name in self.trading_modules():
             if self.manager.status_of(name).state is ModuleState.PAUSED:
@@ -175,6 +202,15 @@ class Bot:
                 resumed.append(name)
         log.warning("emergency stop cleared: resumed %s", ", ".join(resumed) or "nothing")
         return resumed
+
+    def _pause_trading(self) -> list[str]:
+        paused = []
+        for name in self.trading_modules():
+            if self.manager.status_of(name).state not in (ModuleState.STOPPED, ModuleState.FAILED,
+                                                          ModuleState.PAUSED):
+                self.manager.pause(name)
+                paused.append(name)
+        return paused
 
     def uptime_s(self) -> float:
         return 0.0 if self.started_at is None else trio.current_time() - self.started_at
