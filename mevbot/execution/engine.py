@@ -88,6 +88,22 @@ def revert_reason(error: NodeError) -> str:
     return error.message
 
 
+def min_profit_of(opp: ArbitrageOpportunity, settings: ExecutionSettings) -> int:
+    """The ``minProfit`` the contract is told to enforce: a share of the expected gross profit."""
+    return opp.gross_profit * settings.min_profit_share_pct // 100
+
+
+def build_transaction(calldata: bytes, settings: ExecutionSettings, *, executor: str, chain_id: int,
+                      gas_limit: int, base_fee_wei: int, nonce: int | None = None) -> dict[str, Any]:
+    """The EIP-1559 transaction to the executor, unsigned (the engine and `mevbot replay` build it here)."""
+    tx = {"chainId": chain_id, "to": executor, "data": calldata, "value": 0, "gas": gas_limit,
+          "maxPriorityFeePerGas": settings.priority_fee_wei,
+          "maxFeePerGas": base_fee_wei * settings.max_fee_multiplier + settings.priority_fee_wei, "type": 2}
+    if nonce is not None:
+        tx["nonce"] = nonce
+    return tx
+
+
 class ExecutionEngine:
     def __init__(self, *, rpc: Any, senders: list[Any], key: TradingKey | None, executor: str,
                  settings: ExecutionSettings, chain_id: int, nonces: NonceManager | None = None) -> None:
@@ -106,7 +122,7 @@ class ExecutionEngine:
         """Run one request; ``halted()`` is asked right before signing (emergency stop)."""
         opp = request.opportunity
         s = self.settings
-        min_profit = opp.gross_profit * s.min_profit_share_pct // 100
+        min_profit = min_profit_of(opp, s)
         calldata = execute_calldata(opp, min_profit=min_profit, flash=s.flash)
         base = dict(request_id=request.request_id, cycle_key=opp.cycle_key, expected_profit=opp.gross_profit,
                     calldata="0x" + calldata.hex(), seq=opp.seq, tx_index=opp.tx_index)
@@ -135,9 +151,8 @@ class ExecutionEngine:
                                    **base)
         gas_limit = estimate * (100 + s.gas_margin_pct) // 100
         base_fee = int(head.get("baseFeePerGas", "0x0"), 16) if head else 0
-        tx = {"chainId": self.chain_id, "to": self.executor, "data": calldata, "value": 0, "gas": gas_limit,
-              "maxPriorityFeePerGas": s.priority_fee_wei,
-              "maxFeePerGas": base_fee * s.max_fee_multiplier + s.priority_fee_wei, "type": 2}
+        tx = build_transaction(calldata, s, executor=self.executor, chain_id=self.chain_id, gas_limit=gas_limit,
+                               base_fee_wei=base_fee)
         reason = halted() if halted is not None else None
         if reason:
             return ExecutionResult(status="dropped", reason=f"halted before sending: {reason}",

@@ -53,6 +53,7 @@ CONNECTION_ERRORS = (
 MAX_FRAME_BYTES = 16 * 1024 * 1024  # a catch-up frame can carry many messages
 
 BlockSink = Callable[[FeedBlock], Awaitable[Any]]
+FrameHook = Callable[[str, str | bytes], Any]  # (url, raw frame), before decoding (recording)
 GapHook = Callable[[int, int], Awaitable[Any]]  # (first missing, last missing)
 ReorgHook = Callable[[int, bytes | None, bytes | None], Awaitable[Any]]  # (seq, old hash, new hash)
 
@@ -67,6 +68,8 @@ class FeedClient:
     they need ``chain_id``. A number reported missing may still arrive late from another
     feed: it is published (out of order) only if ``publish_late_fills``, which defaults to
     "no ``on_gap`` hook" — with a hook, the consumer has already backfilled it.
+    ``on_frame(url, frame)`` (synchronous) sees every raw frame before it is decoded, bad ones
+    too: `mevbot record` keeps them for replay.
     """
 
     def __init__(
@@ -81,6 +84,7 @@ class FeedClient:
         genesis_block: int = 0,
         start_sequence: int | None = None,
         publish_late_fills: bool | None = None,
+        on_frame: FrameHook | None = None,
         backoff_initial_s: float = 0.05,
         backoff_max_s: float = 5.0,
         connect_timeout_s: float = 10.0,
@@ -92,6 +96,7 @@ class FeedClient:
         self._send = on_block.send if hasattr(on_block, "send") else on_block
         self._on_gap = on_gap
         self._on_reorg = on_reorg
+        self._on_frame = on_frame
         self.publish_late_fills = on_gap is None if publish_late_fills is None else publish_late_fills
         self.late_fills_dropped = 0
         self.chain_id = chain_id
@@ -151,8 +156,14 @@ class FeedClient:
             await trio.sleep(backoff)
             backoff = min(backoff * 2, self.backoff_max_s)
 
+    async def feed_frame(self, url: str, frame: str | bytes) -> None:
+        """Handle one frame as if ``url`` had just sent it (how a replay drives the client)."""
+        await self._handle_frame(url, self.stats[url], frame)
+
     async def _handle_frame(self, url: str, stats: FeedStats, frame: str | bytes) -> None:
         now_ns = time.perf_counter_ns()
+        if self._on_frame is not None:
+            self._on_frame(url, frame)
         stats.frames += 1
         try:
             broadcast = decode_broadcast(frame)

@@ -24,8 +24,8 @@ class ParserModule(Module):
         self.intents_published = 0
         self.updates_published = 0
 
-    async def run(self, ctx: ModuleContext, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        from mevbot.feed.module import TOPIC_FEED_BLOCK, TOPIC_POOL_LOGS
+    def build(self, ctx: ModuleContext) -> None:
+        """The decoders for the deployment of ``ctx.full_config`` (also used by `mevbot replay`)."""
         from mevbot.parser.calldata import parser_from_manifest
         from mevbot.parser.logs import LogParser
         from mevbot.runtime.deployment import load_manifest, load_registry
@@ -33,6 +33,11 @@ class ParserModule(Module):
         registry = load_registry(ctx.full_config)
         self.calldata = parser_from_manifest(load_manifest(ctx.full_config), registry)
         self.logs = LogParser(registry)
+
+    async def run(self, ctx: ModuleContext, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        from mevbot.feed.module import TOPIC_FEED_BLOCK, TOPIC_POOL_LOGS
+
+        self.build(ctx)
         bus = ctx.bus
         with bus.subscribe(TOPIC_FEED_BLOCK, name="parser.blocks") as blocks, \
                 bus.subscribe(TOPIC_POOL_LOGS, name="parser.logs") as logs:
@@ -45,11 +50,14 @@ class ParserModule(Module):
     async def _intents(self, ctx: ModuleContext, sub) -> None:
         async for env in sub:
             await ctx.gate.wait_open()
-            block = env.payload
-            for tx in block.transactions:
-                for intent in self.calldata.parse_feed_transaction(tx, seq=block.sequence_number):
-                    await ctx.bus.publish(TOPIC_SWAP_INTENT, intent, source=self.name, trace_id=env.trace_id)
-                    self.intents_published += 1
+            await self.on_block(ctx, env.payload, env.trace_id)
+
+    async def on_block(self, ctx: ModuleContext, block, trace_id: int) -> None:
+        """Publish the swap intents of one feed block, in transaction and action order."""
+        for tx in block.transactions:
+            for intent in self.calldata.parse_feed_transaction(tx, seq=block.sequence_number):
+                await ctx.bus.publish(TOPIC_SWAP_INTENT, intent, source=self.name, trace_id=trace_id)
+                self.intents_published += 1
 
     async def _updates(self, ctx: ModuleContext, sub) -> None:
         async for env in sub:

@@ -94,33 +94,39 @@ class RiskModule(Module):
 
     async def _results(self, ctx: ModuleContext, sub) -> None:
         async for env in sub:
-            result = env.payload
-            now = self.clock()
-            if result.status in ("dropped", "dry_run"):
-                self.book.in_flight.pop(result.request_id, None)
+            await self.on_result(ctx, env.payload)
+
+    async def on_result(self, ctx: ModuleContext, result) -> None:
+        """Close the trade of one execution result; failures count towards the breaker."""
+        now = self.clock()
+        if result.status in ("dropped", "dry_run"):
+            self.book.in_flight.pop(result.request_id, None)
+            return
+        self.book.close_trade(result.request_id, profit_wei=result.realised_profit or 0,
+                              gas_wei=result.gas_cost_wei or 0, now=now)
+        trip = self.breaker.record_execution(succeeded=result.status == "succeeded", now=now)
+        if trip is not None:
+            ctx.log.error("circuit breaker tripped: %s", trip.reason)
+            ctx.health.degraded(f"circuit breaker: {trip.reason}")
+            await ctx.bus.publish(TOPIC_BREAKER, trip, source=self.name)
+
+    async def _volatility(self, ctx: ModuleContext, sub) -> None:
+        async for env in sub:
+            await self.on_state(ctx, env.payload)
+
+    async def on_state(self, ctx: ModuleContext, change) -> None:
+        """Track the prices of the pools one state change moved; a wild move trips the breaker."""
+        if change.cause == "snapshot":
+            return
+        for entry in change.entries:
+            if entry.v2 is not None and entry.v2.reserve0:
+                price = (entry.v2.reserve1 << 96) // entry.v2.reserve0
+            elif entry.v3 is not None:
+                price = entry.v3.sqrt_price_x96 * entry.v3.sqrt_price_x96 >> 96
+            else:
                 continue
-            self.book.close_trade(result.request_id, profit_wei=result.realised_profit or 0,
-                                  gas_wei=result.gas_cost_wei or 0, now=now)
-            trip = self.breaker.record_execution(succeeded=result.status == "succeeded", now=now)
+            trip = self.breaker.record_price(entry.address, price, now=self.clock())
             if trip is not None:
                 ctx.log.error("circuit breaker tripped: %s", trip.reason)
                 ctx.health.degraded(f"circuit breaker: {trip.reason}")
                 await ctx.bus.publish(TOPIC_BREAKER, trip, source=self.name)
-
-    async def _volatility(self, ctx: ModuleContext, sub) -> None:
-        async for env in sub:
-            change = env.payload
-            if change.cause == "snapshot":
-                continue
-            for entry in change.entries:
-                if entry.v2 is not None and entry.v2.reserve0:
-                    price = (entry.v2.reserve1 << 96) // entry.v2.reserve0
-                elif entry.v3 is not None:
-                    price = entry.v3.sqrt_price_x96 * entry.v3.sqrt_price_x96 >> 96
-                else:
-                    continue
-                trip = self.breaker.record_price(entry.address, price, now=self.clock())
-                if trip is not None:
-                    ctx.log.error("circuit breaker tripped: %s", trip.reason)
-                    ctx.health.degraded(f"circuit breaker: {trip.reason}")
-                    await ctx.bus.publish(TOPIC_BREAKER, trip, source=self.name)
