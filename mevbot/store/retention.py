@@ -12,7 +12,7 @@ from mevbot.store.schema import transaction
 
 #: Tables whose rows age out; each has an indexed ``ts`` column.
 EVENT_TABLES = ("pool_states", "feed_messages", "swaps", "opportunities", "risk_decisions",
-                "executions", "execution_results", "metrics", "failed_writes", "breaker_trips")
+                "executions", "execution_results", "metrics", "failed_writes", "breaker_trips", "state_changes")
 
 
 def retention_cutoffs(now_s: float, *, retention_days: int, raw_feed_retention_days: int) -> dict[str, float]:

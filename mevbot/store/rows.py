@@ -30,6 +30,7 @@ TOPIC_DECISION = "risk.decision"
 TOPIC_EXEC_REQUEST = "exec.request"
 TOPIC_EXEC_RESULT = "exec.result"
 TOPIC_BREAKER = "risk.breaker"
+TOPIC_POOL_STATE = "pools.state"
 
 Row = dict[str, Any]
 
@@ -168,6 +169,18 @@ def breaker_rows(trip: Any, meta: Meta) -> list[tuple[str, Row]]:
         "payload": payload_json(trip)})]
 
 
+def state_change_rows(change: Any, meta: Meta) -> list[tuple[str, Row]]:
+    """The pipeline's hop: which pools moved and why. The states themselves (V3 tick maps) are
+    not kept: they are large, and ``pool_states`` has the confirmed ones."""
+    pools = [entry.address for entry in change.entries]
+    summary = {"cause": change.cause, "block_number": change.block_number, "seq": change.seq,
+               "tx_index": change.tx_index, "trigger_tx": change.trigger_tx, "pools": pools}
+    return [("state_changes", {
+        **meta.columns(), "cause": change.cause, "block_number": change.block_number, "seq": change.seq,
+        "tx_index": change.tx_index, "trigger_tx": change.trigger_tx, "pools": _dumps(pools),
+        "payload": _dumps(summary)})]
+
+
 TOPIC_ROWS: dict[str, Callable[[Any, Meta], list[tuple[str, Row]]]] = {
     TOPIC_FEED_BLOCK: feed_block_rows,
     TOPIC_SWAP_INTENT: swap_intent_rows,
@@ -177,6 +190,7 @@ TOPIC_ROWS: dict[str, Callable[[Any, Meta], list[tuple[str, Row]]]] = {
     TOPIC_EXEC_REQUEST: exec_request_rows,
     TOPIC_EXEC_RESULT: exec_result_rows,
     TOPIC_BREAKER: breaker_rows,
+    TOPIC_POOL_STATE: state_change_rows,
 }
 """Stored topics; anything else is ignored (and counted by the caller)."""
 

@@ -87,10 +87,28 @@ def _v3_breaker_trips(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX breaker_trips_ts ON breaker_trips (ts)")
 
 
+#: Event tables that carry a bus trace id (what `mevbot trace` reads).
+TRACED_TABLES = ("feed_messages", "swaps", "pool_states", "state_changes", "opportunities", "risk_decisions",
+                 "executions", "execution_results", "breaker_trips")
+
+
+def _v4_state_changes_and_trace_indexes(db: sqlite3.Connection) -> None:
+    """The pipeline's hop (``pools.state``: which pools an intent or update moved) and an index on
+    ``trace_id`` in every traced table, so `mevbot trace` finds an event's hops without a scan."""
+    db.execute(f"CREATE TABLE state_changes ({_EVENT}, cause TEXT, block_number INTEGER, seq INTEGER,"
+               " tx_index INTEGER, trigger_tx TEXT, pools TEXT, payload TEXT)")
+    db.execute("CREATE INDEX state_changes_ts ON state_changes (ts)")
+    for table in TRACED_TABLES:
+        db.execute(f"CREATE INDEX {table}_trace ON {table} (trace_id)")
+    db.execute("CREATE INDEX swaps_tx_hash ON swaps (tx_hash)")
+    db.execute("CREATE INDEX execution_results_tx_hash ON execution_results (tx_hash)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_tables,
     _v2_failed_writes_and_indexes,
     _v3_breaker_trips,
+    _v4_state_changes_and_trace_indexes,
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

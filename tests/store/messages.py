@@ -8,6 +8,8 @@ from mevbot.bus.registry import MessageRegistry
 from mevbot.execution.engine import ExecutionRequest, ExecutionResult
 from mevbot.feed.blocks import FeedBlock
 from mevbot.feed.transactions import FeedTransaction
+from mevbot.pools.messages import PoolStateChange, PoolStateEntry
+from mevbot.pricing.v2 import V2PoolState
 from mevbot.parser.messages import (FeedPosition, PoolKind, PoolUpdate, PoolUpdateKind, RouterKind,
                                     SwapHop, SwapIntent)
 from mevbot.risk.breakers import BreakerTrip
@@ -80,6 +82,11 @@ def exec_result() -> ExecutionResult:
                            gas_cost_wei=BIG, block_number=101)
 
 
+def state_change() -> PoolStateChange:
+    return PoolStateChange((PoolStateEntry.of(POOL_A, V2PoolState(BIG, 10**18)),), block_number=101, seq=100,
+                           tx_index=0, trigger_tx="0x" + "cd" * 32, cause="intent")
+
+
 #: (topic, message, table it lands in)
 EVERY_TOPIC = [
     ("feed.block", feed_block(), "feed_messages"),
@@ -90,6 +97,7 @@ EVERY_TOPIC = [
     ("exec.request", exec_request(), "executions"),
     ("exec.result", exec_result(), "execution_results"),
     ("risk.breaker", BreakerTrip("3 consecutive failures", 1_764_000_002.0, None), "breaker_trips"),
+    ("pools.state", state_change(), "state_changes"),
 ]
 
 

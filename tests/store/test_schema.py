@@ -10,7 +10,7 @@ from mevbot.store.errors import MigrationError
 from mevbot.store.schema import CURRENT_VERSION, open_database, schema_version, table_names
 
 TABLES = {"tokens", "pools", "pool_states", "feed_messages", "swaps", "opportunities", "risk_decisions",
-          "executions", "execution_results", "metrics", "failed_writes", "breaker_trips"}
+          "executions", "execution_results", "metrics", "failed_writes", "breaker_trips", "state_changes"}
 
 
 def test_a_new_database_is_in_wal_mode_at_the_current_version_with_every_table(tmp_path):
