@@ -22,7 +22,7 @@ from mevbot.bus import protocol  # noqa: F401  (registers the link messages)
 from mevbot.bus.codec import Codec
 from mevbot.bus.deadletter import DeadLetterQueue
 from mevbot.bus.envelope import Envelope, format_id, new_message_id
-from mevbot.bus.errors import NoResponder, RequestTimeout
+from mevbot.bus.errors import MessageDecodeError, NoResponder, RequestTimeout
 from mevbot.bus.journal import Journal
 from mevbot.bus.link import BULK, FAST, PeerLink
 from mevbot.bus.protocol import Hello
@@ -256,7 +256,12 @@ class Bus:
         async def accept(stream: MessageStream) -> None:
             first = await stream.receive_batch()
             head = first[0]
-            env = self.codec.decode(head) if transport.serialises else head
+            try:
+                env = self.codec.decode(head) if transport.serialises else head
+            except MessageDecodeError as exc:
+                self.dlq.add(f"undecodable: {exc}", raw=bytes(head), origin=f"accept:{stream.peer}")
+                raise HandshakeError(f"{stream.peer} opened with an undecodable frame instead of "
+                                     f"its Hello: {exc}") from None
             if not isinstance(env.payload, Hello):
                 raise HandshakeError(f"{stream.peer} sent {env.tag!r} before its Hello")
             hello = env.payload

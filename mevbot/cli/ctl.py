@@ -19,9 +19,10 @@ SIMPLE = {
     "modules": ("modules", "a table of modules: state, health, restarts"),
     "reload": ("reload", "re-read the config file now; show what was applied or needs a restart"),
     "config": ("config", "the config in force in the bot, as TOML (secrets redacted)"),
-    "emergency-stop": ("emergency-stop", "pause every module that trades, now"),
+    "emergency-stop": ("emergency-stop", "halt every new execution now; persisted until clear-stop"),
     "clear-stop": ("clear-stop", "lift the emergency stop and resume the trading modules"),
-    "routes": ("routes", "which topics go to which module/process (served by the bus)"),
+    "routes": ("routes", "the bus's routes to other processes (transport, why, per-lane counters) "
+                         "and its in-process subscriptions (depth, drops)"),
 }
 LIFECYCLE = {
     "start": "start a stopped or failed module",
@@ -66,7 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="only this dead letter (repeatable)")
         _accept_json_after(sub)
         if action == "list":
-            sub.add_argument("--limit", type=int, default=None, help="at most this many")
+            sub.add_argument("--limit", type=int, default=None,
+                             help="at most this many, the newest (default 50; 0 = all)")
         sub.set_defaults(handler=handle_ctl, wire=f"dlq-{action}", build_args=_dlq_args)
 
 
@@ -152,6 +154,14 @@ def _render(command: str, reply: dict[str, Any]) -> str:
         return "EMERGENCY STOP active; paused: " + (", ".join(reply.get("paused", [])) or "nothing")
     if command == "clear-stop":
         return "emergency stop cleared; resumed: " + (", ".join(reply.get("resumed", [])) or "nothing")
+    if command == "dlq-list":
+        return render.render_dlq_list(reply)
+    if command == "dlq-replay":
+        return render.render_dlq_replay(reply)
+    if command == "dlq-purge":
+        return render.render_dlq_purge(reply)
+    if command == "routes":
+        return render.render_routes(reply)
     return render.render_generic(reply)
 
 

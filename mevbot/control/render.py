@@ -76,7 +76,7 @@ def render_reload(reply: dict[str, Any]) -> str:
 
 
 def render_generic(reply: dict[str, Any]) -> str:
-    """Fallback for commands without a dedicated view (dlq, routes): readable key: value lines."""
+    """Fallback for commands without a dedicated view: readable key: value lines."""
     body = {k: v for k, v in reply.items() if k != "ok"}
     if not body:
         return "ok"
@@ -87,4 +87,99 @@ def render_generic(reply: dict[str, Any]) -> str:
             lines += ["  " + line for line in json.dumps(value, indent=2, default=str).splitlines()]
         else:
             lines.append(f"{key}: {value}")
+    return "\n".join(lines)
+
+
+# ---- the bus: `ctl dlq list|replay|purge` and `ctl routes` -----------------------------------
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Fixed-width columns; the last column is never padded (long reasons stay whole)."""
+    cells = [list(header)] + [["-" if v is None or v == "" else str(v) for v in row] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
+                     for line in cells)
+
+
+def _dlq_stats_line(stats: dict[str, Any]) -> str:
+    reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(stats.get("by_reason", {}).items()))
+    return (f"dead letters: {stats.get('queued', 0)} queued, {stats.get('total', 0)} since start, "
+            f"{stats.get('evicted', 0)} evicted" + (f" (by reason: {reasons})" if reasons else ""))
+
+
+def _utc_time(ns: Any) -> str:
+    import time
+
+    if not isinstance(ns, int):
+        return "?"
+    return time.strftime("%H:%M:%S", time.gmtime(ns / 1e9)) + f".{ns // 1_000_000 % 1000:03d}"
+
+
+def render_dlq_list(reply: dict[str, Any]) -> str:
+    letters = reply.get("letters", [])
+    lines = [_dlq_stats_line(reply.get("stats", {}))]
+    if not letters:
+        return "\n".join(lines + ["no dead letters match"])
+    shown = f"showing {len(letters)} of {reply.get('matching', len(letters))} matching (oldest first)"
+    rows = []
+    for letter in letters:
+        what = letter.get("topic") or f"raw {letter.get('raw_bytes')} B {letter.get('raw_head') or ''}".strip()
+        rows.append([letter.get("seq"), _utc_time(letter.get("dead_ns")), what, letter.get("tag"),
+                     letter.get("origin"), "yes" if letter.get("replayable") else "no",
+                     letter.get("reason")])
+    return "\n".join(lines + [shown, "", _table(
+        ("SEQ", "DIED (UTC)", "TOPIC / BYTES", "TYPE", "ORIGIN", "REPLAY", "REASON"), rows)])
+
+
+def render_dlq_replay(reply: dict[str, Any]) -> str:
+    lines = [f"replayed {reply.get('count', 0)} dead letter(s)"
+             + (": " + ", ".join(reply["replayed"]) if reply.get("replayed") else "")]
+    if reply.get("not_replayable"):
+        lines.append("kept (no envelope to republish, e.g. undecodable frames; purge them): seq "
+                     + ", ".join(str(s) for s in reply["not_replayable"]))
+    lines.append(_dlq_stats_line(reply.get("stats", {})))
+    return "\n".join(lines)
+
+
+def render_dlq_purge(reply: dict[str, Any]) -> str:
+    return f"purged {reply.get('purged', 0)} dead letter(s)\n" + _dlq_stats_line(reply.get("stats", {}))
+
+
+def render_routes(reply: dict[str, Any]) -> str:
+    stats = reply.get("stats", {})
+    lines = [f"process {reply.get('process', '?')}: {stats.get('published', 0)} published, "
+             f"{stats.get('unrouted', 0)} with no subscriber, {stats.get('dropped', 0)} dropped, "
+             f"{stats.get('duplicates_suppressed', 0)} duplicates suppressed",
+             _dlq_stats_line(stats.get("dlq", {})), ""]
+    routes = reply.get("routes", [])
+    rows, notes, subs = [], [], []
+    for route in routes:
+        if route.get("transport") == "memory" and "lanes" not in route:
+            rows.append([route.get("peer"), "memory", route.get("address"), "-", "up", "-", "-", "-",
+                         "-", "-", "-"])
+            subs = route.get("subscriptions", [])
+            continue
+        for lane_name, lane in route.get("lanes", {}).items():
+            if not lane.get("sessions") and not lane.get("connected") and lane_name != "fast":
+                continue  # a bulk lane never opened (memory links, or not dialled yet)
+            rows.append([route.get("peer"), route.get("transport"), route.get("address"), lane_name,
+                         "up" if lane.get("connected") else "down", lane.get("sent"),
+                         lane.get("received"), lane.get("batches"), lane.get("queued"),
+                         lane.get("dead_lettered"), lane.get("sessions")])
+        notes.append(f"  {route.get('peer')}: {route.get('reason') or 'no reason given'}; peer subscribes to "
+                     f"{', '.join(route.get('patterns', [])) or 'nothing'}; {route.get('acked', 0)} critical acked, "
+                     f"{route.get('pending_critical', 0)} pending; {route.get('failovers', 0)} failovers to bulk, "
+                     f"{route.get('connect_failures', 0)} failed connects")
+    lines.append(_table(("PEER", "TRANSPORT", "ADDRESS", "LANE", "STATE", "SENT", "RECEIVED", "BATCHES",
+                         "QUEUED", "DEAD", "SESSIONS"), rows))
+    if notes:
+        lines += ["", "why and what:"] + notes
+    lines += ["", "in-process subscriptions (memory route):"]
+    if subs:
+        lines.append(_table(("NAME", "PATTERN", "POLICY", "DEPTH", "MAX", "DELIVERED", "DROPPED",
+                             "DEAD-LETTERED"),
+                            [[s.get("name"), s.get("pattern"), s.get("overflow"),
+                              f"{s.get('depth')}/{s.get('maxlen')}", s.get("max_depth"), s.get("delivered"),
+                              s.get("dropped"), s.get("dead_lettered")] for s in subs]))
+    else:
+        lines.append("  none")
     return "\n".join(lines)

@@ -69,6 +69,9 @@ class Bot:
         self._stop_requested = trio.Event()
         from mevbot.control.commands import register_runtime_commands
         register_runtime_commands(self.control, self)
+        if self.bus is not None:
+            from mevbot.bus.control import register_control_commands
+            register_control_commands(self.control, self.bus)  # dlq-list|replay|purge, routes
 
     @property
     def config_file(self) -> str | None:
