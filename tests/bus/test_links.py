@@ -13,6 +13,7 @@ from mevbot.bus.bus import Bus
 from mevbot.bus.settings import BusSettings
 from transports.memory import MemoryTransport
 from transports.tcp import TcpTransport
+from transports.errors import StreamClosed
 from transports.unix import UnixTransport
 
 from .messages import Blob, Tick
@@ -122,3 +123,18 @@ async def test_messages_for_a_down_peer_are_buffered_then_dead_lettered_past_the
     assert len(link.lanes["fast"].out) == 3
     assert [letter.envelope.payload.seq for letter in a.dlq.list()] == [3, 4]
     assert "buffer for peer 'b' full" in a.dlq.list()[0].reason
+
+
+async def test_a_peer_opening_with_an_undecodable_frame_is_dead_lettered_and_refused():
+    b = Bus(BusSettings(persist_path=""), process="b")
+    transport, address = transport_for("unix")
+    async with trio.open_nursery() as nursery:
+        bound = await nursery.start(b.serve, transport, address)
+        stream = await transport.connect(bound)
+        await stream.send_batch([b"\xb5 not a Hello"])
+        with trio.fail_after(5), pytest.raises(StreamClosed):
+            await stream.receive_batch()
+        (letter,) = b.dlq.list()
+        assert letter.reason.startswith("undecodable: ") and letter.origin.startswith("accept:")
+        assert letter.raw == b"\xb5 not a Hello" and "a" not in b.links
+        nursery.cancel_scope.cancel()

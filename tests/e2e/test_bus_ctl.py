@@ -1,7 +1,7 @@
 """`mevbot ctl dlq ...` and `ctl routes` against a real `mevbot run` process and a real bus peer.
 
-The bot runs as process ``main`` of a two-process placement (``edge`` on the same host, which
-dials ``main``'s Unix bus socket), with only the store module so no devnet is needed. The test
+The bot runs as ``mevbot run --process main`` of a two-process placement (``edge`` on the same
+host, which dials ``main``'s Unix bus socket), with only the store module so no devnet is needed. The test
 plays ``edge`` with the real Unix transport and codec: it says Hello, publishes a breaker trip
 the store subscribes to, then sends what a broken or late peer sends: a garbage frame
 (dead-lettered as undecodable, the link keeps reading) and a reply to a request the bot never
@@ -53,7 +53,7 @@ watch_config = false
 shutdown_deadline_s = 5.0
 
 [control]
-socket_path = "{run / 'bot.sock'}"
+socket_path = "{run / 'bot-{process}.sock'}"
 
 [bus]
 persist_path = "{run / 'bus-{process}.sqlite'}"
@@ -62,14 +62,14 @@ persist_path = "{run / 'bus-{process}.sqlite'}"
 path = "{run / 'store.sqlite'}"
 
 [deploy]
-process = "main"
+peer_timeout_s = 60.0
 
 [deploy.processes.main]
 modules = ["store"]
 unix = "{run / 'bus-main.sock'}"
 
 [deploy.processes.edge]
-modules = []
+modules = ["observability"]
 """)
     return path
 
@@ -80,7 +80,7 @@ def clean_env() -> dict[str, str]:
 
 async def ctl(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     with trio.fail_after(30):
-        return await trio.run_process([MEVBOT, "ctl", "--config", str(workdir / "config.toml"), *args],
+        return await trio.run_process([MEVBOT, "ctl", "--socket", str(workdir / "run" / "bot-main.sock"), *args],
                                       cwd=workdir, env=clean_env(), capture_stdout=True,
                                       capture_stderr=True, check=False)
 
@@ -106,12 +106,12 @@ async def test_dead_letters_from_a_real_peer_are_listed_replayed_and_purged_and_
     config = write_config(workdir)
     log_path = workdir / "bot.log"
     with open(log_path, "wb") as log:
-        bot = subprocess.Popen([MEVBOT, "run", "--config", str(config), "--modules", "store"],
+        bot = subprocess.Popen([MEVBOT, "run", "--config", str(config), "--process", "main"],
                                cwd=workdir, env=clean_env(), stdout=log, stderr=subprocess.STDOUT)
     try:
         async def ready():
             assert bot.poll() is None, f"bot exited early:\n{log_path.read_text()}"
-            if not (workdir / "run" / "bot.sock").exists():
+            if not (workdir / "run" / "bot-main.sock").exists():
                 return None
             done = await ctl(workdir, "--json", "status")
             return done.returncode == 0 and json.loads(done.stdout)["health"]["state"] == "ok"
