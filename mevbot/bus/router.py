@@ -17,6 +17,21 @@ import attrs
 from mevbot.bus.errors import PlacementError
 from mevbot.bus.settings import DeploySettings
 
+#: Modules that may run in several processes at once, each instance with its own shard set by
+#: a per-process override ([deploy.processes.<name>] overrides = ["scanner.shard=0/2"]); see
+#: mevbot/deploy/shard.py. The shards' coverage is checked by mevbot/deploy/placement.py.
+REPLICABLE_MODULES = {"scanner": "scanner.shard"}
+
+
+def process_override(proc, key: str) -> str | None:
+    """The value a process's ``overrides`` give ``key`` (``section.key``), if any (last wins)."""
+    found = None
+    for text in proc.overrides:
+        name, sep, value = text.partition("=")
+        if sep and name.strip().lower() == key:
+            found = value.strip()
+    return found
+
 
 @attrs.frozen
 class Route:
@@ -47,10 +62,15 @@ def check_placement(deploy: DeploySettings) -> None:
             problems.append(f"deploy.processes.{name}.host: {proc.host!r} is not a key of "
                             f"[deploy.hosts] (have {sorted(deploy.hosts)})")
         for module in proc.modules:
-            if module in seen:
+            sharded = module in REPLICABLE_MODULES and all(
+                process_override(deploy.processes[p], REPLICABLE_MODULES[module]) is not None
+                for p in (name, seen.get(module, name)))
+            if module in seen and not sharded:
+                hint = (f" (several instances need a per-process "
+                        f"'{REPLICABLE_MODULES[module]}=i/n' in overrides)" if module in REPLICABLE_MODULES else "")
                 problems.append(f"deploy.processes.{name}.modules: {module!r} is already placed "
-                                f"in process {seen[module]!r}")
-            seen[module] = name
+                                f"in process {seen[module]!r}{hint}")
+            seen.setdefault(module, name)
     hosts_of_tcp = {p.host for p in deploy.processes.values()}
     if len(hosts_of_tcp) > 1:
         for name, proc in deploy.processes.items():

@@ -50,6 +50,9 @@ class ProcessSettings:
                         "('' = run/bus-<process>.sock).")
     tcp: str = setting("", doc="host:port for peers on other hosts ('' = no TCP listener; "
                        "port 0 is not allowed here since peers must know it).")
+    overrides: list[str] = setting(factory=list, doc="Config overrides of this process only, as "
+                                   "'section.key=value' (like --set; the command line still wins), "
+                                   "e.g. [\"scanner.shard=0/2\"].")
 
 
 @attrs.frozen
@@ -67,3 +70,11 @@ class DeploySettings:
     tls_key: str = setting("", doc="PEM private key of tls_cert.")
     tls_ca: str = setting("", doc="PEM CA bundle that verifies peers' certificates when TLS is on.")
     websocket: str = setting("", doc="host:port of the monitoring websocket ('' = off).")
+    peer_timeout_s: float = setting(30.0, doc="`run --process`: how long every peer process may take "
+                                    "to connect at start-up before this one exits naming it.", gt=0)
+    restart_backoff_s: float = setting(0.5, doc="`mevbot up`: first delay before restarting a "
+                                       "process that died; doubles per quick death.", gt=0)
+    restart_backoff_max_s: float = setting(30.0, doc="`mevbot up`: upper bound of the restart delay.",
+                                           gt=0)
+    stable_after_s: float = setting(30.0, doc="`mevbot up`: a process up this long is healthy again "
+                                    "(its next restart waits restart_backoff_s).", gt=0)

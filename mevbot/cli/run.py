@@ -1,4 +1,11 @@
-"""`mevbot run`: run the bot (all modules, or those named) in this process."""
+"""`mevbot run`: run the bot (all modules, those named, or one process of a placement) here.
+
+Plain `mevbot run` is monolithic whatever [deploy] says: every module in this process, talking
+over the memory transport. `mevbot run --process NAME` runs only the modules [deploy] places in
+process NAME, with that process's overrides and its own control socket, and links its bus to
+the other processes as the router plans (Unix socket on the same host, TCP across hosts). Every
+peer must connect within [deploy] peer_timeout_s, or the process stops naming the missing ones.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +20,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run", help="run the bot in this process",
         description="Run the bot: start the modules in dependency order, serve the control socket, "
                     "reload the config on change, and stop gracefully on SIGINT/SIGTERM. "
-                    "Exit codes: 0 clean shutdown, 1 runtime error (socket in use, forced shutdown), "
-                    "2 invalid config.")
+                    "Exit codes: 0 clean shutdown, 1 runtime error (socket in use, forced shutdown, "
+                    "a peer process unreachable), 2 invalid config or placement.")
     add_config_option(parser)
-    parser.add_argument("--modules", metavar="A,B", default=None,
-                        help="run only these modules (comma-separated; their dependencies must be "
-                             "listed too); default: every enabled module")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--modules", metavar="A,B", default=None,
+                       help="run only these modules (comma-separated; their dependencies must be "
+                            "listed too); default: every enabled module")
+    which.add_argument("--process", metavar="NAME", default=None,
+                       help="run process NAME of the [deploy] placement: its modules only, its bus "
+                            "linked to the other processes (see docs/deployment.md)")
     parser.set_defaults(handler=handle_run)
 
 
@@ -28,31 +39,111 @@ def parse_module_list(text: str | None) -> list[str] | None:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def prepare_bot(config_arg, overrides, module_names):
-    """The configured Bot, or an exit code (2) after printing why the config is unusable."""
+def _print_config_error(exc) -> int:
+    where = f" {exc.file}" if exc.file else ""
+    print(f"mevbot: invalid config{where}:", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return 2
+
+
+def load_process_config(config_arg, overrides, process: str | None):
+    """(reloader, config) for this process, or an exit code (2) after printing why not.
+
+    For ``--process`` the config is read twice: once to find the process's overrides, then with
+    them applied under the command line's own (``--set`` still wins), so hot reloads keep them.
+    """
     from mevbot.config.errors import ConfigError
     from mevbot.config.reload import ConfigReloader
-    from mevbot.runtime.bot import Bot
+
+    try:
+        reloader = ConfigReloader(config_arg, overrides=overrides)
+        if process is None:
+            return reloader
+        from mevbot.deploy.errors import DeployError
+        from mevbot.deploy.placement import deployment_problems, process_overrides
+
+        try:
+            mine = process_overrides(reloader.current, process)
+        except DeployError as exc:
+            print(f"mevbot run: {exc}", file=sys.stderr)
+            return 2
+        reloader = ConfigReloader(config_arg, overrides=[*mine, *overrides])
+    except ConfigError as exc:
+        return _print_config_error(exc)
+    problems = deployment_problems(reloader.current)
+    if problems:
+        print(f"mevbot run: invalid placement ({len(problems)} problem(s)):", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    return reloader
+
+
+def prepare_bot(config_arg, overrides, module_names, process: str | None = None):
+    """The configured Bot, or an exit code (2) after printing why the config is unusable."""
+    import attrs
+
+    from mevbot.runtime.bot import Bot, make_bus
     from mevbot.runtime.errors import ModuleGraphError, UnknownModuleError
     from mevbot.runtime.logs import configure_logging
     from mevbot.runtime.registry import select_modules
 
-    try:
-        reloader = ConfigReloader(config_arg, overrides=overrides)
-    except ConfigError as exc:
-        where = f" {exc.file}" if exc.file else ""
-        print(f"mevbot: invalid config{where}:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return 2
+    reloader = load_process_config(config_arg, overrides, process)
+    if isinstance(reloader, int):
+        return reloader
     config = reloader.current
     configure_logging(config.log)
+    elsewhere: list[str] = []
+    if process is None:
+        # monolithic: whatever [deploy] places, everything runs here over the memory transport
+        bus = make_bus(attrs.evolve(config, deploy=attrs.evolve(config.deploy, processes={})))
+    else:
+        from mevbot.deploy.placement import modules_elsewhere, modules_of
+
+        module_names = modules_of(config.deploy, process)
+        elsewhere = modules_elsewhere(config.deploy, process)
+        bus = make_bus(config, process)
     try:
         modules, disabled = select_modules(config, module_names)
-        return Bot(config, modules, reloader=reloader, absent_ok=disabled)
+        return Bot(config, modules, reloader=reloader, absent_ok=[*disabled, *elsewhere], bus=bus)
     except (ModuleGraphError, UnknownModuleError) as exc:
         print(f"mevbot: invalid config: {exc}", file=sys.stderr)
         return 2
+
+
+async def run_process(bot, process: str | None) -> tuple[object, str | None]:
+    """Run ``bot``; for a placed process also check its peers. (report, fatal error or None)."""
+    import trio
+
+    if process is None:
+        return await bot.run(), None
+    from mevbot.deploy.errors import PeerUnreachable
+    from mevbot.deploy.peers import await_peers, log as deploy_log, peer_report
+    from mevbot.deploy.placement import expected_peers
+
+    deploy = bot.config.deploy
+    expected = expected_peers(deploy, process)
+
+    async def peers_command(args):
+        return {"process": process, "peers": peer_report(bot.bus, expected)}
+
+    bot.control.register("peers", peers_command, replace=True)
+    fatal: list[str] = []
+
+    async def check_peers() -> None:
+        try:
+            await await_peers(bot.bus, expected, timeout_s=deploy.peer_timeout_s)
+        except PeerUnreachable as exc:
+            deploy_log.error("process %s: %s; stopping", process, exc)
+            fatal.append(str(exc))
+            bot.request_stop()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(check_peers)
+        report = await bot.run()
+        nursery.cancel_scope.cancel()
+    return report, (fatal[0] if fatal else None)
 
 
 def handle_run(args: argparse.Namespace) -> int:
@@ -60,12 +151,15 @@ def handle_run(args: argparse.Namespace) -> int:
 
     from mevbot.control.errors import ControlError
 
-    bot = prepare_bot(args.config, args.overrides, parse_module_list(args.modules))
+    bot = prepare_bot(args.config, args.overrides, parse_module_list(args.modules), args.process)
     if isinstance(bot, int):
         return bot
     try:
-        report = trio.run(bot.run)
+        report, fatal = trio.run(run_process, bot, args.process)
     except ControlError as exc:
         print(f"mevbot run: {exc}", file=sys.stderr)
+        return 1
+    if fatal is not None:
+        print(f"mevbot run --process {args.process}: {fatal}", file=sys.stderr)
         return 1
     return 0 if report.clean else 1

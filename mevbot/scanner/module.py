@@ -5,6 +5,12 @@ from ``chain.head``. For each state change it evaluates only the cycles through 
 changed, one cycle at a time with a checkpoint in between (a scan never holds the event loop
 for more than one cycle's search), fetches tick data a simulation asks for, and publishes the
 profitable ones on ``arb.opportunity`` in (feed position, cycle key) order.
+
+Clustered, each instance evaluates only its shard of the cycles (``[scanner] shard = "i/n"``,
+see mevbot/deploy/shard.py), so n instances find every opportunity exactly once. When the
+pipeline runs in another process (distributed, or this instance restarted after the pipeline's
+start-up snapshot went out), the scanner reads its pools' state from RPC itself before it is
+ready; every later ``pools.state`` change from the pipeline then replaces that pool's state.
 """
 
 from __future__ import annotations
@@ -27,10 +33,12 @@ class ScannerModule(Module):
         self.states: dict = {}
         self.blocks: dict[str, int] = {}
         self.scanner = None
+        self.registry = None
         self.base_fee_wei = 0
         self.published = 0
 
     def _build(self, ctx: ModuleContext) -> None:
+        from mevbot.deploy.shard import parse_shard, shard_index
         from mevbot.runtime.deployment import load_manifest, load_registry, weth_of
         from mevbot.scanner.cycles import build_cycle_index
         from mevbot.scanner.engine import ScanFilters, Scanner
@@ -40,11 +48,40 @@ class ScannerModule(Module):
         weth = weth_of(load_manifest(full))
         starts = [t.lower() for t in cfg.start_tokens] or ([weth] if weth else None)
         index = build_cycle_index(registry.pools(), start_tokens=starts, max_hops=cfg.max_hops)
+        shard, shards = parse_shard(cfg.shard)
+        all_cycles = len(index.cycles)
+        index = shard_index(index, shard, shards)
+        self.registry = registry
         filters = ScanFilters(min_profit=cfg.min_profit_wei, min_profit_to_cost=cfg.min_profit_to_cost,
                               max_input=full.risk.max_trade_wei, max_evaluations=cfg.max_evaluations)
         dexes = {p.address: p.dex for p in registry.pools()}
         self.scanner = Scanner(index, filters=filters, weth=weth, dex_of=lambda p: dexes.get(p.lower(), ""))
-        ctx.log.info("scanner: %d cycles over %d pools", len(index.cycles), len(dexes))
+        if shards > 1:
+            ctx.log.info("scanner: shard %d/%d: %d of %d cycles, through %d of %d pools", shard, shards,
+                         len(index.cycles), all_cycles, len(index.by_pool), len(dexes))
+        else:
+            ctx.log.info("scanner: %d cycles over %d pools", len(index.cycles), len(dexes))
+
+    @staticmethod
+    def pipeline_elsewhere(bus) -> bool:
+        """Whether the pipeline runs in another process of this bus's placement."""
+        deploy = getattr(bus, "deploy", None)
+        if deploy is None or not deploy.processes or bus.process not in deploy.processes:
+            return False
+        return "pipeline" not in deploy.processes[bus.process].modules
+
+    async def _read_own_snapshot(self, ctx: ModuleContext, rpc) -> None:
+        from mevbot.pools.fetch import fetch_snapshot
+
+        block = await rpc.block_number()
+        words = ctx.full_config.pipeline.v3_words_around
+        for pool in sorted(self.scanner.index.by_pool):
+            info = self.registry.pool(pool)
+            if info is None or pool in self.states:
+                continue  # already sent by the pipeline: newer than a read of ours could be
+            self.states[pool] = await fetch_snapshot(rpc, info, block, words_around=words)
+        ctx.log.info("scanner: read %d pools at block %d (the pipeline runs in another process)",
+                     len(self.scanner.index.by_pool), block)
 
     def apply_config(self, ctx: ModuleContext, new_section) -> None:
         ctx.config = new_section
@@ -64,6 +101,8 @@ class ScannerModule(Module):
                     bus.subscribe(TOPIC_CHAIN_HEAD, name="scanner.heads", overflow="drop-oldest") as heads:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._heads, heads)
+                    if self.pipeline_elsewhere(bus):
+                        await self._read_own_snapshot(ctx, rpc)
                     ctx.health.ok(f"{len(self.scanner.index.cycles)} cycles indexed")
                     task_status.started()
                     async for env in states:

@@ -1,0 +1,1 @@
+"""Deployment modes: which modules run in this process, peer checks, shards and `mevbot up`."""

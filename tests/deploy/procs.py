@@ -1,0 +1,165 @@
+"""Helpers of the deployment tests: configs with a placement, `mevbot up`/`run` as real processes.
+
+Every file a process writes lives in one short work folder (a Unix socket path must fit in 107
+bytes). Readiness is polled through the real control sockets with a deadline: a process has no
+other event to offer another process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mevbot.control.client import send_command
+from mevbot.control.errors import ControlError
+from tests.fixtures.botconfig import devnet_environ
+
+MEVBOT = [sys.executable, "-m", "mevbot"]
+ROOT = Path(__file__).resolve().parents[2]
+
+# The issue's distributed layout: the hot feed path, the scanner, and risk + execution (+ store).
+THREE_PROCESSES = {
+    "feed": ["monitor", "parser", "pipeline"],
+    "scan": ["scanner"],
+    "trade": ["risk", "execution", "store"],
+}
+
+
+def base_config(workdir: Path, extra: str = "") -> str:
+    return f"""
+[log]
+level = "INFO"
+
+[runtime]
+watch_config = false
+shutdown_deadline_s = 5.0
+
+[control]
+socket_path = "{workdir / 'run' / 'bot-{process}.sock'}"
+
+[bus]
+persist_path = "{workdir / 'bus-{process}.sqlite'}"
+
+[deploy]
+peer_timeout_s = 20.0
+restart_backoff_s = 0.2
+restart_backoff_max_s = 2.0
+{extra}"""
+
+
+def placement_toml(workdir: Path, processes: dict[str, list[str]], overrides: dict[str, list[str]] = {}) -> str:
+    parts = []
+    for name, modules in processes.items():
+        parts.append(f"[deploy.processes.{name}]\nmodules = {json.dumps(modules)}\n"
+                     f"unix = \"{workdir / f'bus-{name}.sock'}\"\n")
+        if name in overrides:
+            parts.append(f"overrides = {json.dumps(overrides[name])}\n")
+    return "\n".join(parts)
+
+
+def environ(devnet, workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEVBOT")}
+    env.update(devnet_environ(devnet, workdir))
+    env["MEVBOT__BUS__PERSIST_PATH"] = str(workdir / "bus-{process}.sqlite")
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+class Proc:
+    """A real `mevbot ...` child with its output in a log file."""
+
+    def __init__(self, argv: list[str], workdir: Path, env: dict[str, str], log_name: str) -> None:
+        self.log_path = workdir / log_name
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([*MEVBOT, *argv], cwd=workdir, env=env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, signum: int) -> None:
+        self.proc.send_signal(signum)
+
+    def wait(self, timeout_s: float) -> int:
+        return self.proc.wait(timeout=timeout_s)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # its children are in their own sessions
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+        self._log.close()
+
+
+def status_of(socket_path: Path) -> dict | None:
+    try:
+        return send_command(socket_path, "status", timeout_s=2.0)
+    except ControlError:
+        return None
+
+
+def peers_of(socket_path: Path) -> list[dict] | None:
+    try:
+        return send_command(socket_path, "peers", timeout_s=2.0).get("peers")
+    except ControlError:
+        return None
+
+
+def is_ready(socket_path: Path) -> bool:
+    status = status_of(socket_path)
+    if status is None or not all(m["state"] == "running" for m in status["modules"]):
+        return False
+    peers = peers_of(socket_path)
+    return peers is None or all(p["connected"] for p in peers)
+
+
+def wait_until(condition, timeout_s: float, what: str, log=lambda: "") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)  # polling real processes' state through their sockets, with a deadline
+    raise AssertionError(f"{what}: not within {timeout_s} s\n{log()[-6000:]}")
+
+
+def socket_of(workdir: Path, process: str) -> Path:
+    return workdir / "run" / f"bot-{process}.sock"
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def decisions(store_path: Path) -> list[tuple]:
+    """Every risk decision in a store, as (cycle_key, approved, rule, seq, tx_index), in order."""
+    if not store_path.exists():
+        return []
+    with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as db:
+        try:
+            return db.execute("SELECT cycle_key, approved, rule, seq, tx_index FROM risk_decisions "
+                              "ORDER BY seq, tx_index, cycle_key").fetchall()
+        except sqlite3.OperationalError:
+            return []
+
+
+def opportunities(store_path: Path) -> list[tuple]:
+    if not store_path.exists():
+        return []
+    with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as db:
+        try:
+            return db.execute("SELECT cycle_key, amount_in, gross_profit, seq, tx_index FROM opportunities "
+                              "ORDER BY seq, tx_index, cycle_key").fetchall()
+        except sqlite3.OperationalError:
+            return []
