@@ -1,0 +1,117 @@
+"""Placement checks and `mevbot run --process` / `mevbot up` refusals: typed errors naming the thing."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from mevbot.bus.settings import DeploySettings, HostSettings, ProcessSettings
+from mevbot.config.loader import load_config
+from mevbot.deploy.errors import UnknownHostError, UnknownProcessError
+from mevbot.deploy.placement import (control_socket_for, deployment_problems, modules_of, process_overrides,
+                                     this_host)
+
+from .procs import MEVBOT, ROOT, base_config, placement_toml
+
+
+@pytest.fixture
+def workdir():
+    with tempfile.TemporaryDirectory(prefix="mbpl") as name:
+        yield Path(name)
+
+
+def config_from(workdir: Path, text: str):
+    path = workdir / "config.toml"
+    path.write_text(text)
+    return load_config(path, environ={})
+
+
+def test_each_process_gets_its_modules_overrides_and_own_control_socket(workdir):
+    config = config_from(workdir, base_config(workdir) + placement_toml(
+        workdir, {"hot": ["monitor", "parser"], "s0": ["scanner"], "s1": ["scanner"]},
+        {"s0": ["scanner.shard=0/2"], "s1": ["scanner.shard=1/2"]}))
+    assert deployment_problems(config) == []
+    assert modules_of(config.deploy, "hot") == ["monitor", "parser"]
+    overrides = process_overrides(config, "s1")
+    assert overrides[0] == "scanner.shard=1/2" and "deploy.process=s1" in overrides
+    assert f"control.socket_path={workdir / 'run' / 'bot-s1.sock'}" in overrides
+    assert control_socket_for("run/mevbot.sock", "hot") == "run/mevbot-hot.sock"
+    with pytest.raises(UnknownProcessError, match="'cold' is not a key of \\[deploy.processes\\] \\(have hot, s0, s1\\)"):
+        modules_of(config.deploy, "cold")
+
+
+@pytest.mark.parametrize("shards, problem", [
+    ({"s0": ["scanner.shard=0/2"], "s1": ["scanner.shard=0/2"]}, "shard 0/2 is run by s0, s1"),
+    ({"s0": ["scanner.shard=0/3"], "s1": ["scanner.shard=1/3"]}, "shard 2/3 is run by no process"),
+    ({"s0": ["scanner.shard=0/2"], "s1": ["scanner.shard=1/3"]}, "disagree on the number of shards"),
+    ({"s0": ["scanner.shard=2/2"], "s1": ["scanner.shard=1/2"]}, "'2/2': expected 'i/n' with 0 <= i < n"),
+    ({"s0": ["scanner.shard=0/2"]}, "'scanner' is already placed in process 's0'"),
+])
+def test_scanner_shards_must_cover_every_cycle_exactly_once(workdir, shards, problem):
+    config = config_from(workdir, base_config(workdir) + placement_toml(
+        workdir, {"s0": ["scanner"], "s1": ["scanner"]}, shards))
+    assert any(problem in p for p in deployment_problems(config)), deployment_problems(config)
+
+
+def test_unknown_modules_hosts_and_duplicates_are_all_named(workdir):
+    config = config_from(workdir, base_config(workdir) + """
+[deploy.processes.a]
+modules = ["monitor", "scannr"]
+host = "elsewhere"
+[deploy.processes.b]
+modules = ["monitor"]
+""")
+    problems = "\n".join(deployment_problems(config))
+    assert "unknown module 'scannr'" in problems
+    assert "'elsewhere' is not a key of [deploy.hosts]" in problems
+    assert "'monitor' is already placed in process 'a'" in problems
+
+
+def test_this_host_is_the_named_one_the_only_one_or_the_one_owning_its_address():
+    deploy = DeploySettings(hosts={"a": HostSettings("127.0.0.1"), "b": HostSettings("198.51.100.7")},
+                            processes={"x": ProcessSettings("a", ["monitor"]), "y": ProcessSettings("b", ["store"])})
+    assert this_host(deploy) == "a"  # 127.0.0.1 binds here; 198.51.100.7 (TEST-NET-2) is no address of ours
+    assert this_host(deploy, "b") == "b"
+    with pytest.raises(UnknownHostError, match="host 'c' is not a key"):
+        this_host(deploy, "c")
+    both_remote = DeploySettings(hosts={"a": HostSettings("198.51.100.7"), "b": HostSettings("198.51.100.8")},
+                                 processes=deploy.processes)
+    with pytest.raises(UnknownHostError, match="pass --host NAME"):
+        this_host(both_remote)
+
+
+def run_cli(workdir: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([*MEVBOT, *args, "--config", str(workdir / "config.toml")], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_peer_that_never_connects_is_named_and_the_process_exits_1(workdir):
+    (workdir / "config.toml").write_text(base_config(workdir).replace("peer_timeout_s = 20.0", "peer_timeout_s = 1.5")
+                                         + f'\n[store]\npath = "{workdir / "store.sqlite"}"\n'
+                                         + placement_toml(workdir, {"a": ["store"], "ghost": ["monitor"]}))
+    done = run_cli(workdir, "run", "--process", "a")
+    assert done.returncode == 1, done.stderr
+    assert "peer 'ghost' not connected yet (we dial unix" in done.stderr  # the log line while waiting
+    assert f"mevbot run --process a: peer process unreachable after 1.5 s: 'ghost' (we dial unix " \
+           f"{workdir / 'bus-ghost.sock'})" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_run_and_up_refuse_an_unknown_process_or_a_bad_placement_with_exit_2(workdir):
+    (workdir / "config.toml").write_text(base_config(workdir) + placement_toml(workdir, {"a": ["store"]}))
+    done = run_cli(workdir, "run", "--process", "b")
+    assert done.returncode == 2 and "--process 'b' is not a key of [deploy.processes] (have a)" in done.stderr
+    done = run_cli(workdir, "up", "--host", "mars")
+    assert done.returncode == 2 and "host 'mars' is not a key of [deploy.hosts]" in done.stderr
+    (workdir / "config.toml").write_text(base_config(workdir) + placement_toml(workdir, {"a": ["store", "nosuch"]}))
+    for argv in (["run", "--process", "a"], ["up"], ["up", "--check"]):
+        done = run_cli(workdir, *argv)
+        assert done.returncode == 2 and "unknown module 'nosuch'" in done.stderr, (argv, done.stderr)
+        assert "Traceback" not in done.stderr
+    (workdir / "config.toml").write_text(base_config(workdir))
+    done = run_cli(workdir, "up")
+    assert done.returncode == 2 and "the config places no processes" in done.stderr
