@@ -2,14 +2,27 @@
 
 anvil prints ``Listening on 127.0.0.1:PORT`` once it serves; we send its output to a log file
 and read that line from the file, which also tells us the port when we asked for port 0.
+
+anvil dies with the process that started it, even when that process is killed with SIGKILL and
+has no chance to stop it (a test's timeout, the OOM killer): on Linux the child asks the kernel
+for SIGKILL on its parent's death (``prctl(PR_SET_PDEATHSIG)``) before it execs anvil. The
+kernel's "parent" is the *thread* that forked, and callers start anvil from trio worker threads,
+which exit after a few idle seconds; so every anvil is forked by one spawner thread that lives as
+long as the process does.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
+import queue
 import re
 import signal
 import subprocess
+import sys
+import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 from mevbot.devnet.errors import DevnetError
@@ -28,6 +41,53 @@ def anvil_argv(*, port: int, chain_id: int, block_time_ms: int | None, load_stat
     if load_state is not None:
         argv += ["--load-state", str(load_state)]
     return argv
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(prctl, parent_pid: int) -> None:
+    """preexec_fn: SIGKILL this child when its parent dies; exit now if it already has.
+
+    Runs between fork and exec, so it only calls what the parent resolved beforehand.
+    """
+    if prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        os._exit(125)  # no silent fallback to an anvil that could outlive us
+    if os.getppid() != parent_pid:  # the parent died between fork and prctl
+        os._exit(125)
+
+
+_spawn_requests: queue.SimpleQueue[tuple[Future, list[str], int]] = queue.SimpleQueue()
+_spawner: threading.Thread | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn_loop() -> None:
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent_pid = os.getpid()
+    while True:
+        future, argv, log_fd = _spawn_requests.get()
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            future.set_result(subprocess.Popen(argv, stdout=log_fd, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                               preexec_fn=lambda: _die_with_parent(prctl, parent_pid)))
+        except BaseException as exc:  # handed to the caller, which re-raises it
+            future.set_exception(exc)
+
+
+def spawn_tied_to_process(argv: list[str], log_fd: int) -> subprocess.Popen[bytes]:
+    """Start ``argv`` (output to ``log_fd``) so that it is SIGKILLed when this process dies."""
+    if not sys.platform.startswith("linux"):
+        return subprocess.Popen(argv, stdout=log_fd, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None or not _spawner.is_alive():
+            _spawner = threading.Thread(target=_spawn_loop, name="anvil-spawner", daemon=True)
+            _spawner.start()
+    future: Future = Future()
+    _spawn_requests.put((future, argv, log_fd))
+    return future.result()
 
 
 class AnvilProcess:
@@ -52,7 +112,7 @@ class AnvilProcess:
             raise DevnetError(f"anvil is not installed at {argv[0]}; run `npm ci` at the repo root")
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "wb") as log:
-            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            process = spawn_tied_to_process(argv, log.fileno())
         deadline = time.monotonic() + timeout_s
         while True:
             match = _LISTENING.search(log_path.read_bytes())
