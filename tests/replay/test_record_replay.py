@@ -1,0 +1,125 @@
+"""`mevbot record` on the devnet with live noise traffic and a price gap, then `mevbot replay`.
+
+Two replays of one recording, in separate processes with different hash seeds, one of them
+while the machine is busy, write byte-identical decisions, and the decisions are not trivial:
+the gap shows up as opportunities, risk decisions and the transaction execution would send.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mevbot.replay.recording import read_recording
+from tests.fixtures.botconfig import devnet_environ
+from tests.replay.session import mevbot, mevbot_env, open_gap
+
+pytestmark = pytest.mark.devnet
+
+RECORD_S = 4.0
+
+
+def _wait_for_first_frame(path: Path, process: subprocess.Popen, deadline_s: float = 30.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if path.exists() and '"record":"frame"' in path.read_text():
+            return
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)  # polling the recorder's file (another process): no event to wait on
+    pytest.fail(f"{path} got no frame within {deadline_s} s")
+
+
+@pytest.fixture(scope="module")
+def recorded(devnet, tmp_path_factory):
+    """(workdir, recording path, environment, gap tx hash): 4 s of devnet feed with traffic and a gap."""
+    work = tmp_path_factory.mktemp("record")
+    (work / "config.toml").write_text("")
+    env = devnet_environ(devnet, work)
+    path = work / "session.rec"
+    recorder = subprocess.Popen([sys.executable, "-m", "mevbot", "record", "--duration", str(RECORD_S), str(path)],
+                                cwd=work, env=mevbot_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    try:
+        _wait_for_first_frame(path, recorder)
+        traffic = subprocess.Popen([sys.executable, "-m", "mevbot", "devnet", "traffic", "--manifest",
+                                    str(devnet.manifest_path), "--count", "4", "--rate", "8", "--seed", "3"],
+                                   cwd=work, env=mevbot_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        gap_tx = open_gap(devnet)
+        traffic.wait(timeout=60)
+        out, err = recorder.communicate(timeout=60)
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+    assert recorder.returncode == 0, err
+    assert "recorded" in err
+    return work, path, env, gap_tx
+
+
+def test_a_recording_holds_the_start_state_and_the_frames_with_the_live_swaps(recorded, devnet):
+    _, path, _, gap_tx = recorded
+    recording = read_recording(path)
+    assert recording.header.chain_id == devnet.chain_id
+    assert {p.address for p in recording.pools} == {p["address"].lower() for p in devnet.manifest["pools"]}
+    assert recording.frames and all(b.received_ns >= a.received_ns
+                                    for a, b in zip(recording.frames, recording.frames[1:]))
+    assert recording.ended_at_ns >= recording.frames[-1].received_ns
+    # the gap swap's raw transaction is in a recorded frame
+    raw = devnet.rpc.call("eth_getRawTransactionByHash", gap_tx)
+    from mevbot.feed.blocks import decode_block
+    from mevbot.feed.codec import decode_broadcast
+
+    hashes = {tx.hash_hex for f in recording.frames for m in decode_broadcast(f.frame).messages
+              for tx in decode_block(m).transactions}
+    receipt = devnet.rpc.call("eth_getTransactionReceipt", gap_tx)
+    assert gap_tx.lower() in {h.lower() for h in hashes}, (receipt["blockNumber"], recording.header.block_number, recording.frames[-1].frame[:200])
+
+
+def _replay(work: Path, path: Path, env: dict, out: Path, *, hash_seed: str) -> None:
+    done = mevbot("replay", str(path), "--out", str(out), cwd=work, env={**env, "PYTHONHASHSEED": hash_seed})
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_two_replays_write_byte_identical_non_trivial_decisions(recorded):
+    work, path, env, gap_tx = recorded
+    first, second = work / "first.jsonl", work / "second.jsonl"
+    _replay(work, path, env, first, hash_seed="1")
+    _replay(work, path, env, second, hash_seed="2")
+    assert first.read_bytes() == second.read_bytes()
+    records = [json.loads(line) for line in first.read_text().splitlines()]
+    kinds = [r["kind"] for r in records]
+    assert kinds[0] == "replay" and kinds[-1] == "summary"
+    opportunities = [r for r in records if r["kind"] == "opportunity"]
+    decisions = [r for r in records if r["kind"] == "risk_decision"]
+    assert opportunities and len(decisions) == len(opportunities)
+    assert any(o["payload"]["trigger_tx"] == gap_tx.lower() for o in opportunities)
+    # every decision follows its opportunity, in feed order
+    positions = [(o["payload"]["seq"], o["payload"]["tx_index"]) for o in opportunities]
+    assert positions == sorted(positions)
+    summary = records[-1]["payload"]
+    assert summary["intents"] >= 2 and summary["opportunities"] == len(opportunities)
+    sends = [r for r in records if r["kind"] == "would_send"]
+    assert len(sends) == summary["approved"]
+    for send in sends:
+        tx = send["payload"]
+        assert tx["data"].startswith("0x") and tx["gas"] > 0 and tx["chain_id"] == 42161
+
+
+def test_a_replay_on_a_busy_machine_writes_the_same_decisions(recorded):
+    work, path, env, _ = recorded
+    quiet, busy = work / "quiet.jsonl", work / "busy.jsonl"
+    _replay(work, path, env, quiet, hash_seed="3")
+    # two CPU-bound processes on this 2-core machine: the replay competes for every slice
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        _replay(work, path, env, busy, hash_seed="4")
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    assert quiet.read_bytes() == busy.read_bytes()
