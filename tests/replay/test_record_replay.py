@@ -10,54 +10,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from mevbot.replay.recording import read_recording
-from tests.fixtures.botconfig import devnet_environ
-from tests.replay.session import mevbot, mevbot_env, open_gap
+from tests.replay.session import mevbot
 
 pytestmark = pytest.mark.devnet
-
-RECORD_S = 4.0
-
-
-def _wait_for_first_frame(path: Path, process: subprocess.Popen, deadline_s: float = 30.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if path.exists() and '"record":"frame"' in path.read_text():
-            return
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.05)  # polling the recorder's file (another process): no event to wait on
-    pytest.fail(f"{path} got no frame within {deadline_s} s")
-
-
-@pytest.fixture(scope="module")
-def recorded(devnet, tmp_path_factory):
-    """(workdir, recording path, environment, gap tx hash): 4 s of devnet feed with traffic and a gap."""
-    work = tmp_path_factory.mktemp("record")
-    (work / "config.toml").write_text("")
-    env = devnet_environ(devnet, work)
-    path = work / "session.rec"
-    recorder = subprocess.Popen([sys.executable, "-m", "mevbot", "record", "--duration", str(RECORD_S), str(path)],
-                                cwd=work, env=mevbot_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
-    try:
-        _wait_for_first_frame(path, recorder)
-        traffic = subprocess.Popen([sys.executable, "-m", "mevbot", "devnet", "traffic", "--manifest",
-                                    str(devnet.manifest_path), "--count", "4", "--rate", "8", "--seed", "3"],
-                                   cwd=work, env=mevbot_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        gap_tx = open_gap(devnet)
-        traffic.wait(timeout=60)
-        out, err = recorder.communicate(timeout=60)
-    finally:
-        if recorder.poll() is None:
-            recorder.kill()
-    assert recorder.returncode == 0, err
-    assert "recorded" in err
-    return work, path, env, gap_tx
 
 
 def test_a_recording_holds_the_start_state_and_the_frames_with_the_live_swaps(recorded, devnet):
