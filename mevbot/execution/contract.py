@@ -31,6 +31,33 @@ EXECUTED_TOPIC = "0x" + keccak(text="Executed(address,uint256,uint256,bool)").he
 
 KIND_V2, KIND_V3 = 0, 1
 
+#: The executor's custom errors: selector -> (name, argument names, argument types).
+EXECUTOR_ERRORS = {
+    keccak(text=f"{name}({','.join(types)})")[:4]: (name, names, types)
+    for name, names, types in (
+        ("NotOwner", (), ()),
+        ("UnexpectedCallback", ("caller",), ("address",)),
+        ("NotAGenuinePool", ("pool",), ("address",)),
+        ("InsufficientProfit", ("profit", "minProfit"), ("uint256", "uint256")),
+        ("BadRoute", ("why",), ("string",)),
+        ("TransferFailed", ("token",), ("address",)),
+    )
+}
+
+
+def describe_executor_error(data: bytes) -> str | None:
+    """``InsufficientProfit(profit=0, minProfit=5)`` for revert data of one of the executor's
+    errors; None for anything else."""
+    known = EXECUTOR_ERRORS.get(bytes(data[:4]))
+    if known is None:
+        return None
+    name, names, types = known
+    try:
+        values = decode(list(types), bytes(data[4:])) if types else ()
+    except Exception:
+        return f"{name}(?)"
+    return f"{name}(" + ", ".join(f"{n}={v}" for n, v in zip(names, values)) + ")"
+
 
 @attrs.frozen
 class ExecutorArtifact:

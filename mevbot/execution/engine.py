@@ -2,7 +2,8 @@
 
 For each request: build the executor calldata; simulate it with ``eth_call`` at the latest
 state and drop it, with the reason, if it reverts or its profit fell below the floor; estimate
-gas with a margin; set EIP-1559 fees from the base fee and the configured priority fee; sign;
+gas with a margin (asked at the same time as the simulation and the head, so the wait before
+signing is one round trip); set EIP-1559 fees from the base fee and the configured priority fee; sign;
 send the same raw transaction to every sequencer endpoint at once; track the receipt and read
 the realised profit from the executor's ``Executed`` event.
 
@@ -15,6 +16,7 @@ run simulates and never signs or sends.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +24,7 @@ import attrs
 import trio
 from eth_abi import decode
 
-from mevbot.execution.contract import execute_calldata, executed_events
+from mevbot.execution.contract import describe_executor_error, execute_calldata, executed_events
 from mevbot.execution.keys import TradingKey
 from mevbot.execution.nonces import NonceManager, nonce_error_kind
 from mevbot.execution.settings import ExecutionSettings
@@ -68,6 +70,8 @@ class ExecutionResult:
     calldata: str = ""
     seq: int | None = None
     tx_index: int | None = None
+    signed_ns: int | None = None  # time.time_ns() when the transaction was signed, right before sending
+    sent_ns: int | None = None  # time.time_ns() when the first endpoint accepted it
 
     @property
     def landed(self) -> bool:
@@ -77,6 +81,13 @@ class ExecutionResult:
 def revert_reason(error: NodeError) -> str:
     """A readable reason from a revert: ``Error(string)`` text, or the custom error selector."""
     data = error.data if isinstance(error.data, str) else ""
+    if data.startswith("0x") and len(data) >= 10:
+        try:
+            described = describe_executor_error(bytes.fromhex(data[2:]))
+        except ValueError:
+            described = None
+        if described:
+            return described
     if data.startswith("0x08c379a0") and len(data) >= 10 + 128:
         try:
             (text,) = decode(["string"], bytes.fromhex(data[10:]))
@@ -127,28 +138,46 @@ class ExecutionEngine:
         base = dict(request_id=request.request_id, cycle_key=opp.cycle_key, expected_profit=opp.gross_profit,
                     calldata="0x" + calldata.hex(), seq=opp.seq, tx_index=opp.tx_index)
         sender = self.key.address if self.key is not None else None
+        live = not (s.dry_run or self.key is None)
+        # The simulation, the gas estimate and the head (for the base fee) are independent reads of
+        # the latest state: ask for them at once, so the wait before signing is one round trip.
+        replies: dict[str, tuple[Any, Exception | None]] = {}
+
+        async def ask(name: str, call: Callable[[], Any]) -> None:
+            try:
+                replies[name] = (await call(), None)
+            except (RpcError, ValueError) as exc:
+                replies[name] = (None, exc)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ask, "simulation", lambda: self.rpc.eth_call(
+                self.executor, calldata, "latest", **({"sender": sender} if sender else {})))
+            if live:
+                nursery.start_soon(ask, "estimate", lambda: self.rpc.estimate_gas(
+                    {"from": sender, "to": self.executor, "data": "0x" + calldata.hex()}))
+                nursery.start_soon(ask, "head", lambda: self.rpc.get_block("latest"))
+        raw, error = replies["simulation"]
+        if isinstance(error, NodeError):
+            return ExecutionResult(status="dropped", reason=f"simulation reverted: {revert_reason(error)}", **base)
         try:
-            raw = await self.rpc.eth_call(self.executor, calldata, "latest", **({"sender": sender} if sender else {}))
+            if error is not None:
+                raise error
             (simulated,) = decode(["uint256"], raw)
-        except NodeError as exc:
-            return ExecutionResult(status="dropped", reason=f"simulation reverted: {revert_reason(exc)}", **base)
         except (RpcError, ValueError) as exc:
             return ExecutionResult(status="dropped", reason=f"simulation failed: {exc}", **base)
         if simulated < min_profit:
             return ExecutionResult(status="dropped", reason=f"simulated profit {simulated} below {min_profit}",
                                    simulated_profit=simulated, **base)
-        if s.dry_run or self.key is None:
+        if not live:
             return ExecutionResult(status="dry_run", reason="dry run: simulated, not sent",
                                    simulated_profit=simulated, **base)
-        try:
-            estimate = await self.rpc.estimate_gas({"from": sender, "to": self.executor, "data": "0x" + calldata.hex()})
-            head = await self.rpc.get_block("latest")
-        except NodeError as exc:
-            return ExecutionResult(status="dropped", reason=f"gas estimate reverted: {revert_reason(exc)}",
+        (estimate, error), (head, head_error) = replies["estimate"], replies["head"]
+        if isinstance(error, NodeError):
+            return ExecutionResult(status="dropped", reason=f"gas estimate reverted: {revert_reason(error)}",
                                    simulated_profit=simulated, **base)
-        except RpcError as exc:
-            return ExecutionResult(status="dropped", reason=f"gas estimate failed: {exc}", simulated_profit=simulated,
-                                   **base)
+        if error is not None or head_error is not None:
+            return ExecutionResult(status="dropped", reason=f"gas estimate failed: {error or head_error}",
+                                   simulated_profit=simulated, **base)
         gas_limit = estimate * (100 + s.gas_margin_pct) // 100
         base_fee = int(head.get("baseFeePerGas", "0x0"), 16) if head else 0
         tx = build_transaction(calldata, s, executor=self.executor, chain_id=self.chain_id, gas_limit=gas_limit,
@@ -160,14 +189,17 @@ class ExecutionEngine:
         async with self.nonces.slot() as slot:
             tx["nonce"] = slot.nonce
             raw_tx = self.key.sign_transaction(tx)
+            signed_ns = time.time_ns()
             tx_hash, error = await self._send(raw_tx)
+            sent_ns = time.time_ns() if tx_hash is not None else None
             if tx_hash is not None:
                 slot.sent()
             elif isinstance(error, NodeError) and nonce_error_kind(error.message):
                 slot.resync()
             else:
                 slot.refused()
-        sent = dict(base, simulated_profit=simulated, nonce=tx["nonce"], gas_limit=gas_limit)
+        sent = dict(base, simulated_profit=simulated, nonce=tx["nonce"], gas_limit=gas_limit, signed_ns=signed_ns,
+                    sent_ns=sent_ns)
         if tx_hash is None:
             return ExecutionResult(status="failed", reason=f"send refused: {error}", **sent)
         return await self._track(tx_hash, sent)

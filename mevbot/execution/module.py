@@ -10,6 +10,7 @@ from __future__ import annotations
 import trio
 
 from mevbot.execution.engine import TOPIC_REQUEST, TOPIC_RESULT, ExecutionEngine, ExecutionResult
+from mevbot.observability import metrics
 from mevbot.runtime.module import Module, ModuleContext
 
 
@@ -85,6 +86,10 @@ class ExecutionModule(Module):
                     else:
                         result = await self.engine.execute(request, halted=halted)
                     self.counts[result.status] = self.counts.get(result.status, 0) + 1
+                    if result.signed_ns is not None:
+                        metrics.observe_trace_stage("signed", env.trace_id, result.signed_ns)
+                    if result.sent_ns is not None:
+                        metrics.observe_trace_stage("sent", env.trace_id, result.sent_ns)
                     log = ctx.log.warning if result.status in ("reverted", "failed") else ctx.log.info
                     log("%s %s: %s (expected %d, realised %s)", request.request_id, result.status, result.reason,
                         result.expected_profit, result.realised_profit)
