@@ -24,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--refresh", type=float, default=1.0, metavar="S", help="display refresh period")
     parser.add_argument("--traffic-rate", type=float, default=None, metavar="PER_S",
                         help="noise trades per second (default: [devnet] traffic_rate_per_s)")
+    parser.add_argument("--cache-dir", metavar="PATH", default=None,
+                        help="folder of the saved devnet chain state (default: <[devnet] home>/cache); point it "
+                             "at an existing cache to skip the first deploy")
     parser.set_defaults(handler=handle_demo)
 
 
@@ -36,7 +39,8 @@ def handle_demo(args: argparse.Namespace) -> int:
     try:
         summary = trio.run(lambda: run_demo(config_path=args.config, overrides=args.overrides,
                                             duration_s=args.duration, refresh_s=args.refresh, out=sys.stdout,
-                                            summary_path=args.summary, traffic_rate=args.traffic_rate))
+                                            summary_path=args.summary, traffic_rate=args.traffic_rate,
+                                            cache_dir=args.cache_dir))
     except ConfigError as exc:
         print(f"mevbot demo: invalid config:\n{exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 from collections import Counter
 from pathlib import Path
@@ -30,6 +31,8 @@ BALANCE_OF = bytes.fromhex("70a08231")
 class DemoStats:
     started: float = 0.0
     counts: Counter = attrs.field(factory=Counter)
+    rejections: Counter = attrs.field(factory=Counter)  # risk rule -> opportunities it rejected
+    drops: Counter = attrs.field(factory=Counter)  # why execution dropped a request, without its figures
     start_balance_wei: int | None = None
     balance_wei: int | None = None
     executor: str = ""
@@ -55,6 +58,8 @@ class DemoStats:
             "reverted": c["reverted"],
             "failed": c["failed"],
             "dropped": c["dropped"],
+            "rejected_by_rule": dict(sorted(self.rejections.items())),
+            "dropped_by_reason": dict(sorted(self.drops.items())),
             "realised_profit_events_wei": c["realised_wei"],
             "gas_spent_wei": c["gas_wei"],
             "profit_wei": self.profit_wei,
@@ -85,6 +90,15 @@ def bot_overrides(manifest: dict[str, Any], manifest_path: Path) -> list[str]:
     ]
 
 
+def _log_to_file(config) -> Path:
+    """Send the bot's log to [log] file, or to ``<[devnet] home>/demo.log``: the terminal is the display's."""
+    from mevbot.runtime.logs import configure_logging
+
+    path = Path(config.log.file or Path(config.devnet.home) / "demo.log").absolute()
+    configure_logging(attrs.evolve(config.log, file=str(path)), stream=open(os.devnull, "w"))
+    return path
+
+
 async def _balance(rpc, token: str, holder: str) -> int:
     data = BALANCE_OF + bytes(12) + bytes.fromhex(holder[2:])
     return int.from_bytes(await rpc.eth_call(token, data), "big")
@@ -109,8 +123,12 @@ async def _count(bot, stats: DemoStats) -> None:
                 c["opportunities"] += 1
             elif env.topic == "risk.decision":
                 c["approved" if p.approved else "rejected"] += 1
+                if not p.approved:
+                    stats.rejections[p.rule or "?"] += 1
             elif env.topic == "exec.result":
                 c[p.status] += 1
+                if p.status == "dropped":
+                    stats.drops[re.sub(r"\d+", "N", p.reason.split("(")[0].strip())] += 1
                 c["realised_wei"] += p.realised_profit or 0
                 c["gas_wei"] += p.gas_cost_wei or 0
 
@@ -144,7 +162,7 @@ def render(bot, stats: DemoStats, elapsed_s: float) -> str:
 
 async def run_demo(*, config_path: str | None, overrides: list[str], duration_s: float | None,
                    refresh_s: float, out: TextIO, summary_path: str | None = None,
-                   traffic_rate: float | None = None) -> dict[str, Any]:
+                   traffic_rate: float | None = None, cache_dir: str | None = None) -> dict[str, Any]:
     from mevbot.config import load_config
     from mevbot.devnet.errors import DevnetNotRunning
     from mevbot.devnet.executor import bot_account
@@ -157,7 +175,8 @@ async def run_demo(*, config_path: str | None, overrides: list[str], duration_s:
     from mevbot.runtime.registry import select_modules
 
     base = load_config(config_path, overrides=overrides)
-    options = DevnetOptions.from_settings(base.devnet)
+    log_path = _log_to_file(base)
+    options = DevnetOptions.from_settings(base.devnet, cache_dir=cache_dir)
     stats = DemoStats()
     redraw = out.isatty()
     async with trio.open_nursery() as nursery:
@@ -179,6 +198,7 @@ async def run_demo(*, config_path: str | None, overrides: list[str], duration_s:
                                "`mevbot devnet down && mevbot devnet up` to deploy one")
         stats.executor = manifest["contracts"]["executor"]
         stats.manifest_path = str(manifest_path)
+        out.write(f"bot log: {log_path}\n")
         # the bot's devnet key is anvil's public test key for dev account 9, never a real secret
         os.environ[base.execution.devnet_key_env] = bot_account().key.hex()
         config = load_config(config_path, overrides=[*overrides, *bot_overrides(manifest, manifest_path)])

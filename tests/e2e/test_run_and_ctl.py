@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -18,6 +19,7 @@ import pytest
 from tests.fixtures.botconfig import devnet_environ
 
 MEVBOT = str(Path(sys.executable).parent / "mevbot")
+REPO_CACHE = Path(__file__).resolve().parents[2] / ".devnet" / "cache"  # the devnet fixture's
 MODULES = ["monitor", "parser", "pipeline", "scanner", "risk", "execution", "store"]
 
 
@@ -246,12 +248,25 @@ def test_run_with_a_module_missing_its_dependency_exits_2_naming_both(workdir):
     assert done.returncode == 2 and "scanner needs pipeline" in done.stderr
 
 
-def test_demo_prints_the_module_table_and_exits_0_after_its_duration(workdir):
-    config = write_config(workdir)
-    done = subprocess.run([MEVBOT, "demo", "--config", str(config), "--duration", "1.2"], cwd=workdir,
-                          env=clean_env(), capture_output=True, text=True, timeout=20)
+def test_demo_shows_the_bot_trading_live_and_exits_0_after_its_duration(workdir):
+    """The demo's own in-process devnet from the saved chain state (the fixture's cache: no deploy)."""
+    from tests.e2e.test_demo import demo_config, port_is_closed
+
+    config = demo_config(workdir)
+    done = subprocess.run([MEVBOT, "demo", "--config", str(config), "--duration", "3",
+                           "--cache-dir", str(REPO_CACHE)], cwd=workdir, env=clean_env(), capture_output=True,
+                          text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    frames = done.stdout.split("mevbot demo")
-    assert len(frames) >= 3  # refreshed about every second, plus the final frame
-    assert "MODULE" in frames[1] and all(name in frames[1] for name in MODULES)
-    assert "idle: not implemented yet" in frames[1]
+    assert "starting the devnet" in done.stdout  # its own devnet, not the fixture's
+    frames = done.stdout.split("mevbot demo  t=")[1:]
+    assert len(frames) >= 4  # refreshed about every second, plus the final frame
+    first = frames[0]
+    assert "bot ok: all 7 modules ok" in first
+    assert "MODULE" in first and all(f"\n{name} " in first and f"{name} running" in " ".join(first.split())
+                                     for name in MODULES)
+    assert re.search(r"feed \d+ msgs", first) and "opportunities " in first and "executed " in first
+    assert re.search(r"realised profit -?\d+\.\d{6} WETH \(executor 0x[0-9a-fA-F]{40} balance\)", frames[-1])
+    assert int(re.search(r"feed (\d+) msgs", frames[-1]).group(1)) > 0  # the relay's blocks reached the bot
+    assert re.search(r"^profit -?\d+\.\d{6} WETH from \d+ executed arbitrages$", done.stdout, re.M)
+    manifest = json.loads((workdir / ".devnet" / "manifest.json").read_text())
+    assert port_is_closed(manifest["rpc_url"])  # its anvil stopped with it
