@@ -8,12 +8,13 @@ that doubles per quick death up to ``backoff_max_s``; one that stayed up ``stabl
 back to the first delay. Exit code 2 (invalid config) is not retried: it would fail the same way.
 Children's output is forwarded line by line with a ``[name]`` prefix, and the supervisor's view
 (pid, state, restarts, last exit) is written as JSON to ``status_path`` after every change.
-Children get PR_SET_PDEATHSIG, so even a supervisor killed with -9 leaves no orphans behind.
+A supervisor killed with -9 leaves its children running (no PR_SET_PDEATHSIG: trio starts a
+child from a worker thread, and the signal fires when that *thread* exits, ~10 s later); a new
+`mevbot up` then finds their control sockets in use and those children exit 1 until they are gone.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
@@ -31,14 +32,6 @@ import trio
 log = logging.getLogger("mevbot.deploy.up")
 
 EXIT_INVALID_CONFIG = 2
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: orphans possible if the supervisor itself is killed -9
 
 
 def describe_exit(returncode: int) -> str:
@@ -137,7 +130,7 @@ class Supervisor:
             try:
                 proc = await trio.lowlevel.open_process(
                     argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    start_new_session=True, preexec_fn=_die_with_parent, env=self.env, cwd=self.cwd)
+                    start_new_session=True, env=self.env, cwd=self.cwd)
             except OSError as exc:
                 log.error("up: cannot start process %s (%s): %s", name, argv[0], exc)
                 child.state, child.last_exit = "failed", f"cannot start: {exc}"

@@ -7,10 +7,12 @@ for more than one cycle's search), fetches tick data a simulation asks for, and 
 profitable ones on ``arb.opportunity`` in (feed position, cycle key) order.
 
 Clustered, each instance evaluates only its shard of the cycles (``[scanner] shard = "i/n"``,
-see mevbot/deploy/shard.py), so n instances find every opportunity exactly once. When the
-pipeline runs in another process (distributed, or this instance restarted after the pipeline's
-start-up snapshot went out), the scanner reads its pools' state from RPC itself before it is
-ready; every later ``pools.state`` change from the pipeline then replaces that pool's state.
+see mevbot/deploy/shard.py), so n instances find every opportunity exactly once. The pipeline
+publishes its start-up snapshot before the scanner subscribes (it is ready only once it has
+one, and the scanner starts after it), and in a distributed deployment the pipeline may run in
+another process or have started long before this instance: so before it is ready the scanner
+reads from RPC the state of every pool of its cycles that it has not been sent yet; every later
+``pools.state`` change from the pipeline then replaces that pool's state.
 """
 
 from __future__ import annotations
@@ -73,15 +75,20 @@ class ScannerModule(Module):
     async def _read_own_snapshot(self, ctx: ModuleContext, rpc) -> None:
         from mevbot.pools.fetch import fetch_snapshot
 
+        wanted = [p for p in sorted(self.scanner.index.by_pool) if p not in self.states]
+        if not wanted:
+            return
         block = await rpc.block_number()
         words = ctx.full_config.pipeline.v3_words_around
-        for pool in sorted(self.scanner.index.by_pool):
+        read = 0
+        for pool in wanted:
             info = self.registry.pool(pool)
             if info is None or pool in self.states:
-                continue  # already sent by the pipeline: newer than a read of ours could be
+                continue  # sent by the pipeline meanwhile: as new as a read of ours
             self.states[pool] = await fetch_snapshot(rpc, info, block, words_around=words)
-        ctx.log.info("scanner: read %d pools at block %d (the pipeline runs in another process)",
-                     len(self.scanner.index.by_pool), block)
+            read += 1
+        where = "in another process" if self.pipeline_elsewhere(ctx.bus) else "here"
+        ctx.log.info("scanner: read %d pools at block %d (pipeline %s)", read, block, where)
 
     def apply_config(self, ctx: ModuleContext, new_section) -> None:
         ctx.config = new_section
@@ -101,8 +108,7 @@ class ScannerModule(Module):
                     bus.subscribe(TOPIC_CHAIN_HEAD, name="scanner.heads", overflow="drop-oldest") as heads:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._heads, heads)
-                    if self.pipeline_elsewhere(bus):
-                        await self._read_own_snapshot(ctx, rpc)
+                    await self._read_own_snapshot(ctx, rpc)
                     ctx.health.ok(f"{len(self.scanner.index.cycles)} cycles indexed")
                     task_status.started()
                     async for env in states:

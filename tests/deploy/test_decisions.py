@@ -1,0 +1,111 @@
+"""Distributed and clustered placements decide exactly as the monolithic bot, on the same market.
+
+Not yet on a replayed recording (`mevbot record`/`replay` are being built): instead the
+monolithic bot and the placed one run side by side, as real processes, on the same devnet, and
+see the same feed and chain. Two price gaps are opened by real router swaps; each run's store
+then holds the opportunities and risk decisions it made, compared row by row (amounts and
+rules; not timestamps, and not net profit, which depends on which block's base fee each bot had
+seen when it priced gas). Execution is dry run in both, so neither changes the chain.
+
+- distributed: feed (monitor, parser, pipeline), scan (scanner), trade (risk, execution, store)
+  over Unix sockets: the same opportunities and the same decisions.
+- clustered: the same with two scanner processes, shards 0/2 and 1/2: together the same
+  opportunities, none found twice. (Risk decisions are not compared here: two publishers
+  interleave at risk in arrival order, so its in-flight rule may see them in another order.)
+"""
+
+from __future__ import annotations
+
+import collections
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from mevbot.devnet.abi import encode_call
+
+from .procs import (THREE_PROCESSES, Proc, base_config, decisions, environ, is_ready, opportunities,
+                    placement_toml, socket_of, wait_until)
+
+pytestmark = pytest.mark.devnet
+
+TRADER = 6  # a spare anvil dev account
+LAYOUTS = {
+    "distributed": (THREE_PROCESSES, {}),
+    "clustered": ({"feed": ["monitor", "parser", "pipeline"], "scan0": ["scanner"], "scan1": ["scanner"],
+                   "trade": ["risk", "execution", "store"]},
+                  {"scan0": ["scanner.shard=0/2"], "scan1": ["scanner.shard=1/2"]}),
+}
+
+
+def open_gap(devnet, pool: dict, eth_in: int) -> None:
+    weth = devnet.manifest["contracts"]["weth9"]
+    other = pool["token1"] if pool["token0"].lower() == weth.lower() else pool["token0"]
+    trader = devnet.account(TRADER)
+    data = encode_call("swapExactETHForTokens(uint256,address[],address,uint256)", 0, [weth, other],
+                       trader.address, int(time.time()) + 600)
+    assert devnet.transact(trader, pool["router"], data, value=eth_in)["status"] == "0x1"
+
+
+def settled(read, timeout_s: float, what: str, log) -> list:
+    """``read()`` once it is non-empty and has not changed for 2 s (the bot finished the event)."""
+    last, since = None, time.monotonic()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = read()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif now and time.monotonic() - since >= 2.0:
+            return now
+        time.sleep(0.1)  # polling a store another process writes, with a deadline
+    raise AssertionError(f"{what}: not settled within {timeout_s} s (last {last})\n{log()[-5000:]}")
+
+
+def summary(got: list, want: list) -> str:
+    def by_seq(rows):
+        return dict(collections.Counter(row[3] for row in rows))
+    return (f"placed: {len(got)} rows by seq {by_seq(got)}; monolithic: {len(want)} rows by seq {by_seq(want)}; "
+            f"only placed: {sorted(set(got) - set(want), key=repr)[:3]}; only monolithic: {sorted(set(want) - set(got), key=repr)[:3]}")
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_a_placed_deployment_finds_and_decides_what_the_monolithic_bot_does(devnet, layout):
+    processes, overrides = LAYOUTS[layout]
+    with tempfile.TemporaryDirectory(prefix="mbmono") as mono_dir, \
+            tempfile.TemporaryDirectory(prefix="mbplaced") as placed_dir:
+        mono_dir, placed_dir = Path(mono_dir), Path(placed_dir)
+        (mono_dir / "config.toml").write_text(base_config(mono_dir))
+        (placed_dir / "config.toml").write_text(base_config(placed_dir)
+                                                + placement_toml(placed_dir, processes, overrides))
+        mono = Proc(["run", "--config", str(mono_dir / "config.toml")], mono_dir, environ(devnet, mono_dir),
+                    "bot.log")
+        placed = Proc(["up", "--config", str(placed_dir / "config.toml")], placed_dir,
+                      environ(devnet, placed_dir), "up.log")
+        try:
+            mono_socket = mono_dir / "run" / "bot-{process}.sock"  # a plain run keeps the path as written
+            wait_until(lambda: is_ready(mono_socket), 60, "monolithic bot ready", mono.log_text)
+            wait_until(lambda: all(is_ready(socket_of(placed_dir, p)) for p in processes), 60,
+                       f"{layout} deployment ready", placed.log_text)
+            assert decisions(mono_dir / "store.sqlite") == decisions(placed_dir / "store.sqlite") == []
+
+            open_gap(devnet, devnet.pool("uniswap_v2", "WETH", "USDC"), 30 * 10**18)
+            open_gap(devnet, devnet.pool("sushiswap", "WETH", "USDC"), 20 * 10**18)
+
+            want_opps = settled(lambda: opportunities(mono_dir / "store.sqlite"), 60, "monolithic opportunities",
+                                mono.log_text)
+            got_opps = settled(lambda: opportunities(placed_dir / "store.sqlite"), 60, f"{layout} opportunities",
+                               placed.log_text)
+            assert got_opps == want_opps, summary(got_opps, want_opps)  # sorted: equal lists = none twice
+            if layout == "distributed":
+                want = settled(lambda: decisions(mono_dir / "store.sqlite"), 30, "monolithic decisions",
+                               mono.log_text)
+                got = settled(lambda: decisions(placed_dir / "store.sqlite"), 30, f"{layout} decisions",
+                              placed.log_text)
+                assert got == want, summary(got, want)
+            else:
+                log = placed.log_text()
+                assert "[scan0] " in log and "scanner: shard 0/2:" in log and "scanner: shard 1/2:" in log
+        finally:
+            placed.kill()
+            mono.kill()
