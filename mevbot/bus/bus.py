@@ -64,6 +64,7 @@ class Bus:
         self._subs: list[Subscription] = []
         self._local: dict[str, tuple[Subscription, ...]] = {}
         self._remote: dict[str, tuple[PeerLink, ...]] = {}
+        self._routes: dict[str, tuple] = {}  # topic -> (links, subscriptions, critical)
         self._critical: dict[str, bool] = {}
         self._types: dict[type, tuple[str, int]] = {}
         self._valid_topics: set[str] = set()
@@ -105,6 +106,7 @@ class Bus:
                            dead_letter=self._dead_letter_full)
         self._subs.append(sub)
         self._local.clear()
+        self._routes.clear()
         self._announce_interest()
         return sub
 
@@ -112,6 +114,7 @@ class Bus:
         if sub in self._subs:
             self._subs.remove(sub)
             self._local.clear()
+            self._routes.clear()
             self._announce_interest()
 
     def _announce_interest(self) -> None:
@@ -149,34 +152,48 @@ class Bus:
         await self.publish_envelope(env)
         return env
 
+    def _route_for(self, topic: str) -> tuple:
+        """(peer links that want ``topic``, local subscriptions, critical?) — cached per topic."""
+        links = self._remote.get(topic)
+        if links is None:
+            links = self._remote[topic] = self._links_for(topic)
+        route = self._routes[topic] = (links, self._local_for(topic), self.is_critical(topic))
+        return route
+
     async def publish_envelope(self, env: Envelope) -> None:
         """Route an envelope made here (or replayed from the DLQ) to local and remote subscribers."""
         topic = env.topic
         self.published += 1
-        if topic == self.inbox:
-            self._resolve_reply(env)
-            return
-        links = self._remote.get(topic)
-        if links is None:
-            links = self._links_for(topic)
-            self._remote[topic] = links
-        critical = self.is_critical(topic)
+        route = self._routes.get(topic)
+        if route is None:
+            if topic == self.inbox:
+                self._resolve_reply(env)
+                return
+            route = self._route_for(topic)
+        links, subs, critical = route
         frame = None
+        if critical:
+            frame = self.codec.encode(env)
+            if self.journal is not None:
+                self.journal.record(env.id, topic, frame, env.created_ns, [link.peer for link in links])
         if links:
-            if critical or any(link.lanes[FAST].serialises for link in links):
-                frame = self.codec.encode(env)
-        if critical and self.journal is not None:
-            self.journal.record(env.id, topic, frame or self.codec.encode(env), env.created_ns,
-                                [link.peer for link in links])
-        for link in links:
-            link_frame = frame if link.lanes[FAST].serialises else None
-            lane = link.lane_for(link_frame, critical)
-            if lane.full():
-                await lane.wait_room()  # backpressure from a connected, busy peer
-            lane.enqueue(env, link_frame, critical)
-        subs = self._local.get(topic)
-        if subs is None:
-            subs = self._local_for(topic)
+            settings = self.settings
+            for link in links:
+                fast = link.fast
+                if fast.serialises:
+                    if frame is None:
+                        frame = self.codec.encode(env)
+                    link_frame = frame
+                else:
+                    link_frame = None
+                lane = fast
+                if not critical and link.bulk.connected and (
+                        len(fast.out) > settings.failover_depth
+                        or (link_frame is not None and len(link_frame) > settings.large_message_bytes)):
+                    lane = link.lane_for(link_frame, critical)
+                if len(lane.out) >= settings.link_buffer:
+                    await lane.wait_room()  # backpressure from a connected, busy peer
+                lane.enqueue(env, link_frame, critical)
         for sub in subs:
             if not sub.offer(env):
                 await sub.put(env)
@@ -204,6 +221,23 @@ class Bus:
                 await sub.put(env)
         if not subs:
             self.unrouted += 1
+
+    async def deliver_remote_many(self, topic: str, envs: list[Envelope]) -> None:
+        """:meth:`deliver_remote` for a run of envelopes on one topic (one step per subscription)."""
+        if topic == self.inbox:
+            for env in envs:
+                self._resolve_reply(env)
+            return
+        subs = self._local.get(topic)
+        if subs is None:
+            subs = self._local_for(topic)
+        if not subs:
+            self.unrouted += len(envs)
+            return
+        for sub in subs:
+            taken = sub.offer_many(envs)
+            for env in envs[taken:]:  # a full BLOCK subscription: backpressure, in order
+                await sub.put(env)
 
     # ---- request / reply ---------------------------------------------------------------
     async def request(self, topic: str, payload: Any, *, source: str = "",
@@ -245,10 +279,12 @@ class Bus:
         if link is None:
             link = self.links[peer] = PeerLink(self, peer, transport, address, reason)
             self._remote.clear()
+            self._routes.clear()
         return link
 
     def _interest_changed(self) -> None:
         self._remote.clear()
+        self._routes.clear()
 
     async def serve(self, transport: Transport, address: str, *,
                     task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -274,6 +310,7 @@ class Bus:
                      hello.lane, transport.name)
             link.set_interest(hello.patterns)
             self._remote.clear()
+            self._routes.clear()
             try:
                 await lane.run_session(stream, transport.serialises, first[1:])
             except (StreamClosed, FrameError) as exc:

@@ -8,8 +8,9 @@ Wire layout of one frame body (little-endian), chosen by measurement (bench/bus.
     u8  len(topic), u8 len(tag), u8 len(source), u8 len(reply_to)
     topic, tag, source, reply_to (UTF-8), then the payload bytes to the end of the frame.
 
-The fixed header is one ``struct`` call each way and the four short strings are memoised, so the
-envelope costs well under a microsecond; payloads use the type's hand-written layout when it has
+The fixed header is one ``struct`` call each way and the short strings are memoised (one by one
+when encoding, as one block keyed by their bytes when decoding), so the envelope costs well under
+a microsecond; payloads use the type's hand-written layout when it has
 one (the hottest types) and the shared cattrs JSON converter otherwise. Any malformed input raises
 :class:`MessageDecodeError` with the reason, which the bus dead-letters.
 """
@@ -43,7 +44,6 @@ _json_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _json_loads = json.loads
 
 _encoded: dict[str, bytes] = {}
-_decoded: dict[bytes, str] = {}
 _STRING_CACHE_LIMIT = 4096
 
 
@@ -60,22 +60,14 @@ def _encode_str(value: str) -> bytes:
     return raw
 
 
-def _decode_str(raw: bytes) -> str:
-    value = _decoded.get(raw)
-    if value is None:
-        value = raw.decode()
-        if len(_decoded) >= _STRING_CACHE_LIMIT:
-            _decoded.clear()
-        _decoded[raw] = value
-    return value
-
-
 class Codec:
     """Encodes and decodes envelopes of the message types in one registry."""
 
     def __init__(self, registry: MessageRegistry = MESSAGES) -> None:
         self.registry = registry
         self._by_tag = registry._by_tag  # read-only fast path; misses go through for_tag
+        # the bytes of the four strings -> (topic, tag, source, reply_to)
+        self._decode_strings: dict[bytes, tuple[str, str, str, str]] = {}
 
     def encode_payload(self, tag: str, payload: Any) -> tuple[int, bytes]:
         entry = self.registry.for_tag(tag)
@@ -115,30 +107,33 @@ class Codec:
                                      f"magic 0x{MAGIC:02x}")
         return fields
 
+    def _strings_from(self, raw: bytes, topic_len: int, tag_len: int, source_len: int) -> tuple:
+        try:
+            tag_at = topic_len + tag_len
+            source_at = tag_at + source_len
+            strings = (raw[:topic_len].decode(), raw[topic_len:tag_at].decode(),
+                       raw[tag_at:source_at].decode(), raw[source_at:].decode())
+        except UnicodeDecodeError as exc:
+            raise MessageDecodeError(f"envelope string is not UTF-8: {exc}") from None
+        if len(self._decode_strings) >= _STRING_CACHE_LIMIT:
+            self._decode_strings.clear()
+        self._decode_strings[raw] = strings
+        return strings
+
     def decode(self, frame: bytes) -> Envelope:
         """The envelope in ``frame``; raises :class:`MessageDecodeError` saying why not."""
         if len(frame) < HEADER_SIZE or frame[0] != MAGIC:
             self.decode_header(frame)  # raises with the precise reason
         (_, encoding, version, id_hi, id_lo, created_ns, trace_hi, trace_lo, correlation_id,
          topic_len, tag_len, source_len, reply_len) = _unpack_header(frame)
-        pos = HEADER_SIZE
-        end = pos + topic_len + tag_len + source_len + reply_len
+        end = HEADER_SIZE + topic_len + tag_len + source_len + reply_len
         if end > len(frame):
             raise MessageDecodeError(f"envelope strings need {end} bytes, frame has {len(frame)}")
-        decoded = _decoded
-        try:
-            raw = frame[pos:pos + topic_len]
-            topic = decoded.get(raw) or _decode_str(raw)
-            pos += topic_len
-            raw = frame[pos:pos + tag_len]
-            tag = decoded.get(raw) or _decode_str(raw)
-            pos += tag_len
-            raw = frame[pos:pos + source_len]
-            source = decoded.get(raw) or _decode_str(raw)
-            pos += source_len
-            reply_to = _decode_str(frame[pos:end]) if reply_len else ""
-        except UnicodeDecodeError as exc:
-            raise MessageDecodeError(f"envelope string is not UTF-8: {exc}") from None
+        raw = frame[HEADER_SIZE:end]
+        strings = self._decode_strings.get(raw)
+        if strings is None:
+            strings = self._strings_from(raw, topic_len, tag_len, source_len)
+        topic, tag, source, reply_to = strings
         entry = self._by_tag.get(tag) or self.registry.for_tag(tag)
         unpack = entry.unpack
         if encoding == ENCODING_BINARY and unpack is not None and version == entry.version:

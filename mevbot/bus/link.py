@@ -188,24 +188,42 @@ class Lane:
             self.bytes_sent += size
 
     async def _handle_batch(self, frames: list) -> None:
+        """Decode a received batch and hand it over; consecutive messages on one topic go to
+        the subscriptions as one run (one queue operation and one wakeup per run)."""
         bus = self.link.bus
         self.received += len(frames)
         critical_ids: list[int] = []
+        decode = bus.codec.decode
+        serialises = self.serialises
+        critical_topics = bus._critical
+        run_topic = None
+        run: list[Envelope] = []
         try:
             for frame in frames:
-                if self.serialises:
+                if serialises:
                     try:
-                        env = bus.codec.decode(frame)
+                        env = decode(frame)
                     except MessageDecodeError as exc:
                         bus.dlq.add(f"undecodable: {exc}", raw=bytes(frame),
                                     origin=f"link:{self.link.peer}/{self.name}")
                         continue
                 else:
                     env = frame
-                if env.topic == LINK_TOPIC:
+                topic = env.topic
+                if topic == run_topic:
+                    run.append(env)
+                    continue
+                if run:
+                    ready, run = run, []
+                    await bus.deliver_remote_many(run_topic, ready)
+                run_topic = None
+                if topic == LINK_TOPIC:
                     self._handle_control(env.payload)
                     continue
-                if bus.is_critical(env.topic):
+                critical = critical_topics.get(topic)
+                if critical is None:
+                    critical = bus.is_critical(topic)
+                if critical:
                     if env.id in self.link.recent_ids or (bus.journal and bus.journal.seen(env.id)):
                         critical_ids.append(env.id)  # a redelivery: confirm again, surface never
                         bus.duplicates += 1
@@ -214,7 +232,11 @@ class Lane:
                     self.link.remember(env.id)
                     critical_ids.append(env.id)
                 else:
-                    await bus.deliver_remote(env)
+                    run_topic = topic
+                    run.append(env)
+            if run:
+                ready, run = run, []
+                await bus.deliver_remote_many(run_topic, ready)
         finally:
             # also when cancelled mid-batch (peer gone): whatever was handed over is recorded
             if critical_ids:
@@ -251,6 +273,7 @@ class PeerLink:
         self.address = address
         self.reason = reason
         self.lanes = {FAST: Lane(self, FAST), BULK: Lane(self, BULK)}
+        self.fast, self.bulk = self.lanes[FAST], self.lanes[BULK]
         self.patterns: tuple[str, ...] = ()
         self._wants: dict[str, bool] = {}
         self.recent_ids: set[int] = set()

@@ -68,6 +68,38 @@ class Subscription:
             self._readers.unpark()
         return True
 
+    def offer_many(self, envs: list[Envelope]) -> int:
+        """:meth:`offer` each of ``envs`` in order, in one step; returns how many were taken.
+
+        Fewer than all only under BLOCK when the queue fills: the caller must :meth:`put` the rest.
+        """
+        items = self._items
+        room = self.maxlen - len(items)
+        count = len(envs)
+        taken = count
+        if count <= room:
+            items.extend(envs)
+        elif self.overflow is Overflow.BLOCK:
+            taken = max(room, 0)
+            items.extend(envs[:taken])
+        elif self.overflow is Overflow.DROP_OLDEST:
+            items.extend(envs)
+            excess = len(items) - self.maxlen
+            for _ in range(excess):
+                items.popleft()
+            self.dropped += excess
+        else:
+            accepted = max(room, 0)
+            items.extend(envs[:accepted])
+            for env in envs[accepted:]:
+                self.dead_lettered += 1
+                self._dead_letter(env, f"subscription {self.name!r} full ({self.maxlen} queued)")
+        if len(items) > self.max_depth:
+            self.max_depth = len(items)
+        if self._readers and items:
+            self._readers.unpark(count=len(items))
+        return taken
+
     async def put(self, env: Envelope) -> None:
         """Queue ``env``, waiting for room under BLOCK.
 

@@ -125,3 +125,23 @@ async def test_bad_topics_and_unregistered_payloads_are_refused_with_typed_error
         await bus.publish("market.x", object())
     with pytest.raises(TopicError):
         bus.subscribe("a..b")
+
+
+@pytest.mark.parametrize("policy", ["block", "drop-oldest", "dead-letter"])
+async def test_a_run_from_a_peer_meets_each_policy_exactly_as_one_by_one_offers_do(policy):
+    """Bus.deliver_remote_many (what a link reader uses) against per-message Subscription.offer."""
+    one_by_one, as_a_run = make_bus(), make_bus()
+    subs = [bus.subscribe("t", queue_size=4, overflow=policy) for bus in (one_by_one, as_a_run)]
+    await one_by_one.publish("t", Tick(-1))
+    await as_a_run.publish("t", Tick(-1))
+    envs = [(await one_by_one.publish("x", Tick(i))) for i in range(7)]  # no subscriber on x
+    for env in envs:
+        subs[0].offer(env)
+    with trio.move_on_after(0.5) as blocked:  # under block, the run waits for room like put()
+        await as_a_run.deliver_remote_many("t", envs)
+    assert blocked.cancelled_caught == (policy == "block")
+    queued = [[e.payload.seq for e in await sub.receive_batch()] for sub in subs]
+    assert queued[0] == queued[1]
+    assert (subs[0].dropped, subs[0].dead_lettered) == (subs[1].dropped, subs[1].dead_lettered)
+    assert [letter.envelope.payload.seq for letter in as_a_run.dlq.list()] == (
+        [3, 4, 5, 6] if policy == "dead-letter" else [])
