@@ -170,6 +170,8 @@ class Replayer:
         return attrs.evolve(
             config,
             parser=attrs.evolve(config.parser, manifest=str(manifest), registry_db=":memory:"),
+            # one scanner sees every cycle (a live deployment may split them into shards)
+            scanner=attrs.evolve(config.scanner, shard="0/1"),
             # the live bot's emergency-stop file must not decide a replay's outcome
             risk=attrs.evolve(config.risk, state_path=str(workdir / "risk-state.json")),
         )

@@ -98,8 +98,29 @@ def read_trace(db: sqlite3.Connection, trace_id: str, query: str = "") -> Trace:
             if table == "risk_decisions":
                 details["approved"] = bool(details["approved"])
             hops.append((row[0], rank, Hop(row[0], table, row[1] or "", row[2] or "", details)))
+        if table == "execution_results":
+            hops.extend(_send_hops(db, trace_id, rank))
     hops.sort(key=lambda item: (item[0], item[1]))
     return Trace(trace_id, query, tuple(hop for _, _, hop in hops))
+
+
+def _send_hops(db: sqlite3.Connection, trace_id: str, rank: int) -> list[tuple[float, int, Hop]]:
+    """``signed`` and ``sent`` moments inside execution, when the result carries them
+    (``signed_ns`` / ``sent_ns`` of a live send; a dry run has neither)."""
+    found = []
+    for request_id, payload in db.execute("SELECT request_id, payload FROM execution_results WHERE trace_id = ?",
+                                          (trace_id,)):
+        try:
+            data = json.loads(payload) if payload else {}
+        except ValueError:
+            continue
+        for stage in ("signed", "sent"):
+            at_ns = data.get(f"{stage}_ns") if isinstance(data, dict) else None
+            if isinstance(at_ns, int):
+                ts = at_ns / 1e9
+                found.append((ts, rank, Hop(ts, "execution_results", f"exec.{stage}", "execution",
+                                            {"request_id": request_id})))
+    return found
 
 
 def format_trace(trace: Trace) -> str:
