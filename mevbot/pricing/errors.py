@@ -37,13 +37,16 @@ class MissingTickData(PricingError):
     Exactly one of ``word`` (a ``tickBitmap`` word position, the int16 key the pool uses) and
     ``tick`` (an initialised tick whose ``ticks(tick).liquidityNet`` is unknown) is set. The
     caller fetches it, extends the pool state and simulates again; nothing was half-applied.
+    ``pool`` is the address of the pool that lacks it: pricing works on a state and does not
+    know it, so the caller that does (the scanner, per hop) fills it in before passing it on.
     """
 
-    def __init__(self, *, word: int | None = None, tick: int | None = None) -> None:
+    def __init__(self, *, word: int | None = None, tick: int | None = None, pool: str | None = None) -> None:
         if (word is None) == (tick is None):
             raise ValueError("MissingTickData needs exactly one of word= or tick=")
         self.word = word
         self.tick = tick
+        self.pool = pool
         if word is not None:
             what = f"tickBitmap word {word} is outside the known bitmap words"
         else:

@@ -22,12 +22,13 @@ through the steps they consume in full, memoised per state and direction (v3_wal
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 
 import attrs
 
 from mevbot.pricing.errors import InvalidPoolState, MissingTickData, SolidityRevert
-from mevbot.pricing.full_math import MAX_INT256, MAX_UINT128, MAX_UINT256, MIN_INT256
+from mevbot.pricing.full_math import MAX_INT256, MAX_UINT128, MAX_UINT160, MAX_UINT256, MIN_INT256
 from mevbot.pricing.sqrt_price_math import get_next_sqrt_price_from_input, get_next_sqrt_price_from_output
 from mevbot.pricing.tick_math import (
     MAX_SQRT_RATIO,
@@ -352,6 +353,85 @@ def simulate_v3_swap(
     return V3SwapResult(
         amount0, amount1, sqrt_price, tick, liquidity, tuple(crossed), steps, fee_total, zero_for_one
     )
+
+
+def quote_v3_exact_input(state: V3PoolState, zero_for_one: bool, amount_in: int) -> tuple[int, int, int, int, int]:
+    """``(amount_out, sqrt_price_x96, liquidity, ticks_crossed, full_steps)`` of an exact-input swap, no limit.
+
+    The same numbers as :func:`simulate_v3_swap` (``amount_out``, the final price and liquidity,
+    ``len(ticks_crossed)``) for ``amount_in > 0`` and the widest limit, built for the scanner's
+    size search, which quotes thousands of amounts per event: no result object and no final
+    tick (getTickAtSqrtRatio), which a quote never reads. The memoised walk fast-forwards
+    through the steps the amount consumes in full; the one step it ends in is then partial by
+    the walk's own criterion (the amount is below the cumulative cost through that step), so it
+    is the loop's partial step: the library's next price from the input, the output to it. When
+    the walk cannot say (unknown words or ticks ahead, the price bounds, a crossing that would
+    revert), this calls :func:`simulate_v3_swap`, which raises exactly as the pool would.
+
+    ``full_steps`` counts the loop steps (stops at initialised ticks and word edges) the swap
+    consumed in full, i.e. which price segment it ended in: two amounts with the same count end
+    in the same segment, where the output is one constant-product curve. It is -1 when the loop
+    answered instead of the walk.
+    """
+    if amount_in <= 0 or amount_in > MAX_INT256:
+        result = simulate_v3_swap(state, zero_for_one, amount_in)  # raises as the pool does
+        return result.amount_out, result.sqrt_price_x96, result.liquidity, len(result.ticks_crossed), -1
+    walk = state._walks.get(zero_for_one)
+    if walk is None:
+        walk = state._walks[zero_for_one] = SwapWalk(zero_for_one)
+    cost_end = walk.cost_end
+    walked = len(walk.crossed_end)  # appended last: counts complete steps only
+    if walked and cost_end[walked - 1] > amount_in:
+        # Walked past the amount already: WalkSteps.full_steps without the extension. With the
+        # widest limit every walked stop lies before it, so only the amount decides.
+        full = bisect_right(cost_end, amount_in, 0, walked)
+        started = 1 + bisect_left(cost_end, amount_in, 0, walked)
+        if started < full:
+            full = started
+    else:
+        limit = MIN_SQRT_RATIO + 1 if zero_for_one else MAX_SQRT_RATIO - 1
+        full = walk.full_steps(state, True, amount_in, limit)
+        walked = len(walk.crossed_end)
+    if full:
+        last = full - 1
+        remaining = amount_in - cost_end[last]
+        out = walk.out_end[last]
+        price = walk.price_end[last]
+        liquidity = walk.liquidity_end[last]
+        crossed = walk.crossed_end[last]
+        if remaining == 0:
+            return out, price, liquidity, crossed, full
+    else:
+        remaining, out = amount_in, 0
+        price, liquidity, crossed = state.sqrt_price_x96, state.liquidity, 0
+    if walked <= full:  # the step it ends in is not walked: let the loop decide
+        result = simulate_v3_swap(state, zero_for_one, amount_in)
+        return result.amount_out, result.sqrt_price_x96, result.liquidity, len(result.ticks_crossed), -1
+    # The partial step: remaining < its full cost, so liquidity > 0 (a step with none costs 0).
+    less_fee = remaining * (1_000_000 - state.fee_pips) // 1_000_000
+    if zero_for_one:
+        # getNextSqrtPriceFromAmount0RoundingUp's usual branch, inlined; the library otherwise
+        numerator1 = liquidity << 96
+        product = less_fee * price
+        denominator = numerator1 + product
+        if less_fee == 0:
+            price_next = price
+        elif denominator <= MAX_UINT256:
+            price_next = -((-numerator1 * price) // denominator)
+        else:
+            price_next = get_next_sqrt_price_from_input(price, liquidity, less_fee, True)
+        out += (liquidity * (price - price_next)) >> 96
+    else:
+        if less_fee <= MAX_UINT160:
+            price_next = price + (less_fee << 96) // liquidity
+            if price_next > MAX_UINT160:
+                price_next = get_next_sqrt_price_from_input(price, liquidity, less_fee, False)  # its revert
+        else:
+            price_next = get_next_sqrt_price_from_input(price, liquidity, less_fee, False)
+        out += ((liquidity << 96) * (price_next - price)) // (price_next * price)
+    if out > MAX_INT256:
+        raise SolidityRevert("UniswapV3Pool.swap", "", f"amountCalculated {-out} overflows int256")
+    return out, price_next, liquidity, crossed, full
 
 
 def apply_v3_swap(state: V3PoolState, result: V3SwapResult) -> V3PoolState:
