@@ -27,22 +27,26 @@ class Hop:
     pool: str
     token_in: str
     token_out: str
+    #: True when the hop sells the pool's token0 (token addresses sort as the pool does).
+    zero_for_one: bool = attrs.field(init=False, eq=False, repr=False)
 
-    @property
-    def zero_for_one(self) -> bool:
-        """True when the hop sells the pool's token0 (token addresses sort as the pool does)."""
-        return self.token_in.lower() < self.token_out.lower()
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "zero_for_one", self.token_in.lower() < self.token_out.lower())
 
 
 @attrs.frozen
 class Cycle:
     start_token: str
     hops: tuple[Hop, ...]
+    #: Stable identity: start token and pools in order, lower-case.
+    key: str = attrs.field(init=False, eq=False, repr=False)
+    #: ``(pool, zero_for_one)`` per hop, pool lower-case: what the scanner's hot loop reads.
+    legs: tuple[tuple[str, bool], ...] = attrs.field(init=False, eq=False, repr=False)
 
-    @property
-    def key(self) -> str:
-        """Stable identity: start token and pools in order, lower-case."""
-        return self.start_token.lower() + ":" + ">".join(h.pool.lower() for h in self.hops)
+    def __attrs_post_init__(self) -> None:
+        # Derived once: the scanner reads them for every cycle of every event.
+        object.__setattr__(self, "key", self.start_token.lower() + ":" + ">".join(h.pool.lower() for h in self.hops))
+        object.__setattr__(self, "legs", tuple((h.pool.lower(), h.zero_for_one) for h in self.hops))
 
     @property
     def pools(self) -> tuple[str, ...]:
@@ -59,9 +63,13 @@ class CycleIndex:
 
     def through_any(self, pools: Iterable[str]) -> list[Cycle]:
         """Cycles touching any of ``pools``, each once, in key order."""
+        lists = [self.by_pool.get(pool.lower(), ()) for pool in pools]
+        lists = [cycles for cycles in lists if cycles]
+        if len(lists) == 1:
+            return list(lists[0])  # each pool's tuple is already in key order
         seen: dict[str, Cycle] = {}
-        for pool in pools:
-            for cycle in self.through(pool):
+        for cycles in lists:
+            for cycle in cycles:
                 seen.setdefault(cycle.key, cycle)
         return [seen[k] for k in sorted(seen)]
 

@@ -1,30 +1,73 @@
 """Evaluate the cycles through changed pools and report the profitable ones.
 
 Pure and synchronous: the scanner module feeds it events and decides where it runs (inline in
-the event loop for a handful of cycles, chunked otherwise). For each cycle through a changed
-pool it sizes the input exactly (V2-only cycles: closed form refined on the exact simulator;
-anything with a V3 hop: bracketed golden-section search on the exact simulator), prices the
-gas (L2 estimate times gas price, plus the L1 data component) in ETH and in the start token,
-and keeps the cycles whose net profit and profit-to-cost ratio pass the filters. Results are
-sorted by ``(seq, tx_index, cycle_key)``, so a replay of the same events gives the same list.
+the event loop, one cycle per step). For each cycle through a changed pool, :class:`Scanner`:
+
+1. **Prunes** the cycle when the product of its hops' marginal rates at the current prices,
+   after fees, is at most 1. Each hop's exact output is at most its marginal rate at zero input
+   times the input (both pool kinds give decreasing marginal rates, and their integer rounding
+   only ever favours the pool; tests/pricing/test_v3_quote.py checks the V3 bound exactly), so
+   such a cycle returns at most its input at every size: no profit, no report. The rates are
+   floats; the cycle is pruned only below ``1 - PRUNE_MARGIN`` (1e-9, a million times the
+   worst float error of a 3-hop product), so rounding never prunes a cycle the exact
+   arithmetic would keep.
+2. **Sizes** the others on the exact integer simulator. V2-only cycles: the closed form of the
+   composed constant-product map, refined on the simulator within 4 wei (as ever). With a V3
+   hop: Newton steps on the exact simulator. The first guess is the same closed form on the
+   V3 pools' virtual reserves in their current range (where a V3 pool *is* a constant-product
+   pool); after each exact simulation, each hop's state at its simulated end point gives the
+   local constant-product map the cycle follows from there (exactly, until a hop reaches its
+   next initialised tick), whose optimum is the next point. Points are kept inside a bracket
+   the marginal rates at the simulated points maintain (profit is concave), and the search
+   stops when the next step is below 2^-32 of the input (or 1 wei), or after
+   ``max_evaluations``. In-range optima take one simulation, tick-crossing ones a few; a hop
+   without liquidity at its price falls back to the bracketed golden-section search.
+   Every amount reported is the simulator's, and the best simulated point is the answer.
+3. **Prices** the gas (L2 estimate times gas price, plus the L1 data component) in ETH and in
+   the start token, and keeps the cycles whose net profit and profit-to-cost ratio pass.
+
+Per (pool, direction), the marginal rate and virtual reserves are computed once per state
+object (states are immutable; a new state object is new data). :class:`ReferenceScanner` is
+the unoptimised search kept for checking: no prune, golden-section over ``[1, max_input]`` on
+:class:`CycleSimulation` (which calls ``simulate_v3_swap``), routes re-simulated.
+
+Results are sorted by ``(seq, tx_index, cycle_key)``, so a replay of the same events gives the
+same list; the search itself is deterministic (no clocks, no dict-order dependence).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
 import attrs
 
 from mevbot.pools.state import PoolState
-from mevbot.pricing.errors import MissingTickData, PricingError
-from mevbot.pricing.v2 import V2PoolState
-from mevbot.pricing.v3_pool import V3PoolState, simulate_v3_swap
+from mevbot.pricing.errors import MissingTickData, PricingError, SolidityRevert
+from mevbot.pricing.full_math import MAX_UINT256
+from mevbot.pricing.v2 import V2PoolState, get_amount_out
+from mevbot.pricing.v3_pool import V3PoolState, quote_v3_exact_input, simulate_v3_swap
 from mevbot.scanner.cycles import Cycle, CycleIndex
 from mevbot.scanner.opportunity import ArbitrageOpportunity, RouteHop
 from mevbot.scanner.search import V2Hop, golden_section_search, refine_around, v2_chain_optimum
 
 #: Looks up a pool's (speculative) state by address.
 StateView = Callable[[str], PoolState | None]
+
+#: A cycle is pruned only when its float marginal-rate product is below 1 - PRUNE_MARGIN.
+PRUNE_MARGIN = 1e-9
+#: The Newton search stops when its next step is below 2**-NEWTON_TOLERANCE_BITS of the input.
+NEWTON_TOLERANCE_BITS = 32
+_Q96_FLOAT = float(1 << 96)
+
+
+class SizeTooSmall(ArithmeticError):
+    """A hop's output rounds to nothing at this trial size: the optimum is above it."""
+
+
+class SizeRejected(ArithmeticError):
+    """A pool would revert at this trial size (e.g. an overflow far beyond its liquidity):
+    the size is infeasible, smaller ones may not be, so the search treats it as -infinity."""
 
 
 @attrs.frozen
@@ -62,6 +105,8 @@ class ScanFilters:
 @attrs.define
 class ScanCounters:
     cycles_evaluated: int = 0
+    pruned: int = 0  # marginal-rate product <= 1: no size can profit (not sized)
+    simulations: int = 0  # whole-cycle exact simulations spent sizing
     profitable: int = 0
     filtered: int = 0
     missing_data: int = 0
@@ -87,14 +132,16 @@ class CycleSimulation:
     def __call__(self, amount_in: int) -> int:
         amount = amount_in
         for hop, state, zero_for_one in zip(self.cycle.hops, self.states, self.directions):
-            if isinstance(state, V2PoolState):
-                amount = state.amount_out(amount, zero_for_one)
-            else:
-                try:
+            try:
+                if isinstance(state, V2PoolState):
+                    amount = state.amount_out(amount, zero_for_one)
+                else:
                     amount = simulate_v3_swap(state, zero_for_one, amount).amount_out
-                except MissingTickData as exc:
-                    exc.pool = hop.pool.lower()  # which pool lacks the data: only it gets fetched
-                    raise
+            except MissingTickData as exc:
+                exc.pool = hop.pool.lower()  # which pool lacks the data: only it gets fetched
+                raise
+            except SolidityRevert as exc:
+                raise SizeRejected(f"{hop.pool}: {exc}") from exc
             if amount <= 0:
                 raise ArithmeticError("a hop gives nothing")
         return amount
@@ -112,7 +159,11 @@ class CycleSimulation:
                 hops.append(RouteHop(hop.pool, dex_of(hop.pool), "v2", hop.token_in, hop.token_out, fee, amount, out,
                                      price_impact_bps=impact))
             else:
-                result = simulate_v3_swap(state, zero_for_one, amount)
+                try:
+                    result = simulate_v3_swap(state, zero_for_one, amount)
+                except MissingTickData as exc:
+                    exc.pool = hop.pool.lower()
+                    raise
                 out = result.amount_out
                 before, after = state.sqrt_price_x96 ** 2, result.sqrt_price_x96 ** 2
                 lo, hi = min(before, after), max(before, after)
@@ -130,8 +181,9 @@ class CycleSimulation:
         return hops
 
 
+
 class Scanner:
-    """Finds the profitable cycles through the pools an event changed."""
+    """Finds the profitable cycles through the pools an event changed (see the module doc)."""
 
     def __init__(self, index: CycleIndex, *, filters: ScanFilters, gas: GasModel | None = None,
                  dex_of: Callable[[str], str] = lambda pool: "", weth: str | None = None) -> None:
@@ -142,6 +194,9 @@ class Scanner:
         self.weth = weth.lower() if weth else None
         self.counters = ScanCounters()
         self.missing: dict[str, MissingTickData] = {}
+        # (pool, zero_for_one) -> (state, marginal rate, fee factor, r_in, r_out, is_v2) of the
+        # last state seen for it: rate and virtual reserves as floats (see _hop)
+        self._hops: dict[tuple[str, bool], tuple] = {}
         # token -> a pool pairing it with WETH, to price gas in that token (first by key order)
         self._weth_pool: dict[str, str] = {}
         if self.weth:
@@ -155,10 +210,350 @@ class Scanner:
     def scan(self, changed_pools: Iterable[str], view: StateView, costs: CostInputs, *, block_number: int,
              seq: int | None = None, tx_index: int | None = None,
              trigger_tx: str | None = None) -> list[ArbitrageOpportunity]:
+        """Every cycle through ``changed_pools``, as :meth:`evaluate` would, in one call."""
+        found = []
+        states = _ViewMemo(view).__getitem__  # states do not change during one scan
+        for cycle in self.index.through_any(changed_pools):
+            hops = self._prefilter(cycle, states)
+            if hops is not None:
+                opportunity = self._evaluate(cycle, hops, states, costs, block_number, seq, tx_index, trigger_tx)
+                if opportunity is not None:
+                    found.append(opportunity)
+        found.sort(key=lambda o: o.order_key)
+        return found
+
+    def evaluate(self, cycle: Cycle, view: StateView, costs: CostInputs, *, block_number: int,
+                 seq: int | None = None, tx_index: int | None = None,
+                 trigger_tx: str | None = None) -> ArbitrageOpportunity | None:
+        """One cycle: prune, size, price, filter (the scanner module's unit of work)."""
+        hops = self._prefilter(cycle, view)
+        if hops is None:
+            return None
+        return self._evaluate(cycle, hops, view, costs, block_number, seq, tx_index, trigger_tx)
+
+    def _prefilter(self, cycle: Cycle, view: StateView) -> list | None:
+        """The cycle's hops (see :meth:`_hop`) then its marginal rate at zero input, or None
+        when a state is unknown or the cycle is pruned."""
+        self.counters.cycles_evaluated += 1
+        hops = []
+        rate = 1.0
+        hop_cache = self._hops
+        for leg in cycle.legs:
+            state = view(leg[0])
+            if state is None:
+                return None
+            hop = hop_cache.get(leg)
+            if hop is None or hop[0] is not state:
+                hop = hop_cache[leg] = self._hop(state, leg[1])
+            rate *= hop[1]
+            hops.append(hop)
+        if rate <= 1.0 - PRUNE_MARGIN:
+            self.counters.pruned += 1
+            return None
+        hops.append(rate)  # last: the cycle's marginal rate at zero input
+        return hops
+
+    def _evaluate(self, cycle: Cycle, hops: list[tuple], view: StateView, costs: CostInputs, block_number: int,
+                  seq: int | None, tx_index: int | None, trigger_tx: str | None) -> ArbitrageOpportunity | None:
+        rate = hops.pop()
+        try:
+            sized = self._size(cycle, hops, rate)
+        except MissingTickData as exc:
+            self.counters.missing_data += 1
+            self.missing.setdefault(exc.pool, exc)
+            return None
+        except PricingError:
+            return None
+        if sized is None:
+            return None
+        amount_in, amount_out, evaluations, trace = sized
+        gas = self.gas
+        gas_units = gas.base
+        for hop, step in zip(hops, trace):
+            if hop[5]:
+                gas_units += gas.per_v2_hop
+            else:
+                gas_units += gas.per_v3_hop + step[4] * gas.per_tick_crossed
+        return self._opportunity(cycle, amount_in, amount_out, evaluations, gas_units,
+                                 lambda: self._route(cycle, hops, trace), view, costs, block_number=block_number,
+                                 seq=seq, tx_index=tx_index, trigger_tx=trigger_tx)
+
+    # -- per hop ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _hop(state: PoolState, zero_for_one: bool) -> tuple:
+        """``(state, marginal rate, fee factor, r_in, r_out, is_v2)`` for one pool direction.
+
+        The marginal rate at zero input after the fee, and the constant-product reserves the
+        pool behaves as near its price: V2 its reserves, V3 its virtual reserves in the current
+        range, L*2^96/sqrtP of token0 and L*sqrtP/2^96 of token1 (zero without liquidity).
+        """
+        if isinstance(state, V2PoolState):
+            r_in, r_out = (state.reserve0, state.reserve1) if zero_for_one else (state.reserve1, state.reserve0)
+            gamma = state.fee_numerator / state.fee_denominator
+            rate = gamma * r_out / r_in if r_in > 0 else 0.0
+            return state, rate, gamma, float(r_in), float(r_out), True
+        sqrt_price = state.sqrt_price_x96 / _Q96_FLOAT
+        gamma = (1_000_000 - state.fee_pips) / 1_000_000
+        liquidity = float(state.liquidity)
+        if zero_for_one:
+            return state, gamma * sqrt_price * sqrt_price, gamma, liquidity / sqrt_price, liquidity * sqrt_price, False
+        return (state, gamma / (sqrt_price * sqrt_price), gamma, liquidity * sqrt_price, liquidity / sqrt_price,
+                False)
+
+    # -- sizing ----------------------------------------------------------------------------
+
+    def _size(self, cycle: Cycle, hops: list[tuple], rate: float) -> tuple[int, int, int, list] | None:
+        """``(amount_in, amount_out, simulations, trace)`` of the best size found, or None."""
+        max_input = self.filters.max_input
+        legs = cycle.legs
+        if all(hop[5] for hop in hops):
+            chain = []
+            for hop, (_, zero_for_one) in zip(hops, legs):
+                state = hop[0]
+                r_in, r_out = (state.reserve0, state.reserve1) if zero_for_one else (state.reserve1, state.reserve0)
+                chain.append(V2Hop(r_in, r_out, state.fee_numerator, state.fee_denominator))
+            guess = min(v2_chain_optimum(chain), max_input)
+            if guess <= 0:
+                return None
+            return self._best_of(cycle, hops, range(max(1, guess - 4), guess + 5))
+        a, b, c = 1.0, 1.0, 0.0
+        for hop in hops:
+            gamma, r_in, r_out = hop[2], hop[3], hop[4]
+            a, b, c = gamma * r_out * a, r_in * b, r_in * c + gamma * a
+        start = _mobius_optimum(a, b, c)
+        if start is None:  # a V3 hop without liquidity at its price: no local model
+            return self._golden_section(cycle, hops)
+        return self._newton(cycle, hops, rate, min(max(1, int(start)), max_input))
+
+    def _newton(self, cycle: Cycle, hops: list[tuple], rate: float, x: int) -> tuple[int, int, int, list] | None:
+        """Newton steps from ``x``, the optimum of the cycle's constant-product model at the
+        current prices (each V3 hop in price segment 0, see quote_v3_exact_input).
+
+        A model built at a simulated point is the cycle's exact (real-valued) output for every
+        input that keeps each hop in the same price segment, so when the model's optimum,
+        simulated, ends in the segments the model was built on, it is the optimum: the search
+        stops there. Otherwise the simulated end states give the next model. A step leaving
+        the bracket is replaced by regula falsi on the marginal rate (known at both ends) or,
+        without it, by bisection.
+        """
+        max_input = self.filters.max_input
+        budget = self.filters.max_evaluations
+        legs = cycle.legs
+        # The optimum lies in (low, high]; slope (marginal rate - 1) at low, at high if known.
+        low, high = 0, max_input + 1
+        slope_low, slope_high = rate - 1.0, None
+        basis = (0,) * len(hops)  # the segments the current model is exact in
+        best = None
+        evaluations = 0
+        while evaluations < budget:
+            evaluations += 1
+            try:
+                out, trace = self._simulate(cycle, hops, x)
+            except SizeTooSmall:  # the output rounds to nothing: the optimum is above
+                low = x
+                x = _inside(low, high, slope_low, slope_high)
+                if x is None:
+                    break
+                continue
+            except ArithmeticError:  # a size the pools cannot take: the optimum is below
+                high, slope_high = x, None
+                x = _inside(low, high, slope_low, slope_high)
+                if x is None:
+                    break
+                continue
+            if best is None or out - x > best[1] - best[0]:
+                best = (x, out, trace)
+            segments = tuple([step[5] for step in trace])
+            if segments == basis and -1 not in segments:
+                break  # the model's optimum, in the model's own segments: the optimum
+            a, b, c = 1.0, 1.0, 0.0
+            grain = 1.0  # input that moves the coarsest intermediate output by one unit
+            for hop, (_, zero_for_one), step in zip(hops, legs, trace):
+                if a > 0 and b / a > grain:  # d(this hop's input)/dx = a/b so far
+                    grain = b / a
+                gamma = hop[2]
+                if hop[5]:  # V2 after taking step[0] in: the same hyperbola, shifted
+                    r_in, r_out = hop[3], hop[4]
+                    moved = r_in + gamma * step[0]
+                    r_in, r_out = moved, r_out * r_in / moved
+                else:  # V3 at its end price and liquidity: that segment's virtual reserves
+                    liquidity = float(step[3])
+                    sqrt_price = step[2] / _Q96_FLOAT
+                    if zero_for_one:
+                        r_in, r_out = liquidity / sqrt_price, liquidity * sqrt_price
+                    else:
+                        r_in, r_out = liquidity * sqrt_price, liquidity / sqrt_price
+                a, b, c = gamma * r_out * a, r_in * b, r_in * c + gamma * a
+            basis = segments
+            slope = a / b - 1.0 if b > 0 else -1.0  # the cycle's marginal rate at x, minus 1
+            if slope > 0:
+                low, slope_low = x, slope
+                if x >= max_input:
+                    break
+            else:
+                high, slope_high = x, slope
+            step = _mobius_optimum(a, b, c, signed=True)
+            # Each hop's integer output moves the end states the model is built on by up to one
+            # unit of its token, so the optimum is known to about a grain of input (one unit of
+            # WBTC is ~1e11 wei): steps below that (or 2^-32 of the input) only chase rounding.
+            if step is not None and abs(step) <= max(grain, x / (1 << NEWTON_TOLERANCE_BITS)):
+                break
+            target = None if step is None else int(x + step)
+            if target is None or not low < target < high:
+                target = _inside(low, high, slope_low, slope_high)
+                basis = ()  # not the model's point: it proves nothing
+                if target is None:
+                    break
+            if target == x:
+                break
+            x = target
+        self.counters.simulations += evaluations
+        if best is None or best[1] <= best[0]:
+            return None
+        return best[0], best[1], evaluations, best[2]
+
+    def _best_of(self, cycle: Cycle, hops: list[tuple], sizes: Iterable[int]) -> tuple[int, int, int, list] | None:
+        """The most profitable of ``sizes`` on the exact simulator (first one on ties)."""
+        best = None
+        evaluations = 0
+        for x in sizes:
+            evaluations += 1
+            try:
+                out, trace = self._simulate(cycle, hops, x)
+            except ArithmeticError:
+                continue
+            if best is None or out - x > best[1] - best[0]:
+                best = (x, out, trace)
+        self.counters.simulations += evaluations
+        if best is None or best[1] <= best[0]:
+            return None
+        return best[0], best[1], evaluations, best[2]
+
+    def _golden_section(self, cycle: Cycle, hops: list[tuple]) -> tuple[int, int, int, list] | None:
+        result = golden_section_search(lambda x: self._simulate(cycle, hops, x)[0], 1, self.filters.max_input,
+                                       max_evaluations=self.filters.max_evaluations)
+        self.counters.simulations += result.evaluations
+        if result.profit <= 0:
+            return None
+        out, trace = self._simulate(cycle, hops, result.amount_in)
+        return result.amount_in, out, result.evaluations, trace
+
+    def _simulate(self, cycle: Cycle, hops: list[tuple], amount_in: int) -> tuple[int, list]:
+        """Exact output of the cycle for ``amount_in``, and per hop ``(in, out, sqrt price
+        after, liquidity after, ticks crossed, price segment)`` (the last four zero for V2)."""
+        amount = amount_in
+        trace = []
+        for hop, (pool, zero_for_one) in zip(hops, cycle.legs):
+            state = hop[0]
+            if hop[5]:
+                # UniswapV2Library.getAmountOut, inlined; the library for its reverts
+                r_in, r_out = (state.reserve0, state.reserve1) if zero_for_one else (state.reserve1, state.reserve0)
+                with_fee = amount * state.fee_numerator
+                numerator = with_fee * r_out
+                denominator = r_in * state.fee_denominator + with_fee
+                if r_in <= 0 or r_out <= 0 or numerator > MAX_UINT256 or denominator > MAX_UINT256:
+                    try:
+                        get_amount_out(amount, r_in, r_out, state.fee_numerator, state.fee_denominator)
+                    except SolidityRevert as exc:
+                        raise SizeRejected(f"{pool}: {exc}") from exc
+                out = numerator // denominator
+                trace.append((amount, out, 0, 0, 0, 0))
+            else:
+                try:
+                    out, sqrt_price, liquidity, crossed, segment = quote_v3_exact_input(state, zero_for_one, amount)
+                except MissingTickData as exc:
+                    exc.pool = pool  # which pool lacks the data: only it gets fetched
+                    raise
+                except SolidityRevert as exc:
+                    raise SizeRejected(f"{pool}: {exc}") from exc
+                trace.append((amount, out, sqrt_price, liquidity, crossed, segment))
+            if out <= 0:
+                raise SizeTooSmall("a hop gives nothing")
+            amount = out
+        return amount, trace
+
+    def _route(self, cycle: Cycle, hops: list[tuple], trace: list) -> tuple[RouteHop, ...]:
+        """The route of a simulated size, from its trace (the same numbers as CycleSimulation.route)."""
+        route = []
+        for hop, leg, step in zip(hops, cycle.hops, trace):
+            state = hop[0]
+            amount, out = step[0], step[1]
+            if hop[5]:
+                fee = round((state.fee_denominator - state.fee_numerator) * 1_000_000 / state.fee_denominator)
+                r_in, r_out = (state.reserve0, state.reserve1) if leg.zero_for_one else (state.reserve1, state.reserve0)
+                impact = 10_000 - (r_out - out) * r_in * 10_000 // (r_out * (r_in + amount))
+                route.append(RouteHop(leg.pool, self.dex_of(leg.pool), "v2", leg.token_in, leg.token_out, fee, amount,
+                                      out, price_impact_bps=impact))
+            else:
+                before, after = state.sqrt_price_x96 ** 2, step[2] ** 2
+                lo, hi = min(before, after), max(before, after)
+                impact = 10_000 - lo * 10_000 // hi
+                route.append(RouteHop(leg.pool, self.dex_of(leg.pool), "v3", leg.token_in, leg.token_out,
+                                      state.fee_pips, amount, out, step[4], price_impact_bps=impact))
+        return tuple(route)
+
+    # -- costs and filters -----------------------------------------------------------------
+
+    def _opportunity(self, cycle: Cycle, amount_in: int, amount_out: int, evaluations: int, gas_units: int,
+                     route: Callable[[], tuple[RouteHop, ...]], view: StateView, costs: CostInputs, *,
+                     block_number: int, seq: int | None, tx_index: int | None,
+                     trigger_tx: str | None) -> ArbitrageOpportunity | None:
+        profit = amount_out - amount_in
+        l2_cost = gas_units * costs.gas_price_wei
+        cost_wei = l2_cost + costs.l1_cost_wei
+        cost_in_start = self._wei_in_start_token(cycle.start_token, cost_wei, view)
+        if cost_in_start is None:
+            self.counters.unpriced += 1
+            return None
+        net = profit - cost_in_start
+        ratio_ok = cost_in_start == 0 or profit >= self.filters.min_profit_to_cost * cost_in_start
+        if net < self.filters.min_profit or not ratio_ok or net <= 0:
+            self.counters.filtered += 1
+            return None
+        self.counters.profitable += 1
+        net_wei = net if cost_in_start == cost_wei else (net * cost_wei // cost_in_start if cost_in_start else 0)
+        return ArbitrageOpportunity(
+            cycle_key=cycle.key, start_token=cycle.start_token, route=route(), amount_in=amount_in,
+            amount_out=amount_out, gross_profit=profit, gas_units=gas_units,
+            gas_price_wei=costs.gas_price_wei, l2_cost_wei=l2_cost, l1_cost_wei=costs.l1_cost_wei,
+            cost_in_start_token=cost_in_start, net_profit=net, net_profit_wei=net_wei,
+            block_number=block_number, seq=seq, tx_index=tx_index, trigger_tx=trigger_tx,
+            evaluations=evaluations,
+        )
+
+    def _wei_in_start_token(self, token: str, wei: int, view: StateView) -> int | None:
+        """``wei`` of ETH in units of ``token``: 1:1 for WETH, else through a WETH pool's price."""
+        if wei == 0:
+            return 0
+        token = token.lower()
+        if self.weth is None or token == self.weth:
+            return wei
+        pool = self._weth_pool.get(token)
+        state = view(pool) if pool else None
+        weth_is_0 = self.weth < token
+        if isinstance(state, V2PoolState) and state.reserve0 and state.reserve1:
+            r_weth, r_tok = (state.reserve0, state.reserve1) if weth_is_0 else (state.reserve1, state.reserve0)
+            return wei * r_tok // r_weth
+        if isinstance(state, V3PoolState):
+            p = state.sqrt_price_x96 * state.sqrt_price_x96  # token1 per token0, Q192
+            return (wei * p >> 192) if weth_is_0 else (wei << 192) // p
+        return None
+
+
+class ReferenceScanner(Scanner):
+    """The unoptimised search, kept to check :class:`Scanner` against: every cycle is sized (no
+    prune), V3 cycles by golden-section search over ``[1, max_input]`` on
+    :class:`CycleSimulation` (``simulate_v3_swap``, not the quote the scanner uses), and the
+    route is simulated again at the chosen size."""
+
+    def scan(self, changed_pools: Iterable[str], view: StateView, costs: CostInputs, *, block_number: int,
+             seq: int | None = None, tx_index: int | None = None,
+             trigger_tx: str | None = None) -> list[ArbitrageOpportunity]:
         found = []
         for cycle in self.index.through_any(changed_pools):
-            opportunity = self.evaluate(cycle, view, costs, block_number=block_number, seq=seq,
-                                        tx_index=tx_index, trigger_tx=trigger_tx)
+            opportunity = self.evaluate(cycle, view, costs, block_number=block_number, seq=seq, tx_index=tx_index,
+                                        trigger_tx=trigger_tx)
             if opportunity is not None:
                 found.append(opportunity)
         found.sort(key=lambda o: o.order_key)
@@ -180,6 +575,7 @@ class Scanner:
             else:
                 best = golden_section_search(sim, 1, self.filters.max_input,
                                              max_evaluations=self.filters.max_evaluations)
+            self.counters.simulations += best.evaluations
             if best.profit <= 0:
                 return None
             route = sim.route(best.amount_in, self.dex_of)
@@ -189,43 +585,48 @@ class Scanner:
             return None
         except PricingError:
             return None
-        gas_units = self.gas.estimate(route)
-        l2_cost = gas_units * costs.gas_price_wei
-        cost_wei = l2_cost + costs.l1_cost_wei
-        cost_in_start = self._wei_in_start_token(cycle.start_token, cost_wei, view)
-        if cost_in_start is None:
-            self.counters.unpriced += 1
-            return None
-        net = best.profit - cost_in_start
-        ratio_ok = cost_in_start == 0 or best.profit >= self.filters.min_profit_to_cost * cost_in_start
-        if net < self.filters.min_profit or not ratio_ok or net <= 0:
-            self.counters.filtered += 1
-            return None
-        self.counters.profitable += 1
-        net_wei = net if cost_in_start == cost_wei else (net * cost_wei // cost_in_start if cost_in_start else 0)
-        return ArbitrageOpportunity(
-            cycle_key=cycle.key, start_token=cycle.start_token, route=route, amount_in=best.amount_in,
-            amount_out=best.amount_out, gross_profit=best.profit, gas_units=gas_units,
-            gas_price_wei=costs.gas_price_wei, l2_cost_wei=l2_cost, l1_cost_wei=costs.l1_cost_wei,
-            cost_in_start_token=cost_in_start, net_profit=net, net_profit_wei=net_wei,
-            block_number=block_number, seq=seq, tx_index=tx_index, trigger_tx=trigger_tx,
-            evaluations=best.evaluations,
-        )
+        return self._opportunity(cycle, best.amount_in, best.amount_out, best.evaluations, self.gas.estimate(route),
+                                 lambda: route, view, costs, block_number=block_number, seq=seq, tx_index=tx_index,
+                                 trigger_tx=trigger_tx)
 
-    def _wei_in_start_token(self, token: str, wei: int, view: StateView) -> int | None:
-        """``wei`` of ETH in units of ``token``: 1:1 for WETH, else through a WETH pool's price."""
-        if wei == 0:
-            return 0
-        token = token.lower()
-        if self.weth is None or token == self.weth:
-            return wei
-        pool = self._weth_pool.get(token)
-        state = view(pool) if pool else None
-        weth_is_0 = self.weth < token
-        if isinstance(state, V2PoolState) and state.reserve0 and state.reserve1:
-            r_weth, r_tok = (state.reserve0, state.reserve1) if weth_is_0 else (state.reserve1, state.reserve0)
-            return wei * r_tok // r_weth
-        if isinstance(state, V3PoolState):
-            p = state.sqrt_price_x96 * state.sqrt_price_x96  # token1 per token0, Q192
-            return (wei * p >> 192) if weth_is_0 else (wei << 192) // p
+
+class _ViewMemo(dict):
+    """A state view answered once per pool for the length of one scan."""
+
+    def __init__(self, view: StateView) -> None:
+        super().__init__()
+        self._view = view
+
+    def __missing__(self, pool: str) -> PoolState | None:
+        state = self[pool] = self._view(pool)
+        return state
+
+
+def _mobius_optimum(a: float, b: float, c: float, *, signed: bool = False) -> float | None:
+    """Where ``a*d / (b + c*d) - d`` peaks: ``(sqrt(a*b) - b) / c``; None when undefined.
+
+    ``signed``: the step from the current point may be negative (past the optimum); otherwise
+    this is a start point and a non-positive one is None.
+    """
+    if not (b > 0 and c > 0 and a > 0) or not math.isfinite(a * b) or not math.isfinite(c):
         return None
+    d = (math.sqrt(a) * math.sqrt(b) - b) / c
+    if not math.isfinite(d) or (not signed and d <= 0):
+        return None
+    return d
+
+
+def _inside(low: int, high: int, slope_low: float, slope_high: float | None) -> int | None:
+    """A point strictly inside (low, high): where the slope, linear between the ends, is zero
+    (regula falsi) when both are known; else the geometric mean of a wide bracket, or the middle."""
+    if high - low <= 1:
+        return None
+    if slope_high is not None and slope_low > 0 > slope_high:
+        x = low + int((high - low) * (slope_low / (slope_low - slope_high)))
+        return min(max(x, low + 1), high - 1)
+    if high > 4 * max(low, 1):
+        return max(low + 1, math.isqrt(max(low, 1) * high))
+    return (low + high) // 2
+    if high > 4 * max(low, 1):
+        return max(low + 1, math.isqrt(max(low, 1) * high))
+    return (low + high) // 2

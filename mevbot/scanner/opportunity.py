@@ -1,4 +1,11 @@
-"""What the scanner publishes on ``arb.opportunity``: an exact route with its amounts and costs."""
+"""What the scanner publishes on ``arb.opportunity``: an exact route with its amounts and costs.
+
+Both classes are immutable by contract (nothing mutates one; derive with ``attrs.evolve``) but
+not ``attrs.frozen``: a frozen init sets each field through ``object.__setattr__``, which made
+building the route and the opportunity the scanner's largest cost per reported cycle (about
+4.3 us against 1.2 us for a 10-field class, measured; a busy event reports 60+ cycles). The
+bus Envelope makes the same trade. They stay hashable by value (``unsafe_hash``), as before.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ import attrs
 TOPIC_OPPORTUNITY = "arb.opportunity"
 
 
-@attrs.frozen
+@attrs.define(eq=True, unsafe_hash=True)
 class RouteHop:
     pool: str
     dex: str
@@ -21,7 +28,7 @@ class RouteHop:
     price_impact_bps: int = 0  # how far this hop moves the pool's mid price, in basis points
 
 
-@attrs.frozen
+@attrs.define(eq=True, unsafe_hash=True)
 class ArbitrageOpportunity:
     """One sized cycle, as simulated exactly on the scanner's (speculative) pool state.
 
