@@ -143,19 +143,84 @@ async def test_a_route_below_min_profit_reverts_and_leaves_balances_alone(devnet
     opp = found[0]
     weth = devnet.manifest["contracts"]["weth9"]
     before = balance_of(devnet, weth, address)
-    receipt = devnet.transact(owner, address, execute_calldata(opp, min_profit=opp.gross_profit + 1, flash=True),
-                              gas=1_000_000)
+    calldata = execute_calldata(opp, min_profit=opp.gross_profit + 1, flash=True)
+    assert executor_error(devnet, owner, address, calldata) == (
+        f"InsufficientProfit(profit={opp.gross_profit}, minProfit={opp.gross_profit + 1})")
+    receipt = devnet.transact(owner, address, calldata, gas=1_000_000)
     assert receipt["status"] == "0x0"
     assert balance_of(devnet, weth, address) == before
+
+
+def executor_error(devnet, sender, to: str, data: bytes) -> str:
+    """The executor's custom error that a call reverts with, by name (``eth_call``, same state)."""
+    from mevbot.devnet.jsonrpc import ChainRpcError
+    from mevbot.execution.contract import describe_executor_error
+
+    try:
+        devnet.rpc.call("eth_call", {"from": sender.address, "to": to, "data": "0x" + data.hex()}, "latest")
+    except ChainRpcError as exc:
+        revert = getattr(exc, "data", None)
+        assert isinstance(revert, str) and revert.startswith("0x"), f"no revert data: {exc}"
+        described = describe_executor_error(bytes.fromhex(revert[2:]))
+        assert described, f"not one of the executor's errors: {revert}"
+        return described
+    raise AssertionError("the call did not revert")
 
 
 def test_a_callback_from_anything_but_the_pool_being_called_reverts(devnet, executor):
     address, owner = executor
     data = selector("uniswapV2Call(address,uint256,uint256,bytes)") + encode(
         ["address", "uint256", "uint256", "bytes"], [address, 1, 0, b""])
+    assert executor_error(devnet, owner, address, data) == f"UnexpectedCallback(caller={owner.address.lower()})"
     assert devnet.transact(owner, address, data)["status"] == "0x0"
     data = selector("uniswapV3SwapCallback(int256,int256,bytes)") + encode(["int256", "int256", "bytes"], [1, -1, b""])
-    assert devnet.transact(devnet.account(9), address, data)["status"] == "0x0"
+    stranger = devnet.account(9)
+    assert executor_error(devnet, stranger, address, data).startswith("UnexpectedCallback(")
+    assert devnet.transact(stranger, address, data)["status"] == "0x0"
+
+
+@pytest.fixture(scope="module")
+def impostors(devnet, executor):
+    """Deployed pool impostors (contracts/test/PoolImpostors.sol): real factory, real tokens."""
+    from mevbot.devnet.artifacts import compile_standard_json
+    from mevbot.execution.contract import REPO_ROOT
+
+    source = "contracts/test/PoolImpostors.sol"
+    built = compile_standard_json("solc", {source: (REPO_ROOT / source).read_text()}, optimizer_runs=200)[source]
+    _address, owner = executor
+    contracts = devnet.manifest["contracts"]
+    v2_pool, v3_pool = devnet.pool("uniswap_v2", "WETH", "USDC"), devnet.pool("uniswap_v3", "WETH", "USDC", 3000)
+
+    def deploy(name: str, types: list[str], args: list) -> str:
+        code = bytes.fromhex(built[name]["evm"]["bytecode"]["object"]) + encode(types, args)
+        receipt = devnet.transact(owner, None, code, gas=2_000_000)
+        assert receipt["status"] == "0x1"
+        return to_checksum_address(receipt["contractAddress"])
+
+    return {
+        "v2": (deploy("V2PairImpostor", ["address", "address", "address"],
+                      [v2_pool["token0"], v2_pool["token1"], contracts["uniswap_v2"]["factory"]]), v2_pool),
+        "v3": (deploy("V3PoolImpostor", ["address", "address", "uint24", "address"],
+                      [v3_pool["token0"], v3_pool["token1"], 3000, contracts["uniswap_v3"]["factory"]]), v3_pool),
+    }
+
+
+@pytest.mark.parametrize("kind", ["v2", "v3"])
+def test_a_callback_from_a_pool_impostor_reverts_even_when_the_executor_called_it(devnet, executor, impostors, kind):
+    """The impostor names an allowed factory and a real pool's tokens (and fee); only the
+    factory's own registry unmasks it."""
+    from mevbot.execution.contract import EXECUTE_SELECTOR, encode_hop
+
+    address, owner = executor
+    impostor, genuine = impostors[kind]
+    weth = devnet.manifest["contracts"]["weth9"]
+    zero_for_one = genuine["token0"].lower() == weth.lower()
+    hops = [encode_hop(impostor, v3=kind == "v3", zero_for_one=zero_for_one),
+            encode_hop(genuine["address"], v3=kind == "v3", zero_for_one=not zero_for_one)]
+    data = EXECUTE_SELECTOR + encode(["address", "uint256[]", "uint256", "uint256", "bool"],
+                                     [weth, hops, 10**18, 0, True])
+    assert executor_error(devnet, owner, address, data) == f"NotAGenuinePool(pool={impostor.lower()})"
+    assert devnet.transact(owner, address, data)["status"] == "0x0"
 
 
 def test_only_the_owner_can_execute_or_withdraw(devnet, executor):
@@ -164,9 +229,11 @@ def test_only_the_owner_can_execute_or_withdraw(devnet, executor):
     weth = devnet.manifest["contracts"]["weth9"]
     execute = selector("execute(address,uint256[],uint256,uint256,bool)") + encode(
         ["address", "uint256[]", "uint256", "uint256", "bool"], [weth, [1, 2], 1, 0, False])
+    assert executor_error(devnet, stranger, address, execute) == "NotOwner()"
     assert devnet.transact(stranger, address, execute)["status"] == "0x0"
     withdraw = selector("withdrawToken(address,address,uint256)") + encode(
         ["address", "address", "uint256"], [weth, stranger.address, 1])
+    assert executor_error(devnet, stranger, address, withdraw) == "NotOwner()"
     assert devnet.transact(stranger, address, withdraw)["status"] == "0x0"
 
 
