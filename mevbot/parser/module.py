@@ -62,6 +62,10 @@ class ParserModule(Module):
     async def _updates(self, ctx: ModuleContext, sub) -> None:
         async for env in sub:
             await ctx.gate.wait_open()
-            for update in self.logs.parse_many(env.payload.logs):
-                await ctx.bus.publish(TOPIC_POOL_UPDATE, update, source=self.name, trace_id=env.trace_id)
-                self.updates_published += 1
+            await self.on_logs(ctx, env.payload, env.trace_id)
+
+    async def on_logs(self, ctx: ModuleContext, block_logs, trace_id: int) -> None:
+        """Publish the pool updates of one block's watched logs, in log-index order."""
+        for update in self.logs.parse_many(block_logs.logs):
+            await ctx.bus.publish(TOPIC_POOL_UPDATE, update, source=self.name, trace_id=trace_id)
+            self.updates_published += 1

@@ -14,11 +14,20 @@ words) are decimal strings, as in the store, so other tools read them exactly.
    ``block_number`` (V2: reserves and fee fraction; V3: price, tick, liquidity, fee, tick
    spacing, the fetched bitmap words, the liquidityNet of their initialised ticks, and the
    complete word range);
-3. one ``frame`` per WebSocket frame, in arrival order: ``n`` (0, 1, 2, ...), ``received_ns``
-   (unix ns), ``feed`` (index into ``feed_urls``) and the frame as received: ``text``, or
-   ``hex`` for a binary frame. Frames are kept raw, bad ones too, so a replay meets them as the
-   bot did;
-4. one ``end``: ``frames`` (the count) and ``ended_at_ns``. A file without it was cut short.
+3. in arrival order, interleaved as they arrived:
+
+   * one ``frame`` per WebSocket frame: ``n`` (0, 1, 2, ...), ``received_ns`` (unix ns),
+     ``feed`` (index into ``feed_urls``) and the frame as received: ``text``, or ``hex`` for a
+     binary frame. Frames are kept raw, bad ones too, so a replay meets them as the bot did;
+   * one ``head`` per block after ``block_number`` (what the monitor publishes on
+     ``chain.head``): ``received_ns``, ``number``, ``hash``, ``parent_hash``, ``timestamp``,
+     ``gas_limit``, ``gas_used``, ``base_fee_per_gas``;
+   * one ``logs`` per block with logs of a manifest pool (``market.pool.logs``): ``received_ns``,
+     ``block_number``, ``block_hash`` and ``logs`` (each: ``address``, ``topics`` and ``data`` as
+     0x-hex, ``block_number``, ``block_hash``, ``transaction_hash``, ``transaction_index``,
+     ``log_index``, ``removed``);
+4. one ``end``: ``frames`` (the count of frame records) and ``ended_at_ns``. A file without it
+   was cut short.
 
 :func:`read_recording` checks everything before a replay starts and raises
 :class:`~mevbot.replay.errors.RecordingError` naming the file and line.
@@ -37,6 +46,7 @@ from mevbot.pricing.errors import PricingError
 from mevbot.pricing.v2 import V2PoolState
 from mevbot.pricing.v3_pool import V3PoolState
 from mevbot.replay.errors import RecordingError
+from mevbot.rpc.chaindata import BlockHead, BlockLogs, LogEntry
 
 FORMAT = "mevbot-recording"
 VERSION = 1
@@ -84,12 +94,23 @@ class RecordedFrame:
 
 
 @attrs.frozen
+class RecordedChainEvent:
+    """A ``chain.head`` (:class:`BlockHead`) or ``market.pool.logs`` (:class:`BlockLogs`) as the monitor saw it."""
+
+    received_ns: int
+    payload: BlockHead | BlockLogs
+    line: int
+
+
+@attrs.frozen
 class Recording:
     path: str
     header: RecordingHeader
     pools: tuple[RecordedPool, ...]
     frames: tuple[RecordedFrame, ...]
     ended_at_ns: int
+    #: frames and chain events together, in the order they arrived
+    events: tuple[RecordedFrame | RecordedChainEvent, ...] = ()
 
 
 # --- pool states ------------------------------------------------------------------------
@@ -129,6 +150,48 @@ def pool_from_json(record: Mapping[str, Any]) -> RecordedPool:
     return RecordedPool(address.lower(), state)
 
 
+# --- chain events -----------------------------------------------------------------------
+
+def head_to_json(head: BlockHead, received_ns: int) -> dict[str, Any]:
+    return {"record": "head", "received_ns": received_ns, "number": head.number, "hash": head.hash,
+            "parent_hash": head.parent_hash, "timestamp": head.timestamp, "gas_limit": head.gas_limit,
+            "gas_used": head.gas_used,
+            "base_fee_per_gas": None if head.base_fee_per_gas is None else str(head.base_fee_per_gas)}
+
+
+def head_from_json(record: Mapping[str, Any]) -> BlockHead:
+    base_fee = record["base_fee_per_gas"]
+    return BlockHead(number=int(record["number"]), hash=str(record["hash"]), parent_hash=str(record["parent_hash"]),
+                     timestamp=int(record["timestamp"]), gas_limit=int(record["gas_limit"]),
+                     gas_used=int(record["gas_used"]), base_fee_per_gas=None if base_fee is None else int(base_fee))
+
+
+def logs_to_json(block_logs: BlockLogs, received_ns: int) -> dict[str, Any]:
+    return {"record": "logs", "received_ns": received_ns, "block_number": block_logs.block_number,
+            "block_hash": block_logs.block_hash,
+            "logs": [{"address": e.address, "topics": ["0x" + t.hex() for t in e.topics], "data": "0x" + e.data.hex(),
+                      "block_number": e.block_number, "block_hash": e.block_hash,
+                      "transaction_hash": e.transaction_hash, "transaction_index": e.transaction_index,
+                      "log_index": e.log_index, "removed": e.removed} for e in block_logs.logs]}
+
+
+def _hex(value: Any, what: str) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise ValueError(f"{what} {value!r} is not 0x-hex")
+    return bytes.fromhex(value[2:])
+
+
+def logs_from_json(record: Mapping[str, Any]) -> BlockLogs:
+    entries = []
+    for e in record["logs"]:
+        entries.append(LogEntry(address=str(e["address"]), topics=tuple(_hex(t, "topic") for t in e["topics"]),
+                                data=_hex(e["data"], "data"), block_number=int(e["block_number"]),
+                                block_hash=str(e["block_hash"]), transaction_hash=str(e["transaction_hash"]),
+                                transaction_index=int(e["transaction_index"]), log_index=int(e["log_index"]),
+                                removed=bool(e["removed"])))
+    return BlockLogs(int(record["block_number"]), str(record["block_hash"]), tuple(entries))
+
+
 # --- writing ----------------------------------------------------------------------------
 
 class RecordingWriter:
@@ -156,6 +219,14 @@ class RecordingWriter:
         self._write(record)
         self._out.flush()  # a frame is on disk once received: a killed recorder loses none
         self.frames += 1
+
+    def head(self, head: BlockHead, received_ns: int) -> None:
+        self._write(head_to_json(head, received_ns))
+        self._out.flush()
+
+    def logs(self, block_logs: BlockLogs, received_ns: int) -> None:
+        self._write(logs_to_json(block_logs, received_ns))
+        self._out.flush()
 
     def close(self, ended_at_ns: int) -> None:
         self._write({"record": "end", "frames": self.frames, "ended_at_ns": ended_at_ns})
@@ -227,6 +298,7 @@ def read_recording(path: str | Path) -> Recording:
     header: RecordingHeader | None = None
     pools: list[RecordedPool] = []
     frames: list[RecordedFrame] = []
+    events: list[RecordedFrame | RecordedChainEvent] = []
     ended: int | None = None
     for number, text in enumerate(lines, start=1):
         try:
@@ -245,18 +317,25 @@ def read_recording(path: str | Path) -> Recording:
                     raise ValueError(f"the first record is {kind!r}; expected 'header' (is this a recording?)")
                 header = _header_from_json(record)
             elif kind == "pool":
-                if frames:
-                    raise ValueError("a pool record after the first frame; pools come before frames")
+                if events:
+                    raise ValueError("a pool record after the first frame or chain event; pools come first")
                 pools.append(pool_from_json(record))
             elif kind == "frame":
                 frames.append(_frame_from_json(record, len(frames), len(header.feed_urls), number))
+                events.append(frames[-1])
+            elif kind in ("head", "logs"):
+                received = record["received_ns"]
+                if not isinstance(received, int):
+                    raise ValueError(f"received_ns {received!r} is not an integer")
+                payload = head_from_json(record) if kind == "head" else logs_from_json(record)
+                events.append(RecordedChainEvent(received, payload, number))
             elif kind == "end":
                 if record.get("frames") != len(frames):
                     raise ValueError(f"the end record counts {record.get('frames')!r} frames; the file has "
                                      f"{len(frames)}")
                 ended = int(record["ended_at_ns"])
             else:
-                raise ValueError(f"unknown record type {kind!r}; expected header, pool, frame or end")
+                raise ValueError(f"unknown record type {kind!r}; expected header, pool, frame, head, logs or end")
         except (KeyError, TypeError, ValueError, PricingError) as exc:
             problem = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             raise RecordingError(name, f"bad {kind} record: {problem}", number) from None
@@ -264,4 +343,4 @@ def read_recording(path: str | Path) -> Recording:
         raise RecordingError(name, f"truncated: no end record after line {len(lines)} (the recording was "
                                    "cut short; a complete one ends with an 'end' record)", len(lines))
     assert header is not None
-    return Recording(name, header, tuple(pools), tuple(frames), ended)
+    return Recording(name, header, tuple(pools), tuple(frames), ended, tuple(events))

@@ -1,7 +1,8 @@
 """`mevbot replay`: a recording through the bot's own module code, in feed order, deterministically.
 
 The modules' per-message handlers run unchanged (the monitor's :class:`FeedClient` frame
-handling, ``ParserModule.on_block``, ``PipelineModule._on_intent``, ``ScannerModule._on_change``,
+handling, ``ParserModule.on_block`` / ``on_logs``, ``PipelineModule._on_intent`` / ``_on_update``,
+``ScannerModule._on_change``,
 ``RiskModule._judge`` / ``on_state`` / ``on_result``), but on a :class:`SequentialBus` instead of
 the concurrent one: ``publish`` queues the message, and the first publish of a feed block
 delivers the whole cascade it causes (intents, state changes, opportunities, decisions, requests,
@@ -11,15 +12,17 @@ scheduling is involved, so machine load cannot reorder anything.
 What the recording cannot provide is fixed, never read from a live chain:
 
 * time: the risk manager's clock is the receive time of the frame being replayed;
-* gas price: the scanner's base fee is the recorded base fee of the start block (the live bot
-  follows ``chain.head``, which is not recorded);
+* chain heads and pool logs come from the recording (``head`` / ``logs`` records, in arrival
+  order with the frames); before the first head, the base fee is the start block's;
 * the executor's dry run: the on-chain ``eth_call`` simulation needs EVM state the recording does
   not hold, so replay builds the transaction the engine would send with
-  :func:`mevbot.execution.engine.build_transaction`: the same calldata and fees, gas limit = the
-  scanner's gas estimate plus ``[execution] gas_margin_pct``, nonce counting up from the
-  recording's ``sender_nonce``; unsigned, since replay never loads a key;
-* tick data beyond the recorded bitmap words: a walk that needs more fails like an RPC error
-  (the scanner and pipeline skip that cycle or intent and carry on).
+  :func:`mevbot.execution.engine.build_transaction`: the same calldata and fees (base fee of the
+  last recorded head), gas limit = the scanner's gas estimate plus ``[execution]
+  gas_margin_pct``, nonce counting up from the recording's ``sender_nonce``; unsigned, since
+  replay never loads a key;
+* tick data beyond the recorded bitmap words, and the refetch of a pool a V3 mint/burn made
+  stale: a read fails like an RPC error (the scanner, pipeline skip that cycle, intent or
+  refetch, log a warning and carry on).
 
 Output: one JSON line per decision (see docs/replay.md), with no wall-clock time, message id or
 random value in it.
@@ -38,7 +41,8 @@ from typing import IO, Any
 import attrs
 
 from mevbot.replay.errors import ReplayError
-from mevbot.replay.recording import Recording
+from mevbot.replay.recording import RecordedFrame, Recording
+from mevbot.rpc.chaindata import BlockHead
 
 log = logging.getLogger("mevbot.replay")
 
@@ -46,6 +50,9 @@ Handler = Callable[[Any, int], Awaitable[None]]  # (payload, trace id)
 
 TOPIC_FEED_BLOCK = "feed.block"
 TOPIC_SWAP_INTENT = "market.swap.intent"
+TOPIC_CHAIN_HEAD = "chain.head"
+TOPIC_POOL_LOGS = "market.pool.logs"
+TOPIC_POOL_UPDATE = "market.pool.update"
 TOPIC_POOL_STATE = "pools.state"
 TOPIC_OPPORTUNITY = "arb.opportunity"
 TOPIC_DECISION = "risk.decision"
@@ -114,7 +121,7 @@ class DecisionWriter:
         self.counts: collections.Counter[str] = collections.Counter()
 
     def write(self, kind: str, payload: Any, trace: int | None = None) -> None:
-        record = {"kind": kind, "trace": trace, "payload": self._unstructure(payload)}
+        record = {"kind": kind, "trace": trace or None, "payload": self._unstructure(payload)}
         self._out.write(self._dumps(record) + "\n")
         self.counts[kind] += 1
 
@@ -160,8 +167,10 @@ class Replayer:
         self.chain = RecordedChain()
         self.now_s = self.header.started_at_ns / 1e9
         self.blocks = 0
+        self.heads = 0
         self.gaps = 0
         self._nonce = self.header.sender_nonce
+        self.base_fee_wei = self.header.base_fee_wei  # of the last head replayed
 
     def _replay_config(self, config: Any, workdir: Path) -> Any:
         """The config with the recording's deployment and a private, empty risk state."""
@@ -220,6 +229,17 @@ class Replayer:
             self.blocks += 1
             await parser.on_block(parser_ctx, block, trace)
 
+        async def on_head(head, trace: int) -> None:
+            if head.base_fee_per_gas is not None:  # as ScannerModule._heads does
+                scanner.base_fee_wei = head.base_fee_per_gas
+                self.base_fee_wei = head.base_fee_per_gas
+
+        async def on_logs(block_logs, trace: int) -> None:
+            await parser.on_logs(parser_ctx, block_logs, trace)
+
+        async def on_update(update, trace: int) -> None:
+            await pipeline._on_update(pipeline_ctx, update, trace)
+
         async def on_intent(intent, trace: int) -> None:
             await pipeline._on_intent(pipeline_ctx, intent, trace)
 
@@ -259,6 +279,9 @@ class Replayer:
 
         bus.route(TOPIC_FEED_BLOCK, on_block)
         bus.route(TOPIC_SWAP_INTENT, on_intent)
+        bus.route(TOPIC_CHAIN_HEAD, on_head)
+        bus.route(TOPIC_POOL_LOGS, on_logs)
+        bus.route(TOPIC_POOL_UPDATE, on_update)
         # risk sees a state change before the scanner's opportunities from it: a wild move
         # trips the breaker before they are judged (on the live bus this is a race)
         bus.route(TOPIC_POOL_STATE, on_state_for_risk)
@@ -287,13 +310,23 @@ class Replayer:
         client = FeedClient(header.feed_urls, on_block=publish_block, on_gap=on_gap, chain_id=monitor.chain_id,
                             verify_signers=signers, genesis_block=header.genesis_block,
                             start_sequence=header.sequence_number, log=logging.getLogger("mevbot.replay.monitor"))
-        for frame in self.recording.frames:
-            self.now_s = frame.received_ns / 1e9
-            await client.feed_frame(header.feed_urls[frame.feed], frame.frame)
+        for event in self.recording.events:
+            self.now_s = event.received_ns / 1e9
+            if isinstance(event, RecordedFrame):
+                await client.feed_frame(header.feed_urls[event.feed], event.frame)
+            elif isinstance(event.payload, BlockHead):
+                self.heads += 1
+                await bus.publish(TOPIC_CHAIN_HEAD, event.payload, source="monitor")
+            else:
+                await bus.publish(TOPIC_POOL_LOGS, event.payload, source="monitor")
 
         stats = [client.stats[url] for url in header.feed_urls]
         summary = {
-            "frames": len(self.recording.frames), "blocks": self.blocks, "gaps": self.gaps,
+            "frames": len(self.recording.frames), "blocks": self.blocks, "gaps": self.gaps, "heads": self.heads,
+            "pool_updates": bus.published[TOPIC_POOL_UPDATE],
+            "updates_applied": pipeline.book.counters.updates_applied,
+            "intents_reconciled": pipeline.book.counters.reconciled,
+            "intent_mismatches": pipeline.book.counters.mismatches,
             "frames_undecodable": sum(s.decode_errors for s in stats),
             "signature_rejections": sum(s.signature_rejections for s in stats),
             "duplicates": sum(s.duplicates for s in stats),
@@ -317,7 +350,7 @@ class Replayer:
         calldata = execute_calldata(opp, min_profit=min_profit, flash=s.flash)
         gas_limit = opp.gas_units * (100 + s.gas_margin_pct) // 100
         tx = build_transaction(calldata, s, executor=executor, chain_id=self.header.chain_id, gas_limit=gas_limit,
-                               base_fee_wei=self.header.base_fee_wei, nonce=self._nonce)
+                               base_fee_wei=self.base_fee_wei, nonce=self._nonce)
         self._nonce += 1
         return WouldSend(request.request_id, opp.cycle_key, opp.seq, opp.tx_index, opp.gross_profit, min_profit,
                          tx["chainId"], tx["to"], tx["nonce"], tx["gas"], tx["maxFeePerGas"],

@@ -28,6 +28,15 @@ def test_a_recording_holds_the_start_state_and_the_frames_with_the_live_swaps(re
     assert recording.frames and all(b.received_ns >= a.received_ns
                                     for a, b in zip(recording.frames, recording.frames[1:]))
     assert recording.ended_at_ns >= recording.frames[-1].received_ns
+    # the monitor's chain side too: every head after the start block, and the gap's pool logs
+    from mevbot.rpc.chaindata import BlockHead, BlockLogs
+
+    chain = [e.payload for e in recording.events if hasattr(e, "payload")]
+    heads = [p.number for p in chain if isinstance(p, BlockHead)]
+    assert heads == list(range(recording.header.block_number + 1, recording.header.block_number + 1 + len(heads)))
+    logged = {entry.transaction_hash for p in chain if isinstance(p, BlockLogs)
+              for entry in p.logs}
+    assert gap_tx.lower() in logged
     # the gap swap's raw transaction is in a recorded frame
     raw = devnet.rpc.call("eth_getRawTransactionByHash", gap_tx)
     from mevbot.feed.blocks import decode_block
@@ -58,11 +67,14 @@ def test_two_replays_write_byte_identical_non_trivial_decisions(recorded):
     decisions = [r for r in records if r["kind"] == "risk_decision"]
     assert opportunities and len(decisions) == len(opportunities)
     assert any(o["payload"]["trigger_tx"] == gap_tx.lower() for o in opportunities)
-    # every decision follows its opportunity, in feed order
-    positions = [(o["payload"]["seq"], o["payload"]["tx_index"]) for o in opportunities]
-    assert positions == sorted(positions)
+    # opportunities an intent caused come in feed order (the others came from a block's logs)
+    positions = [(o["payload"]["seq"], o["payload"]["tx_index"]) for o in opportunities
+                 if o["payload"]["seq"] is not None]
+    assert positions and positions == sorted(positions)
+    assert all(o["trace"] == o["payload"]["seq"] for o in opportunities)
     summary = records[-1]["payload"]
     assert summary["intents"] >= 2 and summary["opportunities"] == len(opportunities)
+    assert summary["heads"] > 0 and summary["updates_applied"] > 0 and summary["intents_reconciled"] > 0
     sends = [r for r in records if r["kind"] == "would_send"]
     assert len(sends) == summary["approved"]
     for send in sends:

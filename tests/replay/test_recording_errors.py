@@ -51,16 +51,17 @@ def test_a_recording_without_its_end_record_is_reported_truncated(recorded, tmp_
 def test_a_garbage_line_and_a_frame_out_of_order_are_named_by_line(recorded, tmp_path):
     work, path, env, _ = recorded
     lines = _lines(path)
-    first_frame = next(i for i, line in enumerate(lines) if '"record":"frame"' in line)
+    first, second = [i for i, line in enumerate(lines) if '"record":"frame"' in line][:2]
     garbage = tmp_path / "garbage.rec"
-    garbage.write_text("".join(lines[: first_frame + 1] + ["{not json\n"] + lines[first_frame + 2:]))
-    assert f"{garbage}:{first_frame + 2}: not a JSON record" in _replay_fails(work, env, garbage)
+    garbage.write_text("".join(lines[: first + 1] + ["{not json\n"] + lines[first + 2:]))
+    assert f"{garbage}:{first + 2}: not a JSON record" in _replay_fails(work, env, garbage)
 
-    swapped = tmp_path / "swapped.rec"
-    swapped.write_text("".join(lines[:first_frame] + [lines[first_frame + 1], lines[first_frame]]
-                               + lines[first_frame + 2:]))
-    err = _replay_fails(work, env, swapped)
-    assert f"{swapped}:{first_frame + 1}: bad frame record: frame number 1; expected 0" in err
+    swapped = list(lines)
+    swapped[first], swapped[second] = lines[second], lines[first]
+    reordered = tmp_path / "swapped.rec"
+    reordered.write_text("".join(swapped))
+    err = _replay_fails(work, env, reordered)
+    assert f"{reordered}:{first + 1}: bad frame record: frame number 1; expected 0" in err
 
 
 def test_a_missing_file_or_a_file_that_is_no_recording_is_named(recorded, tmp_path):
@@ -107,3 +108,15 @@ def test_read_recording_raises_a_typed_error_in_process(tmp_path):
     with pytest.raises(RecordingError, match="empty file") as info:
         read_recording(empty)
     assert info.value.path == str(empty) and info.value.line is None
+
+
+def test_a_malformed_chain_record_is_named_by_line(recorded, tmp_path):
+    work, path, env, _ = recorded
+    lines = _lines(path)
+    at = next(i for i, line in enumerate(lines) if '"record":"logs"' in line)
+    record = json.loads(lines[at])
+    record["logs"][0]["topics"][0] = "not hex"
+    lines[at] = json.dumps(record) + "\n"
+    broken = tmp_path / "bad-logs.rec"
+    broken.write_text("".join(lines))
+    assert f"{broken}:{at + 1}: bad logs record: topic 'not hex' is not 0x-hex" in _replay_fails(work, env, broken)
