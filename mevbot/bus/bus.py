@@ -174,7 +174,9 @@ class Bus:
         frame = None
         if critical:
             frame = self.codec.encode(env)
-            if self.journal is not None:
+            if len(frame) > self.settings.max_frame_bytes:
+                links = self._refuse_oversize(env, frame, links)
+            elif self.journal is not None:
                 self.journal.record(env.id, topic, frame, env.created_ns, [link.peer for link in links])
         if links:
             settings = self.settings
@@ -183,6 +185,9 @@ class Bus:
                 if fast.serialises:
                     if frame is None:
                         frame = self.codec.encode(env)
+                        if len(frame) > settings.max_frame_bytes:
+                            self._refuse_oversize(env, frame, links)
+                            break
                     link_frame = frame
                 else:
                     link_frame = None
@@ -207,6 +212,15 @@ class Bus:
             await trio.lowlevel.checkpoint()
         else:
             await trio.lowlevel.checkpoint_if_cancelled()
+
+    def _refuse_oversize(self, env: Envelope, frame: bytes, links) -> tuple:
+        """A frame every peer would refuse (and drop the connection for, again at each resend of
+        a critical one) is dead-lettered here instead; local subscribers still get it."""
+        self.dlq.add(f"undeliverable: its frame of {len(frame)} bytes is above max_frame_bytes "
+                     f"({self.settings.max_frame_bytes}); not sent to "
+                     f"{', '.join(link.peer for link in links) or 'any peer'}",
+                     envelope=env, origin="publish")
+        return ()
 
     async def deliver_remote(self, env: Envelope) -> None:
         """Hand an envelope that arrived from a peer to the local subscriptions only."""

@@ -138,3 +138,73 @@ async def test_a_peer_opening_with_an_undecodable_frame_is_dead_lettered_and_ref
         assert letter.reason.startswith("undecodable: ") and letter.origin.startswith("accept:")
         assert letter.raw == b"\xb5 not a Hello" and "a" not in b.links
         nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("topic", ["x.big", "exec.request"])
+async def test_a_frame_above_max_frame_bytes_is_dead_lettered_at_the_publisher_not_sent(topic):
+    async with linked_buses("unix", max_frame_bytes=2048) as (a, b, _):
+        sub = b.subscribe("#")
+        local = a.subscribe("#")
+        await wait_for(lambda: a.links["b"].wants(topic))
+        await a.publish(topic, Blob(bytes(4096)))
+        await a.publish("x.small", Tick(1))
+        with trio.fail_after(5):
+            assert (await sub.receive()).payload == Tick(1)  # the link did not break
+        (letter,) = a.dlq.list()
+        assert "above max_frame_bytes (2048)" in letter.reason and "not sent to b" in letter.reason
+        assert letter.envelope.topic == topic and letter.envelope.payload == Blob(bytes(4096))
+        assert len(await local.receive_batch()) == 2  # in-process delivery is not affected
+        assert a.links["b"].fast.sessions == 1 and b.dlq.list() == []
+
+
+async def test_a_message_older_than_the_ttl_is_dead_lettered_as_expired_when_the_peer_comes_back():
+    a = Bus(BusSettings(persist_path="", message_ttl_s=1.0), process="a")
+    b = Bus(BusSettings(persist_path=""), process="b")
+    sub = b.subscribe("t")
+    a.link("b").set_interest(["t"])  # known from an earlier connection; b is down now
+    stale = await a.publish("t", Tick(1))
+    stale.created_ns -= 5_000_000_000  # as if it had waited 5 s for the peer
+    await a.publish("t", Tick(2))
+    transport, address = transport_for("unix")
+    async with trio.open_nursery() as nursery:
+        bound = await nursery.start(b.serve, transport, address)
+        nursery.start_soon(a.dial, "b", transport, bound)
+        with trio.fail_after(5):
+            assert (await sub.receive()).payload == Tick(2)
+        (letter,) = a.dlq.list()
+        assert letter.reason.startswith("expired: waited over 1.0 s for peer 'b'")
+        assert letter.envelope is stale and a.links["b"].fast.dead_lettered == 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_backed_up_fast_lane_fails_over_to_the_bulk_lane_and_nothing_is_lost():
+    async with linked_buses("unix", failover_depth=5) as (a, b, _):
+        sub = b.subscribe("t")
+        link = a.links["b"]
+        await wait_for(lambda: link.wants("t") and link.bulk.connected)
+        for i in range(20):  # no yield between these: the fast lane's queue grows past 5
+            await a.publish("t", Tick(i))
+        got = set()
+        with trio.fail_after(5):
+            while len(got) < 20:
+                got.update(env.payload.seq for env in await sub.receive_batch())
+        assert got == set(range(20))
+        assert link.failovers == 14 and link.bulk.sent == 14 and link.fast.max_queued == 6
+
+
+async def test_a_lost_peer_is_redialled_with_doubling_backoff_up_to_the_cap(autojump_clock):
+    a = Bus(BusSettings(persist_path="", reconnect_backoff_s=0.05, reconnect_backoff_max_s=0.4),
+            process="a")
+    attempts = []
+
+    class CountingUnix(UnixTransport):
+        async def connect(self, address):
+            attempts.append(trio.current_time())
+            return await super().connect(address)
+
+    with trio.move_on_after(2.0):
+        await a.dial("b", CountingUnix(), os.path.join(tempfile.mkdtemp(prefix="mvb-"), "none.sock"),
+                     bulk=False)
+    gaps = [round(later - earlier, 3) for earlier, later in zip(attempts, attempts[1:])]
+    assert gaps[:6] == [0.05, 0.1, 0.2, 0.4, 0.4, 0.4]
+    assert a.links["b"].connect_failures == len(attempts)
