@@ -11,9 +11,9 @@ the event loop, one cycle per step). For each cycle through a changed pool, :cla
    floats; the cycle is pruned only below ``1 - PRUNE_MARGIN`` (1e-9, a million times the
    worst float error of a 3-hop product), so rounding never prunes a cycle the exact
    arithmetic would keep.
-2. **Sizes** the others on the exact integer simulator. V2-only cycles: the closed form of the
-   composed constant-product map, refined on the simulator within 4 wei (as ever). With a V3
-   hop: Newton steps on the exact simulator. The first guess is the same closed form on the
+2. **Sizes** the others on the exact integer simulator. V2-only cycles: the integer closed form
+   of the composed constant-product map, simulated once (the reference also tries +-4 wei
+   around it, which only matters below one grain, see below). With a V3 hop: Newton steps on the exact simulator. The first guess is the same closed form on the
    V3 pools' virtual reserves in their current range (where a V3 pool *is* a constant-product
    pool); after each exact simulation, each hop's state at its simulated end point gives the
    local constant-product map the cycle follows from there (exactly, until a hop reaches its
@@ -194,8 +194,7 @@ class Scanner:
         self.weth = weth.lower() if weth else None
         self.counters = ScanCounters()
         self.missing: dict[str, MissingTickData] = {}
-        # (pool, zero_for_one) -> (state, marginal rate, fee factor, r_in, r_out, is_v2) of the
-        # last state seen for it: rate and virtual reserves as floats (see _hop)
+        # (pool, zero_for_one) -> that pool direction for the last state seen of it (see _hop)
         self._hops: dict[tuple[str, bool], tuple] = {}
         # token -> a pool pairing it with WETH, to price gas in that token (first by key order)
         self._weth_pool: dict[str, str] = {}
@@ -244,7 +243,7 @@ class Scanner:
                 return None
             hop = hop_cache.get(leg)
             if hop is None or hop[0] is not state:
-                hop = hop_cache[leg] = self._hop(state, leg[1])
+                hop = hop_cache[leg] = self._hop(leg[0], state, leg[1])
             rate *= hop[1]
             hops.append(hop)
         if rate <= 1.0 - PRUNE_MARGIN:
@@ -280,43 +279,49 @@ class Scanner:
 
     # -- per hop ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _hop(state: PoolState, zero_for_one: bool) -> tuple:
-        """``(state, marginal rate, fee factor, r_in, r_out, is_v2)`` for one pool direction.
+    def _hop(self, pool: str, state: PoolState, zero_for_one: bool) -> tuple:
+        """One pool direction as the hot loops read it, a plain tuple: ``(state, marginal rate,
+        fee factor, r_in, r_out, is_v2, zero_for_one, pool, reserve in, reserve out, dex, fee
+        pips, price before)``.
 
         The marginal rate at zero input after the fee, and the constant-product reserves the
-        pool behaves as near its price: V2 its reserves, V3 its virtual reserves in the current
-        range, L*2^96/sqrtP of token0 and L*sqrtP/2^96 of token1 (zero without liquidity).
+        pool behaves as near its price, as floats: V2 its reserves, V3 its virtual reserves in
+        the current range, L*2^96/sqrtP of token0 and L*sqrtP/2^96 of token1 (zero without
+        liquidity). Then V2's exact integer reserves (0 for V3), and what a route hop repeats:
+        the dex, the fee in pips and (V3) the squared price before the trade.
         """
+        dex = self.dex_of(pool)
         if isinstance(state, V2PoolState):
             r_in, r_out = (state.reserve0, state.reserve1) if zero_for_one else (state.reserve1, state.reserve0)
             gamma = state.fee_numerator / state.fee_denominator
             rate = gamma * r_out / r_in if r_in > 0 else 0.0
-            return state, rate, gamma, float(r_in), float(r_out), True
+            fee = round((state.fee_denominator - state.fee_numerator) * 1_000_000 / state.fee_denominator)
+            return (state, rate, gamma, float(r_in), float(r_out), True, zero_for_one, pool, r_in, r_out, dex, fee,
+                    0)
         sqrt_price = state.sqrt_price_x96 / _Q96_FLOAT
         gamma = (1_000_000 - state.fee_pips) / 1_000_000
         liquidity = float(state.liquidity)
         if zero_for_one:
-            return state, gamma * sqrt_price * sqrt_price, gamma, liquidity / sqrt_price, liquidity * sqrt_price, False
-        return (state, gamma / (sqrt_price * sqrt_price), gamma, liquidity * sqrt_price, liquidity / sqrt_price,
-                False)
+            rate, r_in, r_out = gamma * sqrt_price * sqrt_price, liquidity / sqrt_price, liquidity * sqrt_price
+        else:
+            rate, r_in, r_out = gamma / (sqrt_price * sqrt_price), liquidity * sqrt_price, liquidity / sqrt_price
+        return (state, rate, gamma, r_in, r_out, False, zero_for_one, pool, 0, 0, dex, state.fee_pips,
+                state.sqrt_price_x96 * state.sqrt_price_x96)
 
     # -- sizing ----------------------------------------------------------------------------
 
     def _size(self, cycle: Cycle, hops: list[tuple], rate: float) -> tuple[int, int, int, list] | None:
         """``(amount_in, amount_out, simulations, trace)`` of the best size found, or None."""
         max_input = self.filters.max_input
-        legs = cycle.legs
         if all(hop[5] for hop in hops):
-            chain = []
-            for hop, (_, zero_for_one) in zip(hops, legs):
-                state = hop[0]
-                r_in, r_out = (state.reserve0, state.reserve1) if zero_for_one else (state.reserve1, state.reserve0)
-                chain.append(V2Hop(r_in, r_out, state.fee_numerator, state.fee_denominator))
+            chain = [V2Hop(hop[8], hop[9], hop[0].fee_numerator, hop[0].fee_denominator) for hop in hops]
             guess = min(v2_chain_optimum(chain), max_input)
             if guess <= 0:
                 return None
-            return self._best_of(cycle, hops, range(max(1, guess - 4), guess + 5))
+            # The closed form is the exact real optimum; the integer rounding around it is
+            # noise below one grain, which the reference's +-4 wei window does not resolve for
+            # any token coarser than wei either: one simulation gives the exact amounts.
+            return self._best_of(cycle, hops, (guess,))
         a, b, c = 1.0, 1.0, 0.0
         for hop in hops:
             gamma, r_in, r_out = hop[2], hop[3], hop[4]
@@ -339,7 +344,6 @@ class Scanner:
         """
         max_input = self.filters.max_input
         budget = self.filters.max_evaluations
-        legs = cycle.legs
         # The optimum lies in (low, high]; slope (marginal rate - 1) at low, at high if known.
         low, high = 0, max_input + 1
         slope_low, slope_high = rate - 1.0, None
@@ -369,7 +373,7 @@ class Scanner:
                 break  # the model's optimum, in the model's own segments: the optimum
             a, b, c = 1.0, 1.0, 0.0
             grain = 1.0  # input that moves the coarsest intermediate output by one unit
-            for hop, (_, zero_for_one), step in zip(hops, legs, trace):
+            for hop, step in zip(hops, trace):
                 if a > 0 and b / a > grain:  # d(this hop's input)/dx = a/b so far
                     grain = b / a
                 gamma = hop[2]
@@ -380,7 +384,7 @@ class Scanner:
                 else:  # V3 at its end price and liquidity: that segment's virtual reserves
                     liquidity = float(step[3])
                     sqrt_price = step[2] / _Q96_FLOAT
-                    if zero_for_one:
+                    if hop[6]:
                         r_in, r_out = liquidity / sqrt_price, liquidity * sqrt_price
                     else:
                         r_in, r_out = liquidity * sqrt_price, liquidity / sqrt_price
@@ -444,11 +448,11 @@ class Scanner:
         after, liquidity after, ticks crossed, price segment)`` (the last four zero for V2)."""
         amount = amount_in
         trace = []
-        for hop, (pool, zero_for_one) in zip(hops, cycle.legs):
+        for hop in hops:
             state = hop[0]
             if hop[5]:
                 # UniswapV2Library.getAmountOut, inlined; the library for its reverts
-                r_in, r_out = (state.reserve0, state.reserve1) if zero_for_one else (state.reserve1, state.reserve0)
+                r_in, r_out = hop[8], hop[9]
                 with_fee = amount * state.fee_numerator
                 numerator = with_fee * r_out
                 denominator = r_in * state.fee_denominator + with_fee
@@ -456,17 +460,17 @@ class Scanner:
                     try:
                         get_amount_out(amount, r_in, r_out, state.fee_numerator, state.fee_denominator)
                     except SolidityRevert as exc:
-                        raise SizeRejected(f"{pool}: {exc}") from exc
+                        raise SizeRejected(f"{hop[7]}: {exc}") from exc
                 out = numerator // denominator
                 trace.append((amount, out, 0, 0, 0, 0))
             else:
                 try:
-                    out, sqrt_price, liquidity, crossed, segment = quote_v3_exact_input(state, zero_for_one, amount)
+                    out, sqrt_price, liquidity, crossed, segment = quote_v3_exact_input(state, hop[6], amount)
                 except MissingTickData as exc:
-                    exc.pool = pool  # which pool lacks the data: only it gets fetched
+                    exc.pool = hop[7]  # which pool lacks the data: only it gets fetched
                     raise
                 except SolidityRevert as exc:
-                    raise SizeRejected(f"{pool}: {exc}") from exc
+                    raise SizeRejected(f"{hop[7]}: {exc}") from exc
                 trace.append((amount, out, sqrt_price, liquidity, crossed, segment))
             if out <= 0:
                 raise SizeTooSmall("a hop gives nothing")
@@ -477,20 +481,17 @@ class Scanner:
         """The route of a simulated size, from its trace (the same numbers as CycleSimulation.route)."""
         route = []
         for hop, leg, step in zip(hops, cycle.hops, trace):
-            state = hop[0]
             amount, out = step[0], step[1]
             if hop[5]:
-                fee = round((state.fee_denominator - state.fee_numerator) * 1_000_000 / state.fee_denominator)
-                r_in, r_out = (state.reserve0, state.reserve1) if leg.zero_for_one else (state.reserve1, state.reserve0)
+                r_in, r_out = hop[8], hop[9]
                 impact = 10_000 - (r_out - out) * r_in * 10_000 // (r_out * (r_in + amount))
-                route.append(RouteHop(leg.pool, self.dex_of(leg.pool), "v2", leg.token_in, leg.token_out, fee, amount,
-                                      out, price_impact_bps=impact))
+                route.append(RouteHop(leg.pool, hop[10], "v2", leg.token_in, leg.token_out, hop[11], amount, out, 0,
+                                      impact))
             else:
-                before, after = state.sqrt_price_x96 ** 2, step[2] ** 2
-                lo, hi = min(before, after), max(before, after)
-                impact = 10_000 - lo * 10_000 // hi
-                route.append(RouteHop(leg.pool, self.dex_of(leg.pool), "v3", leg.token_in, leg.token_out,
-                                      state.fee_pips, amount, out, step[4], price_impact_bps=impact))
+                before, after = hop[12], step[2] * step[2]
+                impact = 10_000 - after * 10_000 // before if after < before else 10_000 - before * 10_000 // after
+                route.append(RouteHop(leg.pool, hop[10], "v3", leg.token_in, leg.token_out, hop[11], amount, out,
+                                      step[4], impact))
         return tuple(route)
 
     # -- costs and filters -----------------------------------------------------------------
