@@ -81,7 +81,9 @@ class TcpTransport(Transport):
             await stream.send_raw(PREAMBLE + client_nonce)
             reply = await stream.receive_raw(NONCE_BYTES + MAC_BYTES)
         except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError) as exc:
-            raise HandshakeError(f"tcp: {stream.peer} dropped the handshake: {exc!r}") from None
+            cause = exc if isinstance(exc, ssl.SSLError) else exc.__cause__  # trio wraps TLS errors
+            why = f"TLS failed: {cause}" if isinstance(cause, ssl.SSLError) else repr(exc)
+            raise HandshakeError(f"tcp: {stream.peer} dropped the handshake: {why}") from None
         server_nonce, server_mac = reply[:NONCE_BYTES], reply[NONCE_BYTES:]
         if not hmac.compare_digest(server_mac, _mac(self._secret, b"srv", client_nonce, server_nonce)):
             raise HandshakeError(f"tcp: {stream.peer} did not prove the shared secret; refusing it")
