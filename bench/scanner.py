@@ -6,9 +6,14 @@ Run from the repository root: ``.venv/bin/python bench/scanner.py`` (``--intents
 
 What is timed, per intent, is the bot's whole decision path after the parser:
 ``PoolStateBook.apply_intent`` (the pending swap simulated exactly on the speculative state)
-then ``Scanner.scan`` over every cycle through the pools it changed (exact sizing: V2 closed
-form + refinement, V3 golden-section search on the exact simulator; gas and L1 cost; filters)
-and the decision (best opportunity or none). Nothing else is included (no bus, no I/O).
+then ``Scanner.scan`` over every cycle through the pools it changed (the real scanner: the
+marginal-rate prune, exact sizing on the integer simulator: V2 closed form, V3 Newton steps
+from the virtual-reserve closed form; gas and L1 cost; filters) and the decision (best
+opportunity or none). Nothing else is included (no bus, no I/O). The same intents then run
+through ``ReferenceScanner`` (the unoptimised search: no prune, golden-section over
+[1, max_input] on simulate_v3_swap), and the two are compared opportunity by opportunity.
+Timings are wall and CPU (``time.process_time``) per intent; the load average of the shared
+machine is recorded before and after.
 
 Workload (synthetic, in memory; a latency benchmark needs no chain): 10 tokens, WETH the start
 token, 56 pools: every token paired with WETH on Uniswap V2, SushiSwap, V3 0.05 % and V3 0.3 %,
@@ -54,10 +59,7 @@ from mevbot.pricing.tick_math import MAX_TICK, MIN_TICK, get_sqrt_ratio_at_tick,
 from mevbot.pricing.v2 import V2PoolState  # noqa: E402
 from mevbot.pricing.v3_pool import V3PoolState  # noqa: E402
 from mevbot.scanner.cycles import build_cycle_index  # noqa: E402
-from mevbot.scanner import engine  # noqa: E402
-from mevbot.scanner.engine import CostInputs, ScanFilters, Scanner  # noqa: E402
-from mevbot.scanner.search import SearchResult, V2Hop, v2_chain_optimum  # noqa: E402
-from mevbot.scanner.search import golden_section_search as _golden_section_search  # noqa: E402
+from mevbot.scanner.engine import CostInputs, ReferenceScanner, ScanFilters, Scanner, _ViewMemo  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TARGET_P99_US = 1000.0
@@ -189,7 +191,8 @@ def setup(seed: int, count: int):
                                                  max_evaluations=64),
                       weth=weth, dex_of=lambda p: dexes.get(p, ""))
     costs = CostInputs(gas_price_wei=2 * 10**7, l1_cost_wei=2000 * 10**7)
-    return tokens, pools, book, scanner, costs, make_intents(rng, tokens, pools, count)
+    reference = ReferenceScanner(index, filters=scanner.filters, weth=weth, dex_of=scanner.dex_of)
+    return tokens, pools, book, scanner, reference, costs, make_intents(rng, tokens, pools, count)
 
 
 def decide(book: PoolStateBook, scanner: Scanner, costs: CostInputs, intent: SwapIntent):
@@ -203,210 +206,184 @@ def decide(book: PoolStateBook, scanner: Scanner, costs: CostInputs, intent: Swa
     return outcome, best, found
 
 
-def marginal_rate(cycle, view) -> float:
-    """d(out)/d(in) of the whole cycle at zero input: the product of each hop's fee-adjusted spot
-    price. Profit is concave with profit(0) = 0, so a cycle whose rate is <= 1 has no profitable
-    size at all and needs no search."""
-    rate = 1.0
-    for hop in cycle.hops:
-        state = view(hop.pool)
-        zero_for_one = hop.zero_for_one
-        if isinstance(state, V2PoolState):
-            r_in, r_out = (state.reserve0, state.reserve1) if zero_for_one else (state.reserve1, state.reserve0)
-            rate *= state.fee_numerator / state.fee_denominator * r_out / r_in
+class GcPauses:
+    """Collector pauses (generation, ns) while installed: part of the latency, reported apart."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, int]] = []
+        self._start = 0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter_ns()
         else:
-            price = (state.sqrt_price_x96 / 2**96) ** 2
-            rate *= (1 - state.fee_pips / 1e6) * (price if zero_for_one else 1 / price)
-    return rate
+            self.pauses.append((info["generation"], time.perf_counter_ns() - self._start))
+
+    def summary(self) -> dict:
+        out = {}
+        for generation in (0, 1, 2):
+            ns = [p for g, p in self.pauses if g == generation]
+            out[f"gen{generation}"] = {"count": len(ns), "max_us": round(max(ns) / 1000, 1) if ns else 0.0,
+                                       "total_us": round(sum(ns) / 1000, 1)}
+        return out
 
 
-def decide_prefiltered(book: PoolStateBook, scanner: Scanner, costs: CostInputs, intent: SwapIntent):
-    """What-if (not the bot's code): the same path, skipping cycles whose marginal rate is <= 1.
-
-    The 1e-9 margin keeps float rounding from ever dropping a cycle the exact search would keep.
-    """
-    outcome = book.apply_intent(intent)
-    if not outcome.applied:
-        return outcome, None, []
-    found = []
-    for cycle in scanner.index.through_any(outcome.changed_pools):
-        if marginal_rate(cycle, book.view) <= 1 - 1e-9:
-            continue
-        opp = scanner.evaluate(cycle, book.view, costs, block_number=1, seq=intent.position.seq,
-                               tx_index=intent.position.tx_index, trigger_tx=intent.tx_hash)
-        if opp is not None:
-            found.append(opp)
-    found.sort(key=lambda o: o.order_key)
-    best = max(found, key=lambda o: o.net_profit_wei) if found else None
-    return outcome, best, found
-
-
-def virtual_hops(states, directions) -> list[V2Hop] | None:
-    """Each hop as constant-product reserves: V2 as is, V3 its current range's virtual reserves."""
-    hops = []
-    for state, zero_for_one in zip(states, directions):
-        if isinstance(state, V2PoolState):
-            r_in, r_out = (state.reserve0, state.reserve1) if zero_for_one else (state.reserve1, state.reserve0)
-            hops.append(V2Hop(r_in, r_out, state.fee_numerator, state.fee_denominator))
-        else:
-            x_v = (state.liquidity << 96) // state.sqrt_price_x96
-            y_v = state.liquidity * state.sqrt_price_x96 >> 96
-            if not x_v or not y_v:
-                return None
-            r_in, r_out = (x_v, y_v) if zero_for_one else (y_v, x_v)
-            hops.append(V2Hop(r_in, r_out, 1_000_000 - state.fee_pips, 1_000_000))
-    return hops
-
-
-def estimated_profit(hops: list[V2Hop]) -> int:
-    """Profit at the closed-form optimum of the virtual-reserve chain (no exact simulation)."""
-    guess = v2_chain_optimum(hops)
-    amount = guess
-    for h in hops:
-        amount = amount * h.fee_num * h.reserve_out // (h.reserve_in * h.fee_den + amount * h.fee_num)
-    return amount - guess
-
-
-def virtual_reserve_search(simulate, low: int, high: int, *, max_evaluations: int = 64):
-    """What-if (not the bot's code) for Scanner.evaluate's V3 search, patched in by the bench.
-
-    Inside its current tick range a V3 pool is a constant-product pool with virtual reserves
-    L*2^96/sqrtP (token0) and L*sqrtP/2^96 (token1), so the V2 closed form on those gives the
-    exact optimum when no tick is crossed and a close guess otherwise; the exact golden-section
-    search then only brackets [guess/4, 4*guess] to 2^-12 relative precision.
-    """
-    hops = virtual_hops(simulate.states, simulate.directions)
-    if hops is None:
-        return _golden_section_search(simulate, low, high, max_evaluations=max_evaluations)
-    guess = min(v2_chain_optimum(hops), high)
-    if guess <= 0:
-        return SearchResult(0, 0, 0)
-    return _golden_section_search(simulate, max(low, guess // 4), min(high, guess * 4),
-                                  max_evaluations=max_evaluations, rel_tolerance_bits=12)
-
-
-def decide_both_what_ifs(book: PoolStateBook, scanner: Scanner, costs: CostInputs, intent: SwapIntent):
-    engine.golden_section_search = virtual_reserve_search
-    try:
-        return decide_prefiltered(book, scanner, costs, intent)
-    finally:
-        engine.golden_section_search = _golden_section_search
-
-
-def decide_best_estimate_only(book: PoolStateBook, scanner: Scanner, costs: CostInputs, intent: SwapIntent):
-    """What-if: prefilter, rank the survivors by the closed-form estimate on virtual reserves (no
-    exact simulation), size only the best-ranked cycle exactly (with the narrow search)."""
-    outcome = book.apply_intent(intent)
-    if not outcome.applied:
-        return outcome, None, []
-    view = book.view
-    ranked = []
-    for cycle in scanner.index.through_any(outcome.changed_pools):
-        if marginal_rate(cycle, view) <= 1 - 1e-9:
-            continue
-        hops = virtual_hops([view(h.pool) for h in cycle.hops], [h.zero_for_one for h in cycle.hops])
-        if hops is not None:
-            ranked.append((estimated_profit(hops), cycle.key, cycle))
-    if not ranked:
-        return outcome, None, []
-    _, _, cycle = max(ranked, key=lambda r: (r[0], r[1]))
-    engine.golden_section_search = virtual_reserve_search
-    try:
-        best = scanner.evaluate(cycle, view, costs, block_number=1, seq=intent.position.seq,
-                                tx_index=intent.position.tx_index, trigger_tx=intent.tx_hash)
-    finally:
-        engine.golden_section_search = _golden_section_search
-    return outcome, best, [best] if best is not None else []
-
-
-def compare_best(reference: list[list], other: list[list]) -> dict:
-    """Per intent, the net profit of the what-if's single decision vs the full scan's best."""
-    kept, same_cycle, missed = [], 0, 0
-    for ref, new in zip(reference, other):
-        if not ref:
-            continue
-        best = max(ref, key=lambda o: o.net_profit_wei)
-        if not new:
-            missed += 1
-            kept.append(0.0)
-            continue
-        same_cycle += new[0].cycle_key == best.cycle_key
-        kept.append(new[0].net_profit_wei / best.net_profit_wei if best.net_profit_wei else 1.0)
-    return {"intents_with_an_opportunity": len(kept), "same_best_cycle": same_cycle, "missed": missed,
-            "net_profit_kept_mean": round(statistics.mean(kept), 4) if kept else None,
-            "net_profit_kept_p10": round(percentile(kept, 0.1), 4) if kept else None}
-
-
-def compare_profits(reference: list[list], other: list[list]) -> dict:
-    """How the what-if's opportunities compare with the bot's: same cycles found, profit kept."""
-    ref = {(i, o.cycle_key): o.net_profit for i, found in enumerate(reference) for o in found}
-    new = {(i, o.cycle_key): o.net_profit for i, found in enumerate(other) for o in found}
-    ratios = [new.get(k, 0) / v for k, v in ref.items() if v > 0]
-    return {"opportunities_full_scan": len(ref), "found_by_what_if": sum(1 for k in ref if k in new),
-            "extra_found_by_what_if": sum(1 for k in new if k not in ref),
-            "net_profit_kept_p50": round(percentile(ratios, 0.5), 6) if ratios else None,
-            "net_profit_kept_p01": round(percentile(ratios, 0.01), 6) if ratios else None,
-            "total_net_profit_kept": round(sum(new.get(k, 0) for k in ref) / max(1, sum(ref.values())), 6)}
-
-
-def timed_run(book, scanner, costs, intents, decide=decide):
-    latencies, cpu, applied, decisions, cycles, found_all = [], [], 0, 0, [], []
+def timed_run(book, scanner, costs, intents):
+    """Per intent: wall and CPU ns of the decision, cycles through the changed pools, cycles
+    sized (not pruned), simulations; and the opportunities found."""
+    latencies, cpu, cycles, sized, sims, found_all = [], [], [], [], [], []
+    applied = decisions = 0
+    counters = scanner.counters
     for intent in intents:
-        before = scanner.counters.cycles_evaluated
+        before = (counters.cycles_evaluated, counters.pruned, counters.simulations)
         cpu_start = time.process_time_ns()
         start = time.perf_counter_ns()
         outcome, best, found = decide(book, scanner, costs, intent)
         latencies.append(time.perf_counter_ns() - start)
         cpu.append(time.process_time_ns() - cpu_start)
-        cycles.append(scanner.counters.cycles_evaluated - before)
+        cycles.append(counters.cycles_evaluated - before[0])
+        sized.append(cycles[-1] - (counters.pruned - before[1]))
+        sims.append(counters.simulations - before[2])
         applied += outcome.applied
         decisions += best is not None
-        found_all.append(found)
+        # Outside the timing: keep plain tuples, not the objects. The bot publishes and drops
+        # its opportunities; keeping thousands alive here would make each GC pass of the timed
+        # run traverse them, a cost the bot does not have.
+        found_all.append([record(o) for o in found])
+        del outcome, best, found
         book.drop_pending([intent.tx_hash])  # the block confirmed: back to the confirmed state
-    return latencies, cycles, applied, decisions, found_all, cpu
+    return {"wall": latencies, "cpu": cpu, "cycles": cycles, "sized": sized, "sims": sims, "applied": applied,
+            "decisions": decisions, "found": found_all}
 
 
-def breakdown_run(book, scanner, costs, intents):
-    """Where the time goes: apply_intent vs each cycle evaluation, by cycle kind."""
-    apply_ns, per_kind = [], defaultdict(list)
+def record(opp) -> tuple:
+    """(cycle key, gross profit, net profit in wei, amount in, grains): what compare() reads."""
+    return opp.cycle_key, opp.gross_profit, opp.net_profit_wei, opp.amount_in, grains(opp)
+
+
+def phase_run(book, scanner: Scanner, costs, intents):
+    """CPU ns per intent in each phase of Scanner.scan, run phase by phase (same calls, same
+    order): apply_intent, the prune over every cycle, sizing the survivors, costs + route +
+    opportunity for the sized ones."""
+    phases = {"apply_intent": [], "prune": [], "sizing": [], "costs_route_opportunity": []}
+    clock = time.process_time_ns
     for intent in intents:
-        start = time.perf_counter_ns()
+        t0 = clock()
         outcome = book.apply_intent(intent)
-        apply_ns.append(time.perf_counter_ns() - start)
+        t1 = clock()
+        view = _ViewMemo(book.view).__getitem__  # as Scanner.scan does
+        survivors = []
         if outcome.applied:
             for cycle in scanner.index.through_any(outcome.changed_pools):
-                has_v3 = any(isinstance(book.view(h.pool), V3PoolState) for h in cycle.hops)
-                kind = f"{len(cycle.hops)}-hop {'with V3' if has_v3 else 'V2 only'}"
+                hops = scanner._prefilter(cycle, view)
+                if hops is not None:
+                    survivors.append((cycle, hops))
+        t2 = clock()
+        sized = []
+        for cycle, hops in survivors:
+            rate = hops.pop()
+            try:
+                result = scanner._size(cycle, hops, rate)
+            except Exception:
+                result = None
+            if result is not None:
+                sized.append((cycle, hops, result))
+        t3 = clock()
+        for cycle, hops, (amount_in, amount_out, evaluations, trace) in sized:
+            gas_units = scanner.gas.base + sum(
+                scanner.gas.per_v2_hop if hop[5] else scanner.gas.per_v3_hop + step[4] * scanner.gas.per_tick_crossed
+                for hop, step in zip(hops, trace))
+            scanner._opportunity(cycle, amount_in, amount_out, evaluations, gas_units,
+                                 lambda: scanner._route(cycle, hops, trace), view, costs, block_number=1, seq=None,
+                                 tx_index=None, trigger_tx=None)
+        t4 = clock()
+        for name, ns in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            phases[name].append(ns)
+        book.drop_pending([intent.tx_hash])
+    return phases
+
+
+def evaluate_steps(book, scanner: Scanner, costs, intents) -> tuple[list[int], list[int]]:
+    """Wall and CPU ns of each Scanner.evaluate: the scanner module's unit of work between
+    checkpoints (wall includes the other processes preempting this one on the shared cores)."""
+    wall, cpu = [], []
+    for intent in intents:
+        outcome = book.apply_intent(intent)
+        if outcome.applied:
+            for cycle in scanner.index.through_any(outcome.changed_pools):
+                cpu_start = time.process_time_ns()
                 start = time.perf_counter_ns()
                 scanner.evaluate(cycle, book.view, costs, block_number=1)
-                per_kind[kind].append(time.perf_counter_ns() - start)
+                wall.append(time.perf_counter_ns() - start)
+                cpu.append(time.process_time_ns() - cpu_start)
         book.drop_pending([intent.tx_hash])
-    return apply_ns, per_kind
+    return wall, cpu
 
 
-def profile_run(book, scanner, costs, intents) -> tuple[list[tuple[str, int, float, float]], dict[str, int]]:
-    before = scanner.counters.cycles_evaluated
+def profile_run(book, scanner, costs, intents) -> list[tuple[str, int, float, float]]:
     profiler = cProfile.Profile()
     profiler.enable()
     for intent in intents:
         decide(book, scanner, costs, intent)
         book.drop_pending([intent.tx_hash])
     profiler.disable()
-    stats = pstats.Stats(profiler)
-    rows, calls = [], {}
-    for (path, line, name), (_cc, ncalls, tottime, cumtime, _callers) in stats.stats.items():
-        label = f"{Path(path).name}:{line}({name})"
-        rows.append((label, ncalls, tottime, cumtime))
-        key = f"{Path(path).name}:{name}"
-        calls[key] = calls.get(key, 0) + ncalls
+    rows = []
+    for (path, line, name), (_cc, ncalls, tottime, cumtime, _callers) in pstats.Stats(profiler).stats.items():
+        rows.append((f"{Path(path).name}:{line}({name})", ncalls, tottime, cumtime))
     rows.sort(key=lambda r: -r[2])
-    calls["cycles_evaluated"] = scanner.counters.cycles_evaluated - before
-    return rows[:12], calls
+    return rows[:10]
+
+
+def grains(opp) -> int:
+    """One unit of each intermediate token of the route, in start-token units (as the tests)."""
+    return sum(-(-opp.amount_in // hop.amount_out) for hop in opp.route[:-1]) + 1
+
+
+def compare(found: list[list], reference: list[list]) -> dict:
+    """Scanner vs ReferenceScanner, intent by intent, cycle by cycle (on record() tuples)."""
+    common = missing = extra = better = worse = 0
+    kept_fast = kept_ref = 0
+    worst_loss_in_grains = 0.0
+    same_best = intents_with = 0
+    best_kept = []
+    for mine, theirs in zip(found, reference):
+        a = {o[0]: o for o in mine}
+        b = {o[0]: o for o in theirs}
+        missing += len(b.keys() - a.keys())
+        extra += len(a.keys() - b.keys())
+        for key in a.keys() & b.keys():
+            common += 1
+            loss = b[key][1] - a[key][1]
+            better += loss < 0
+            worse += loss > 0
+            worst_loss_in_grains = max(worst_loss_in_grains, loss / (2 * b[key][4] + (b[key][1] >> 30)))
+            kept_fast += a[key][1]
+            kept_ref += b[key][1]
+        if b:
+            intents_with += 1
+            best_ref = max(theirs, key=lambda o: (o[2], o[0]))
+            best = max(mine, key=lambda o: (o[2], o[0])) if mine else None
+            same_best += best is not None and best[0] == best_ref[0]
+            best_kept.append(best[2] / best_ref[2] if best else 0.0)
+    return {"opportunities_reference": common + missing, "opportunities_scanner": common + extra,
+            "same_cycle": common, "missing_in_scanner": missing, "extra_in_scanner": extra,
+            "scanner_more_profit": better, "scanner_less_profit": worse,
+            "worst_loss_in_tolerances": round(worst_loss_in_grains, 3),
+            "gross_profit_kept": round(kept_fast / max(1, kept_ref), 9),
+            "intents_with_an_opportunity": intents_with, "same_best_cycle": same_best,
+            "best_net_profit_kept_min": round(min(best_kept), 6) if best_kept else None,
+            "best_net_profit_kept_mean": round(statistics.mean(best_kept), 6) if best_kept else None}
 
 
 def percentile(values, q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def dist(values, scale: float = 1000.0) -> dict:
+    v = [x / scale for x in values]
+    return {"p50": round(percentile(v, 0.5), 1), "p90": round(percentile(v, 0.9), 1),
+            "p99": round(percentile(v, 0.99), 1), "max": round(max(v), 1), "mean": round(statistics.mean(v), 1)}
 
 
 def main() -> int:
@@ -416,75 +393,62 @@ def main() -> int:
     parser.add_argument("--profile-intents", type=int, default=500, help="intents in the breakdown and profile passes")
     args = parser.parse_args()
 
-    tokens, pools, book, scanner, costs, intents = setup(args.seed, args.intents + WARMUP)
+    load_before = os.getloadavg()
+    tokens, pools, book, scanner, reference, costs, intents = setup(args.seed, args.intents + WARMUP)
     index = scanner.index
     hops = Counter(len(c.hops) for c in index.cycles)
     timed_run(book, scanner, costs, intents[:WARMUP])  # first quotes build the confirmed states' walks
-    latencies, cycles, applied, decisions, found, cpu_ns = timed_run(book, scanner, costs, intents[WARMUP:])
-    lat_us = [ns / 1000 for ns in latencies]
-    cpu_us = [ns / 1000 for ns in cpu_ns]
-    pre_latencies, pre_cycles, _, _, pre_found, _ = timed_run(book, scanner, costs, intents[WARMUP:],
-                                                              decide_prefiltered)
-    pre_us = [ns / 1000 for ns in pre_latencies]
-    same_decisions = pre_found == found
-    both_latencies, _, _, _, both_found, _ = timed_run(book, scanner, costs, intents[WARMUP:], decide_both_what_ifs)
-    both_us = [ns / 1000 for ns in both_latencies]
-    top1_latencies, _, _, _, top1_found, top1_cpu = timed_run(book, scanner, costs, intents[WARMUP:],
-                                                             decide_best_estimate_only)
-    top1_us = [ns / 1000 for ns in top1_latencies]
-    top1_cpu_us = [ns / 1000 for ns in top1_cpu]
+    pauses = GcPauses()
+    gc.callbacks.append(pauses)
+    run = timed_run(book, scanner, costs, intents[WARMUP:])
+    gc.callbacks.remove(pauses)
+    load_mid = os.getloadavg()
+    ref = timed_run(book, reference, costs, intents[WARMUP:])
     profiled = min(args.profile_intents, args.intents)
-    apply_ns, per_kind = breakdown_run(book, scanner, costs, intents[WARMUP:WARMUP + profiled])
-    top, calls = profile_run(book, scanner, costs, intents[WARMUP:WARMUP + profiled])
+    phases = phase_run(book, scanner, costs, intents[WARMUP:WARMUP + profiled])
+    steps, steps_cpu = evaluate_steps(book, scanner, costs, intents[WARMUP:WARMUP + profiled])
+    top = profile_run(book, scanner, costs, intents[WARMUP:WARMUP + profiled])
+    load_after = os.getloadavg()
     sdk = json.loads((RESULTS / "pricing.json").read_text()) if (RESULTS / "pricing.json").exists() else None
 
-    p50, p90, p99 = (percentile(lat_us, q) for q in (0.5, 0.9, 0.99))
+    # where the slowest 1 % of intents (by phase total) spend their CPU time
+    totals = [sum(p[i] for p in phases.values()) for i in range(profiled)]
+    slow = sorted(range(profiled), key=lambda i: -totals[i])[:max(1, profiled // 100)]
+    cpu_p99 = percentile(run["cpu"], 0.99) / 1000
     summary = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-                    "gc": "enabled"},
+                    "gc": "enabled", "load_average_1_5_15": {"before": [round(x, 2) for x in load_before],
+                                                             "after_timed_run": [round(x, 2) for x in load_mid],
+                                                             "after": [round(x, 2) for x in load_after]}},
         "workload": {
             "seed": args.seed, "tokens": len(tokens), "pools": len(pools),
             "pools_v2": sum(p.kind is PoolKind.V2 for p in pools), "pools_v3": sum(p.kind is PoolKind.V3 for p in pools),
             "cycles": len(index.cycles), "cycles_2_hop": hops[2], "cycles_3_hop": hops[3],
-            "intents": len(latencies), "warmup_intents": WARMUP, "intents_applied": applied,
-            "intents_with_an_opportunity": decisions, "states": "synthetic, in memory",
+            "intents": len(run["wall"]), "warmup_intents": WARMUP, "intents_applied": run["applied"],
+            "intents_with_an_opportunity": run["decisions"], "states": "synthetic, in memory",
         },
-        "cpu_time_us": {"p50": round(percentile(cpu_us, 0.5), 1), "p99": round(percentile(cpu_us, 0.99), 1)},
-        "latency_us": {"p50": round(p50, 1), "p90": round(p90, 1), "p99": round(p99, 1), "max": round(max(lat_us), 1),
-                       "mean": round(statistics.mean(lat_us), 1)},
         "target_p99_us": TARGET_P99_US,
-        "what_if_marginal_rate_prefilter": {
-            "note": "bench-only sketch of a proposed scanner change: skip cycles whose zero-input marginal rate <= 1",
-            "latency_us": {"p50": round(percentile(pre_us, 0.5), 1), "p90": round(percentile(pre_us, 0.9), 1),
-                           "p99": round(percentile(pre_us, 0.99), 1), "max": round(max(pre_us), 1)},
-            "cycles_searched_per_intent": {"p50": percentile(pre_cycles, 0.5), "p99": percentile(pre_cycles, 0.99)},
-            "same_opportunities_as_full_scan": same_decisions,
-        },
-        "what_if_prefilter_and_virtual_reserve_guess": {
-            "note": "bench-only sketch: the prefilter plus a V3 search bracketed around the V2 closed form on "
-                    "virtual reserves, to 2^-12 relative precision",
-            "latency_us": {"p50": round(percentile(both_us, 0.5), 1), "p90": round(percentile(both_us, 0.9), 1),
-                           "p99": round(percentile(both_us, 0.99), 1), "max": round(max(both_us), 1)},
-            "versus_full_scan": compare_profits(found, both_found),
-        },
-        "what_if_best_estimate_only": {
-            "note": "bench-only sketch: prefilter, rank by the virtual-reserve closed form, size only the best exactly",
-            "latency_us": {"p50": round(percentile(top1_us, 0.5), 1), "p90": round(percentile(top1_us, 0.9), 1),
-                           "p99": round(percentile(top1_us, 0.99), 1), "max": round(max(top1_us), 1)},
-            "cpu_time_us": {"p50": round(percentile(top1_cpu_us, 0.5), 1), "p99": round(percentile(top1_cpu_us, 0.99), 1)},
-            "versus_full_scan_best": compare_best(found, top1_found),
-        },
-        "p99_meets_target": p99 < TARGET_P99_US,
-        "cycles_per_intent": {"p50": percentile(cycles, 0.5), "p99": percentile(cycles, 0.99), "max": max(cycles),
-                              "mean": round(statistics.mean(cycles), 1)},
-        "apply_intent_us": {"p50": round(percentile(apply_ns, 0.5) / 1000, 1),
-                            "p99": round(percentile(apply_ns, 0.99) / 1000, 1)},
-        "evaluate_us_by_cycle_kind": {
-            kind: {"count": len(v), "p50": round(percentile(v, 0.5) / 1000, 1),
-                   "p99": round(percentile(v, 0.99) / 1000, 1), "share_of_scan_time": None, "total_ns": sum(v)}
-            for kind, v in sorted(per_kind.items())},
-        "cycle_simulations_per_cycle": round(calls.get("engine.py:__call__", 0) / max(1, calls["cycles_evaluated"]), 1),
-        "v3_simulations_per_intent": round(calls.get("v3_pool.py:simulate_v3_swap", 0) / profiled, 1),
+        "scanner": {"latency_us": dist(run["wall"]), "cpu_time_us": dist(run["cpu"]),
+                    "cycles_per_intent": dist(run["cycles"], 1), "sized_per_intent": dist(run["sized"], 1),
+                    "simulations_per_intent": dist(run["sims"], 1),
+                    "simulations_per_sized_cycle": round(sum(run["sims"]) / max(1, sum(run["sized"])), 2),
+                    "opportunities": sum(len(f) for f in run["found"])},
+        "reference_scanner": {"latency_us": dist(ref["wall"]), "cpu_time_us": dist(ref["cpu"]),
+                              "simulations_per_intent": dist(ref["sims"], 1),
+                              "simulations_per_sized_cycle": round(sum(ref["sims"]) / max(1, sum(ref["sized"])), 2)},
+        "versus_reference": compare(run["found"], ref["found"]),
+        "p99_meets_target": percentile(run["wall"], 0.99) / 1000 < TARGET_P99_US,
+        "cpu_p99_meets_target": cpu_p99 < TARGET_P99_US,
+        "phases_cpu_us": {name: dist(v) for name, v in phases.items()},
+        "phases_of_the_slowest_1_percent_cpu_us": {
+            "intents": len(slow),
+            **{name: round(statistics.mean(v[i] for i in slow) / 1000, 1) for name, v in phases.items()},
+            "cycles": round(statistics.mean(run["cycles"][i] for i in slow), 1),
+            "sized": round(statistics.mean(run["sized"][i] for i in slow), 1),
+            "simulations": round(statistics.mean(run["sims"][i] for i in slow), 1)},
+        "evaluate_step_us": dist(steps),
+        "evaluate_step_cpu_us": dist(steps_cpu),
+        "gc_pauses_during_timed_run": pauses.summary(),
         "profile_top_tottime": [{"function": f, "calls": n, "tottime_s": round(t, 4), "cumtime_s": round(c, 4)}
                                 for f, n, t, c in top],
         "v3_multi_tick_vs_v3_sdk": None if sdk is None or sdk.get("v3_sdk") is None else {
@@ -496,11 +460,6 @@ def main() -> int:
             "v3_sdk_version": sdk["v3_sdk"]["version"],
         },
     }
-    total_eval = sum(sum(v) for v in per_kind.values()) or 1
-    for kind, v in per_kind.items():
-        summary["evaluate_us_by_cycle_kind"][kind]["share_of_scan_time"] = round(sum(v) / total_eval, 3)
-        del summary["evaluate_us_by_cycle_kind"][kind]["total_ns"]
-
     md = render_markdown(summary, args)
     print(md)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -510,13 +469,19 @@ def main() -> int:
 
 
 def render_markdown(s: dict, args) -> str:
-    w, lat, cyc = s["workload"], s["latency_us"], s["cycles_per_intent"]
-    pre = s["what_if_marginal_rate_prefilter"]
-    both = s["what_if_prefilter_and_virtual_reserve_guess"]
-    vs = both["versus_full_scan"]
-    top1 = s["what_if_best_estimate_only"]
-    vb = top1["versus_full_scan_best"]
-    verdict = "meets" if s["p99_meets_target"] else f"misses by {lat['p99'] - s['target_p99_us']:,.0f} µs ({lat['p99'] / s['target_p99_us']:.1f}x)"
+    w, sc, rf, vs = s["workload"], s["scanner"], s["reference_scanner"], s["versus_reference"]
+    lat, cpu = sc["latency_us"], sc["cpu_time_us"]
+    load = s["machine"]["load_average_1_5_15"]
+
+    def verdict(p99: float) -> str:
+        target = s["target_p99_us"]
+        return "meets" if p99 < target else f"misses by {p99 - target:,.0f} µs ({p99 / target:.1f}x)"
+
+    def row(label: str, d: dict, unit: str = "") -> str:
+        return f"| {label} | {d['p50']:,.1f}{unit} | {d['p90']:,.1f}{unit} | {d['p99']:,.1f}{unit} | {d['max']:,.1f}{unit} |"
+
+    slow = s["phases_of_the_slowest_1_percent_cpu_us"]
+    slow_total = sum(slow[k] for k in s["phases_cpu_us"])
     lines = [
         "# Scanner benchmark: swap intent to decision",
         "",
@@ -525,47 +490,46 @@ def render_markdown(s: dict, args) -> str:
         f"Synthetic in-memory states: {w['pools']} pools ({w['pools_v2']} V2, {w['pools_v3']} V3 with 30+ ranges each), "
         f"{w['tokens']} tokens, {w['cycles']} cycles from WETH ({w['cycles_2_hop']} 2-hop, {w['cycles_3_hop']} 3-hop); "
         f"{w['intents']} intents after {w['warmup_intents']} warm-up; bot default filters; Python {s['machine']['python']}, "
-        f"{s['machine']['cpus']} shared cores, GC on.",
+        f"{s['machine']['cpus']} cores shared with other work (load average 1/5/15 min: {load['before']} before, "
+        f"{load['after_timed_run']} after the timed run, {load['after']} at the end), GC on.",
         "",
         "| measure | p50 | p90 | p99 | max |",
         "| --- | ---: | ---: | ---: | ---: |",
-        f"| intent → decision (µs) | {lat['p50']:,.1f} | {lat['p90']:,.1f} | {lat['p99']:,.1f} | {lat['max']:,.1f} |",
-        f"| cycles evaluated per intent | {cyc['p50']} | | {cyc['p99']} | {cyc['max']} |",
-        f"| apply_intent alone (µs) | {s['apply_intent_us']['p50']} | | {s['apply_intent_us']['p99']} | |",
-        f"| what-if: skip cycles with marginal rate <= 1 (µs) | {pre['latency_us']['p50']:,.1f} | "
-        f"{pre['latency_us']['p90']:,.1f} | {pre['latency_us']['p99']:,.1f} | {pre['latency_us']['max']:,.1f} |",
-        f"| what-if: prefilter + closed-form guess on virtual reserves (µs) | {both['latency_us']['p50']:,.1f} | "
-        f"{both['latency_us']['p90']:,.1f} | {both['latency_us']['p99']:,.1f} | {both['latency_us']['max']:,.1f} |",
-        f"| what-if: only the best closed-form estimate sized exactly (µs) | {top1['latency_us']['p50']:,.1f} | "
-        f"{top1['latency_us']['p90']:,.1f} | {top1['latency_us']['p99']:,.1f} | {top1['latency_us']['max']:,.1f} |",
-        f"| what-if, best estimate only: CPU time (µs) | {top1['cpu_time_us']['p50']:,.1f} | | "
-        f"{top1['cpu_time_us']['p99']:,.1f} | |",
-        f"| CPU time of the timed path (µs) | {s['cpu_time_us']['p50']:,.1f} | | {s['cpu_time_us']['p99']:,.1f} | |",
-        f"| what-if: cycles searched per intent | {pre['cycles_searched_per_intent']['p50']} | | "
-        f"{pre['cycles_searched_per_intent']['p99']} | |",
+        row("intent → decision, Scanner, wall (µs)", lat),
+        row("intent → decision, Scanner, CPU time (µs)", cpu),
+        row("same intents, ReferenceScanner (old search), wall (µs)", rf["latency_us"]),
+        row("same intents, ReferenceScanner, CPU time (µs)", rf["cpu_time_us"]),
+        row("cycles through the changed pools per intent", sc["cycles_per_intent"]),
+        row("cycles sized (not pruned) per intent", sc["sized_per_intent"]),
+        row("whole-cycle exact simulations per intent", sc["simulations_per_intent"]),
+        row("one Scanner.evaluate, the module's step between checkpoints, wall (µs)", s["evaluate_step_us"]),
+        row("one Scanner.evaluate, CPU time (µs)", s["evaluate_step_cpu_us"]),
+        *[row(f"phase: {name.replace('_', ' ')}, CPU (µs)", d) for name, d in s["phases_cpu_us"].items()],
         "",
-        f"Target p99 < {s['target_p99_us']:,.0f} µs: **{verdict}**. "
-        f"{w['intents_with_an_opportunity']} of {w['intents']} intents led to an opportunity; "
-        f"{s['v3_simulations_per_intent']} V3 swap simulations per intent and "
-        f"{s['cycle_simulations_per_cycle']} whole-cycle simulations per cycle on average.",
-        f"The what-if rows are not the bot's code: the same path with one extra test per cycle (the product of the "
-        f"hops' fee-adjusted spot prices must exceed 1, else profit is negative for every size since it is concave); "
-        f"it found {'the same' if pre['same_opportunities_as_full_scan'] else 'DIFFERENT'} opportunities as the full scan. "
-        f"The second what-if also replaces the V3 search's bracket (1 wei .. max_input, 2^-20) by [g/4, 4g] around the "
-        f"V2 closed form g on the pools' virtual reserves, 2^-12: it found {vs['found_by_what_if']} of the "
-        f"{vs['opportunities_full_scan']} opportunities (+{vs['extra_found_by_what_if']} more), keeping "
-        f"{vs['total_net_profit_kept']:.4%} of their net profit (median {vs['net_profit_kept_p50']}, 1st percentile "
-        f"{vs['net_profit_kept_p01']}). The third what-if sizes only the cycle ranked best by that closed form: on "
-        f"{vb['intents_with_an_opportunity']} intents with an opportunity it picked the full scan's best cycle "
-        f"{vb['same_best_cycle']} times, missed {vb['missed']}, and kept {vb['net_profit_kept_mean']:.1%} of the best "
-        f"net profit on average (10th percentile {vb['net_profit_kept_p10']:.1%}).",
+        f"Target p99 < {s['target_p99_us']:,.0f} µs: wall **{verdict(lat['p99'])}**, CPU time **{verdict(cpu['p99'])}**. "
+        f"{w['intents_with_an_opportunity']} of {w['intents']} intents led to an opportunity. "
+        f"{sc['simulations_per_sized_cycle']} whole-cycle simulations per sized cycle "
+        f"(reference: {rf['simulations_per_sized_cycle']} per cycle, every cycle sized).",
         "",
-        "| cycle kind | evaluations | µs p50 | µs p99 | share of scan time |",
-        "| --- | ---: | ---: | ---: | ---: |",
-        *[f"| {k} | {v['count']:,} | {v['p50']:,.1f} | {v['p99']:,.1f} | {v['share_of_scan_time']:.0%} |"
-          for k, v in s["evaluate_us_by_cycle_kind"].items()],
+        f"Against the reference on the same intents: {vs['same_cycle']:,} opportunities on the same cycles, "
+        f"{vs['missing_in_scanner']} reported only by the reference, {vs['extra_in_scanner']} only by the scanner; "
+        f"on the common ones the scanner's exact gross profit is higher {vs['scanner_more_profit']:,} times, lower "
+        f"{vs['scanner_less_profit']:,} times, at worst by {vs['worst_loss_in_tolerances']} of the tolerance the tests "
+        f"allow (two units of each intermediate token in start-token terms, plus 2^-30: the integer rounding staircase "
+        f"neither search resolves), {vs['gross_profit_kept']:.7%} of the reference's total. The best opportunity per "
+        f"intent is on the same cycle in {vs['same_best_cycle']} of {vs['intents_with_an_opportunity']} intents "
+        f"(net profit kept: mean {vs['best_net_profit_kept_mean']:.4%}, min {vs['best_net_profit_kept_min']:.4%}).",
         "",
-        "Top of the profile (cProfile, tottime):",
+        f"Where the CPU time of the slowest 1 % ({slow['intents']} intents, {slow['cycles']} cycles, {slow['sized']} sized, "
+        f"{slow['simulations']} simulations each on average) goes, {slow_total:,.0f} µs in all: "
+        + ", ".join(f"{name.replace('_', ' ')} {slow[name]:,.0f} µs ({slow[name] / slow_total:.0%})"
+                    for name in s["phases_cpu_us"]) + ".",
+        "",
+        "Garbage-collector pauses inside the timed run (GC on, as in the bot): "
+        + ", ".join(f"generation {g[-1]}: {v['count']} (max {v['max_us']:,.0f} µs)"
+                    for g, v in s["gc_pauses_during_timed_run"].items()) + ".",
+        "",
+        "Top of the profile (cProfile, tottime, the Scanner's timed path):",
         "",
         "| function | calls | tottime s | cumtime s |",
         "| --- | ---: | ---: | ---: |",
