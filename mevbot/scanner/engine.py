@@ -37,7 +37,6 @@ same list; the search itself is deterministic (no clocks, no dict-order dependen
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 
 import attrs
@@ -49,7 +48,14 @@ from mevbot.pricing.v2 import V2PoolState, get_amount_out
 from mevbot.pricing.v3_pool import V3PoolState, quote_v3_exact_input, simulate_v3_swap
 from mevbot.scanner.cycles import Cycle, CycleIndex
 from mevbot.scanner.opportunity import ArbitrageOpportunity, RouteHop
-from mevbot.scanner.search import V2Hop, golden_section_search, refine_around, v2_chain_optimum
+from mevbot.scanner.search import (
+    V2Hop,
+    golden_section_search,
+    inside_bracket,
+    mobius_optimum,
+    refine_around,
+    v2_chain_optimum,
+)
 
 #: Looks up a pool's (speculative) state by address.
 StateView = Callable[[str], PoolState | None]
@@ -326,7 +332,7 @@ class Scanner:
         for hop in hops:
             gamma, r_in, r_out = hop[2], hop[3], hop[4]
             a, b, c = gamma * r_out * a, r_in * b, r_in * c + gamma * a
-        start = _mobius_optimum(a, b, c)
+        start = mobius_optimum(a, b, c)
         if start is None:  # a V3 hop without liquidity at its price: no local model
             return self._golden_section(cycle, hops)
         return self._newton(cycle, hops, rate, min(max(1, int(start)), max_input))
@@ -356,13 +362,13 @@ class Scanner:
                 out, trace = self._simulate(cycle, hops, x)
             except SizeTooSmall:  # the output rounds to nothing: the optimum is above
                 low = x
-                x = _inside(low, high, slope_low, slope_high)
+                x = inside_bracket(low, high, slope_low, slope_high)
                 if x is None:
                     break
                 continue
             except ArithmeticError:  # a size the pools cannot take: the optimum is below
                 high, slope_high = x, None
-                x = _inside(low, high, slope_low, slope_high)
+                x = inside_bracket(low, high, slope_low, slope_high)
                 if x is None:
                     break
                 continue
@@ -397,7 +403,7 @@ class Scanner:
                     break
             else:
                 high, slope_high = x, slope
-            step = _mobius_optimum(a, b, c, signed=True)
+            step = mobius_optimum(a, b, c, signed=True)
             # Each hop's integer output moves the end states the model is built on by up to one
             # unit of its token, so the optimum is known to about a grain of input (one unit of
             # WBTC is ~1e11 wei): steps below that (or 2^-32 of the input) only chase rounding.
@@ -405,7 +411,7 @@ class Scanner:
                 break
             target = None if step is None else int(x + step)
             if target is None or not low < target < high:
-                target = _inside(low, high, slope_low, slope_high)
+                target = inside_bracket(low, high, slope_low, slope_high)
                 basis = ()  # not the model's point: it proves nothing
                 if target is None:
                     break
@@ -601,33 +607,3 @@ class _ViewMemo(dict):
     def __missing__(self, pool: str) -> PoolState | None:
         state = self[pool] = self._view(pool)
         return state
-
-
-def _mobius_optimum(a: float, b: float, c: float, *, signed: bool = False) -> float | None:
-    """Where ``a*d / (b + c*d) - d`` peaks: ``(sqrt(a*b) - b) / c``; None when undefined.
-
-    ``signed``: the step from the current point may be negative (past the optimum); otherwise
-    this is a start point and a non-positive one is None.
-    """
-    if not (b > 0 and c > 0 and a > 0) or not math.isfinite(a * b) or not math.isfinite(c):
-        return None
-    d = (math.sqrt(a) * math.sqrt(b) - b) / c
-    if not math.isfinite(d) or (not signed and d <= 0):
-        return None
-    return d
-
-
-def _inside(low: int, high: int, slope_low: float, slope_high: float | None) -> int | None:
-    """A point strictly inside (low, high): where the slope, linear between the ends, is zero
-    (regula falsi) when both are known; else the geometric mean of a wide bracket, or the middle."""
-    if high - low <= 1:
-        return None
-    if slope_high is not None and slope_low > 0 > slope_high:
-        x = low + int((high - low) * (slope_low / (slope_low - slope_high)))
-        return min(max(x, low + 1), high - 1)
-    if high > 4 * max(low, 1):
-        return max(low + 1, math.isqrt(max(low, 1) * high))
-    return (low + high) // 2
-    if high > 4 * max(low, 1):
-        return max(low + 1, math.isqrt(max(low, 1) * high))
-    return (low + high) // 2

@@ -7,8 +7,12 @@ composition of such functions is too). Two ways to find its maximum:
 * A chain of V2 hops composes to one Möbius map ``out = a*x / (b + c*x)``, whose optimum has a
   closed form; the on-chain integer rounding moves the true integer optimum by at most a few
   wei, so the closed form is refined by evaluating the exact simulator around it.
-* Anything else (V3 hops) uses a bracketed integer golden-section search on the exact
-  simulator with a bounded number of evaluations.
+* Anything else (V3 hops): the scanner takes Newton steps on the exact simulator, each from
+  the Möbius map that the hops' constant-product models at the last simulated point compose to
+  (:func:`mobius_optimum`; engine.py explains why that is exact within the hops' price
+  segments), kept inside a bracket (:func:`inside_bracket`). The bracketed integer
+  golden-section search with a bounded number of evaluations is the reference search
+  (engine.ReferenceScanner) and the fallback for a hop without liquidity at its price.
 """
 
 from __future__ import annotations
@@ -138,3 +142,30 @@ def _safe(simulate: CycleSimulator, x: int) -> int | None:
         return simulate(x)
     except ArithmeticError:
         return None
+
+
+def mobius_optimum(a: float, b: float, c: float, *, signed: bool = False) -> float | None:
+    """Where ``a*d / (b + c*d) - d`` peaks: ``(sqrt(a*b) - b) / c``; None when undefined.
+
+    ``signed``: the step from the current point may be negative (past the optimum); otherwise
+    this is a start point and a non-positive one is None.
+    """
+    if not (0 < a < math.inf and 0 < b < math.inf and 0 < c < math.inf):
+        return None
+    d = (math.sqrt(a) * math.sqrt(b) - b) / c
+    if not math.isfinite(d) or (not signed and d <= 0):
+        return None
+    return d
+
+
+def inside_bracket(low: int, high: int, slope_low: float, slope_high: float | None) -> int | None:
+    """A point strictly inside (low, high): where the slope, linear between the ends, is zero
+    (regula falsi) when both are known; else the geometric mean of a wide bracket, or the middle."""
+    if high - low <= 1:
+        return None
+    if slope_high is not None and slope_low > 0 > slope_high:
+        x = low + int((high - low) * (slope_low / (slope_low - slope_high)))
+        return min(max(x, low + 1), high - 1)
+    if high > 4 * max(low, 1):
+        return max(low + 1, math.isqrt(max(low, 1) * high))
+    return (low + high) // 2

@@ -1,6 +1,13 @@
 from hypothesis import given, settings, strategies as st
 
-from mevbot.scanner.search import V2Hop, golden_section_search, refine_around, v2_chain_optimum
+from mevbot.scanner.search import (
+    V2Hop,
+    golden_section_search,
+    inside_bracket,
+    mobius_optimum,
+    refine_around,
+    v2_chain_optimum,
+)
 
 
 def v2_out(amount_in: int, hop: V2Hop) -> int:
@@ -85,3 +92,29 @@ def test_golden_section_brackets_a_range_of_many_orders_of_magnitude_cheaply():
     # stops at 2**-20 relative precision: the profit left on the table is ~2**-40 of it
     assert abs(result.amount_in - peak) <= peak >> 19
     assert result.profit >= peak - (peak >> 38)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(10**6, 10**30), st.integers(10**6, 10**30), st.sampled_from([997, 9995, 999_900])),
+                min_size=2, max_size=3))
+def test_float_mobius_optimum_agrees_with_the_integer_closed_form(raw):
+    """The Newton start point (floats) and the V2 closed form (integers) are the same optimum."""
+    hops = [V2Hop(r_in, r_out, fee, {997: 1000, 9995: 10_000, 999_900: 1_000_000}[fee]) for r_in, r_out, fee in raw]
+    a, b, c = 1.0, 1.0, 0.0
+    for hop in hops:
+        gamma = hop.fee_num / hop.fee_den
+        a, b, c = gamma * hop.reserve_out * a, hop.reserve_in * b, hop.reserve_in * c + gamma * a
+    exact = v2_chain_optimum(hops)
+    start = mobius_optimum(a, b, c)
+    if exact == 0:
+        assert start is None or start < 2
+    else:
+        assert start is not None and abs(start - exact) <= 1 + exact * 1e-9
+
+
+@given(st.integers(0, 10**24), st.integers(0, 10**24), st.floats(1e-12, 10), st.one_of(st.none(), st.floats(-10, -1e-12)))
+def test_bracket_points_are_strictly_inside(low, width, slope_low, slope_high):
+    high = low + width
+    x = inside_bracket(low, high, slope_low, slope_high)
+    assert (x is None) == (high - low <= 1)
+    assert x is None or low < x < high
