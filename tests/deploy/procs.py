@@ -31,6 +31,15 @@ THREE_PROCESSES = {
 }
 
 
+# The risk manager holds opportunities through a pool whose trade has no result yet, so its
+# decisions depend on how fast results come back (a TCP hop, a loaded machine): tests comparing
+# decisions between deployments turn that rule off in both (every trade expires at once).
+SAME_TIMING_RISK = """
+[risk]
+in_flight_timeout_s = 1e-9
+"""
+
+
 def base_config(workdir: Path, extra: str = "") -> str:
     return f"""
 [log]
@@ -74,17 +83,20 @@ def environ(devnet, workdir: Path) -> dict[str, str]:
 class Proc:
     """A real `mevbot ...` child with its output in a log file."""
 
-    def __init__(self, argv: list[str], workdir: Path, env: dict[str, str], log_name: str) -> None:
+    def __init__(self, argv: list[str], workdir: Path, env: dict[str, str], log_name: str, *,
+                 prefix: list[str] = ()) -> None:
         self.log_path = workdir / log_name
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([*MEVBOT, *argv], cwd=workdir, env=env, stdout=self._log,
+        self.proc = subprocess.Popen([*prefix, *MEVBOT, *argv], cwd=workdir, env=env, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 
     def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        """The output, without the RPC client's one line per HTTP request."""
+        text = self.log_path.read_text(errors="replace")
+        return "".join(line for line in text.splitlines(keepends=True) if "httpx: HTTP Request" not in line)
 
     def signal(self, signum: int) -> None:
-        self.proc.send_signal(signum)
+        os.killpg(self.proc.pid, signum)  # the whole session: also through `ip netns exec`
 
     def wait(self, timeout_s: float) -> int:
         return self.proc.wait(timeout=timeout_s)

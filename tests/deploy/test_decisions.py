@@ -5,7 +5,8 @@ monolithic bot and the placed one run side by side, as real processes, on the sa
 see the same feed and chain. Two price gaps are opened by real router swaps; each run's store
 then holds the opportunities and risk decisions it made, compared row by row (amounts and
 rules; not timestamps, and not net profit, which depends on which block's base fee each bot had
-seen when it priced gas). Execution is dry run in both, so neither changes the chain.
+seen when it priced gas). Execution is dry run in both, so neither changes the chain. Risk's
+in-flight rule is off in both (see procs.SAME_TIMING_RISK): it depends on result latency.
 
 - distributed: feed (monitor, parser, pipeline), scan (scanner), trade (risk, execution, store)
   over Unix sockets: the same opportunities and the same decisions.
@@ -25,7 +26,7 @@ import pytest
 
 from mevbot.devnet.abi import encode_call
 
-from .procs import (THREE_PROCESSES, Proc, base_config, decisions, environ, is_ready, opportunities,
+from .procs import (SAME_TIMING_RISK, THREE_PROCESSES, Proc, base_config, decisions, environ, is_ready, opportunities,
                     placement_toml, socket_of, wait_until)
 
 pytestmark = pytest.mark.devnet
@@ -75,8 +76,8 @@ def test_a_placed_deployment_finds_and_decides_what_the_monolithic_bot_does(devn
     with tempfile.TemporaryDirectory(prefix="mbmono") as mono_dir, \
             tempfile.TemporaryDirectory(prefix="mbplaced") as placed_dir:
         mono_dir, placed_dir = Path(mono_dir), Path(placed_dir)
-        (mono_dir / "config.toml").write_text(base_config(mono_dir))
-        (placed_dir / "config.toml").write_text(base_config(placed_dir)
+        (mono_dir / "config.toml").write_text(base_config(mono_dir) + SAME_TIMING_RISK)
+        (placed_dir / "config.toml").write_text(base_config(placed_dir) + SAME_TIMING_RISK
                                                 + placement_toml(placed_dir, processes, overrides))
         mono = Proc(["run", "--config", str(mono_dir / "config.toml")], mono_dir, environ(devnet, mono_dir),
                     "bot.log")
