@@ -12,17 +12,20 @@ the event loop, one cycle per step). For each cycle through a changed pool, :cla
    worst float error of a 3-hop product), so rounding never prunes a cycle the exact
    arithmetic would keep.
 2. **Sizes** the others on the exact integer simulator. V2-only cycles: the integer closed form
-   of the composed constant-product map, simulated once (the reference also tries +-4 wei
-   around it, which only matters below one grain, see below). With a V3 hop: Newton steps on the exact simulator. The first guess is the same closed form on the
-   V3 pools' virtual reserves in their current range (where a V3 pool *is* a constant-product
-   pool); after each exact simulation, each hop's state at its simulated end point gives the
-   local constant-product map the cycle follows from there (exactly, until a hop reaches its
-   next initialised tick), whose optimum is the next point. Points are kept inside a bracket
-   the marginal rates at the simulated points maintain (profit is concave), and the search
-   stops when the next step is below 2^-32 of the input (or 1 wei), or after
-   ``max_evaluations``. In-range optima take one simulation, tick-crossing ones a few; a hop
-   without liquidity at its price falls back to the bracketed golden-section search.
-   Every amount reported is the simulator's, and the best simulated point is the answer.
+   of the composed constant-product map, simulated once. With a V3 hop: Newton steps on the
+   exact simulator. The first point is the same closed form on the V3 pools' virtual reserves
+   in their current range (where a V3 pool *is* a constant-product pool). After each exact
+   simulation, every hop's state at its simulated end point gives the constant-product map
+   the cycle follows from there, exactly as long as each V3 hop stays in the price segment it
+   ended in (up to its next initialised tick or word edge); the optimum of that map is the next
+   point. The search stops when a point ends in the very segments of the model that chose it
+   (then it is the real-valued optimum), when the next step is below one *grain* (the input
+   that moves an intermediate hop's integer output by one unit of its token: below that the
+   exact profit is a staircase of roundings no search resolves) or 2^-32 of the input, or
+   after ``max_evaluations``; a bracket from the marginal rates at the simulated points
+   (profit is concave) catches steps that overshoot (regula falsi, else bisection). A hop
+   without liquidity at its price falls back to the golden-section search. Every reported
+   amount is the simulator's, at the best simulated point.
 3. **Prices** the gas (L2 estimate times gas price, plus the L1 data component) in ETH and in
    the start token, and keeps the cycles whose net profit and profit-to-cost ratio pass.
 
@@ -218,9 +221,28 @@ class Scanner:
         """Every cycle through ``changed_pools``, as :meth:`evaluate` would, in one call."""
         found = []
         states = _ViewMemo(view).__getitem__  # states do not change during one scan
+        hop_cache = self._hops
+        counters = self.counters
+        threshold = 1.0 - PRUNE_MARGIN
         for cycle in self.index.through_any(changed_pools):
-            hops = self._prefilter(cycle, states)
-            if hops is not None:
+            # _prefilter, inlined: this loop runs for every cycle of every event
+            counters.cycles_evaluated += 1
+            hops = []
+            rate = 1.0
+            for leg in cycle.legs:
+                state = states(leg[0])
+                if state is None:
+                    break
+                hop = hop_cache.get(leg)
+                if hop is None or hop[0] is not state:
+                    hop = hop_cache[leg] = self._hop(leg[0], state, leg[1])
+                rate *= hop[1]
+                hops.append(hop)
+            else:
+                if rate <= threshold:
+                    counters.pruned += 1
+                    continue
+                hops.append(rate)
                 opportunity = self._evaluate(cycle, hops, states, costs, block_number, seq, tx_index, trigger_tx)
                 if opportunity is not None:
                     found.append(opportunity)
@@ -520,14 +542,10 @@ class Scanner:
             return None
         self.counters.profitable += 1
         net_wei = net if cost_in_start == cost_wei else (net * cost_wei // cost_in_start if cost_in_start else 0)
-        return ArbitrageOpportunity(
-            cycle_key=cycle.key, start_token=cycle.start_token, route=route(), amount_in=amount_in,
-            amount_out=amount_out, gross_profit=profit, gas_units=gas_units,
-            gas_price_wei=costs.gas_price_wei, l2_cost_wei=l2_cost, l1_cost_wei=costs.l1_cost_wei,
-            cost_in_start_token=cost_in_start, net_profit=net, net_profit_wei=net_wei,
-            block_number=block_number, seq=seq, tx_index=tx_index, trigger_tx=trigger_tx,
-            evaluations=evaluations,
-        )
+        # positional, in field order: 0.4-0.7 us against 2.3-3.1 us with keywords (measured)
+        return ArbitrageOpportunity(cycle.key, cycle.start_token, route(), amount_in, amount_out, profit, gas_units,
+                                    costs.gas_price_wei, l2_cost, costs.l1_cost_wei, cost_in_start, net, net_wei,
+                                    block_number, seq, tx_index, trigger_tx, evaluations)
 
     def _wei_in_start_token(self, token: str, wei: int, view: StateView) -> int | None:
         """``wei`` of ETH in units of ``token``: 1:1 for WETH, else through a WETH pool's price."""
