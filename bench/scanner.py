@@ -57,7 +57,7 @@ from mevbot.pools.state import PoolSnapshot, PoolStateBook  # noqa: E402
 from mevbot.pricing.tick_bitmap import flip_tick  # noqa: E402
 from mevbot.pricing.tick_math import MAX_TICK, MIN_TICK, get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio  # noqa: E402
 from mevbot.pricing.v2 import V2PoolState  # noqa: E402
-from mevbot.pricing.v3_pool import V3PoolState  # noqa: E402
+from mevbot.pricing.v3_pool import V3PoolState, simulate_v3_swap  # noqa: E402
 from mevbot.scanner.cycles import build_cycle_index  # noqa: E402
 from mevbot.scanner.engine import CostInputs, ReferenceScanner, ScanFilters, Scanner, _ViewMemo  # noqa: E402
 
@@ -249,16 +249,16 @@ def timed_run(book, scanner, costs, intents):
         # Outside the timing: keep plain tuples, not the objects. The bot publishes and drops
         # its opportunities; keeping thousands alive here would make each GC pass of the timed
         # run traverse them, a cost the bot does not have.
-        found_all.append([record(o) for o in found])
+        found_all.append([record(o, book.view) for o in found])
         del outcome, best, found
         book.drop_pending([intent.tx_hash])  # the block confirmed: back to the confirmed state
     return {"wall": latencies, "cpu": cpu, "cycles": cycles, "sized": sized, "sims": sims, "applied": applied,
             "decisions": decisions, "found": found_all}
 
 
-def record(opp) -> tuple:
+def record(opp, view) -> tuple:
     """(cycle key, gross profit, net profit in wei, amount in, grains): what compare() reads."""
-    return opp.cycle_key, opp.gross_profit, opp.net_profit_wei, opp.amount_in, grains(opp)
+    return opp.cycle_key, opp.gross_profit, opp.net_profit_wei, opp.amount_in, grains(opp, view)
 
 
 def phase_run(book, scanner: Scanner, costs, intents):
@@ -334,9 +334,20 @@ def profile_run(book, scanner, costs, intents) -> list[tuple[str, int, float, fl
     return rows[:10]
 
 
-def grains(opp) -> int:
-    """One unit of each intermediate token of the route, in start-token units (as the tests)."""
-    return sum(-(-opp.amount_in // hop.amount_out) for hop in opp.route[:-1]) + 1
+def grains(opp, view) -> float:
+    """One unit of each intermediate token of the route, valued in start-token units at the
+    route's marginal rates (finite differences on the exact simulator), as tests/scanner do."""
+    total, rate = 0.0, 1.0
+    for hop in opp.route[:-1]:
+        state = view(hop.pool)
+        zero_for_one = hop.token_in.lower() < hop.token_out.lower()
+        step = max(hop.amount_in // 10**6, -(-1000 * hop.amount_in // max(1, hop.amount_out)))
+        bigger = hop.amount_in + step
+        out = (state.amount_out(bigger, zero_for_one) if isinstance(state, V2PoolState)
+               else simulate_v3_swap(state, zero_for_one, bigger).amount_out)
+        rate *= (out - hop.amount_out) / step
+        total += 1 / rate
+    return total + 1
 
 
 def compare(found: list[list], reference: list[list]) -> dict:
@@ -515,7 +526,7 @@ def render_markdown(s: dict, args) -> str:
         f"{vs['missing_in_scanner']} reported only by the reference, {vs['extra_in_scanner']} only by the scanner; "
         f"on the common ones the scanner's exact gross profit is higher {vs['scanner_more_profit']:,} times, lower "
         f"{vs['scanner_less_profit']:,} times, at worst by {vs['worst_loss_in_tolerances']} of the tolerance the tests "
-        f"allow (two units of each intermediate token in start-token terms, plus 2^-30: the integer rounding staircase "
+        f"allow (two units of each intermediate token, valued at the route's marginal rates, plus 2^-30: the rounding staircase "
         f"neither search resolves), {vs['gross_profit_kept']:.7%} of the reference's total. The best opportunity per "
         f"intent is on the same cycle in {vs['same_best_cycle']} of {vs['intents_with_an_opportunity']} intents "
         f"(net profit kept: mean {vs['best_net_profit_kept_mean']:.4%}, min {vs['best_net_profit_kept_min']:.4%}).",
