@@ -2,7 +2,8 @@
 
 Each ``exec.request`` (critical: persisted and redelivered, so it may arrive twice) is handled
 once, keyed by its request id, in arrival order. The emergency stop is checked right before
-every send. In dry-run mode (the default) requests are simulated and never sent.
+every send. A request being handled when the module is stopped is finished first (within the
+shutdown deadline), so a clean stop never leaves a sent transaction without its result. In dry-run mode (the default) requests are simulated and never sent.
 """
 
 from __future__ import annotations
@@ -79,18 +80,25 @@ class ExecutionModule(Module):
                         current = stop.refresh()
                         return f"emergency stop: {current.reason}" if current.active else None
 
-                    if not executor:
-                        opp = request.opportunity
-                        result = ExecutionResult(request.request_id, opp.cycle_key, "dropped", "no executor contract",
-                                                 opp.gross_profit, seq=opp.seq, tx_index=opp.tx_index)
-                    else:
-                        result = await self.engine.execute(request, halted=halted)
-                    self.counts[result.status] = self.counts.get(result.status, 0) + 1
-                    if result.signed_ns is not None:
-                        metrics.observe_trace_stage("signed", env.trace_id, result.signed_ns)
-                    if result.sent_ns is not None:
-                        metrics.observe_trace_stage("sent", env.trace_id, result.sent_ns)
-                    log = ctx.log.warning if result.status in ("reverted", "failed") else ctx.log.info
-                    log("%s %s: %s (expected %d, realised %s)", request.request_id, result.status, result.reason,
-                        result.expected_profit, result.realised_profit)
-                    await ctx.bus.publish(TOPIC_RESULT, result, source=self.name, trace_id=env.trace_id)
+                    # A request once started is finished, result published, even if STOP comes
+                    # meanwhile: a sent transaction is never left untracked by a clean shutdown (the
+                    # shutdown deadline still cuts it).
+                    with ctx.shielded_cleanup():
+                        await self._handle(ctx, env, request, executor, halted)
+
+    async def _handle(self, ctx: ModuleContext, env, request, executor: str, halted) -> None:
+        if not executor:
+            opp = request.opportunity
+            result = ExecutionResult(request.request_id, opp.cycle_key, "dropped", "no executor contract",
+                                     opp.gross_profit, seq=opp.seq, tx_index=opp.tx_index)
+        else:
+            result = await self.engine.execute(request, halted=halted)
+        self.counts[result.status] = self.counts.get(result.status, 0) + 1
+        if result.signed_ns is not None:
+            metrics.observe_trace_stage("signed", env.trace_id, result.signed_ns)
+        if result.sent_ns is not None:
+            metrics.observe_trace_stage("sent", env.trace_id, result.sent_ns)
+        log = ctx.log.warning if result.status in ("reverted", "failed") else ctx.log.info
+        log("%s %s: %s (expected %d, realised %s)", request.request_id, result.status, result.reason,
+            result.expected_profit, result.realised_profit)
+        await ctx.bus.publish(TOPIC_RESULT, result, source=self.name, trace_id=env.trace_id)

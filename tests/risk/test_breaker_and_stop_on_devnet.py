@@ -329,3 +329,25 @@ async def test_a_stop_set_after_approval_is_caught_right_before_signing(manual_d
         assert result.status == "dropped" and result.reason == "halted before sending: emergency stop: operator"
         assert result.simulated_profit == opp.gross_profit  # it was simulated, and only the stop held it
         assert result.tx_hash is None and await chain.pending_nonce(bot_key.address) == before
+
+
+async def test_a_stop_while_a_trade_is_in_flight_waits_for_its_receipt_and_publishes_the_result(
+        manual_devnet, workdir, bot_key):
+    config = write_config(manual_devnet, workdir)
+    async with RpcClient([manual_devnet.rpc_url]) as rpc:
+        chain = Chain(manual_devnet, rpc)
+        await chain.open_gap(manual_devnet.pool("sushiswap", "WETH", "DAI"), 8 * 10**18)
+        opp = await chain.opportunity("DAI")
+        async with running_bot(config) as bot:
+            with bot.bus.subscribe("exec.result", name="test.results") as results:
+                nonce = await chain.pending_nonce(bot_key.address)
+                await bot.bus.publish("arb.opportunity", opp, source="scanner")
+                await chain.wait_pending(bot_key.address, nonce, results)
+                bot.request_stop()  # the transaction is sent, its block not mined yet
+                with trio.fail_after(5):
+                    while bot.manager.status_of("execution").state.value == "running":
+                        await trio.sleep(0.01)  # until the shutdown reaches the execution module
+                await chain.mine()
+                result = await next_payload(results, timeout_s=5)
+        assert result.status == "succeeded" and result.nonce == nonce and result.realised_profit > 0
+        assert bot.shutdown_report is not None and bot.shutdown_report.clean
