@@ -55,7 +55,7 @@ import attrs  # noqa: E402
 from mevbot.parser.messages import FeedPosition, PoolKind, RouterKind, SwapHop, SwapIntent  # noqa: E402
 from mevbot.pools.state import PoolSnapshot, PoolStateBook  # noqa: E402
 from mevbot.pricing.tick_bitmap import flip_tick  # noqa: E402
-from mevbot.pricing.tick_math import MAX_TICK, MIN_TICK, get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio  # noqa: E402
+from mevbot.pricing.tick_math import MAX_TICK, MIN_TICK, get_tick_at_sqrt_ratio  # noqa: E402
 from mevbot.pricing.v2 import V2PoolState  # noqa: E402
 from mevbot.pricing.v3_pool import V3PoolState, simulate_v3_swap  # noqa: E402
 from mevbot.scanner.cycles import build_cycle_index  # noqa: E402
