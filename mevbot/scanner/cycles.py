@@ -55,8 +55,17 @@ class Cycle:
 
 @attrs.frozen
 class CycleIndex:
+    """Cycles in key order, and per lower-case pool the cycles through it, also in key order
+    (checked here: :meth:`through_any` relies on it to skip a sort for a single pool)."""
+
     cycles: tuple[Cycle, ...]
     by_pool: dict[str, tuple[Cycle, ...]]
+
+    def __attrs_post_init__(self) -> None:
+        for pool, cycles in self.by_pool.items():
+            keys = [c.key for c in cycles]
+            if keys != sorted(set(keys)):
+                raise ValueError(f"CycleIndex.by_pool[{pool!r}] is not in key order (or repeats a cycle)")
 
     def through(self, pool: str) -> tuple[Cycle, ...]:
         return self.by_pool.get(pool.lower(), ())

@@ -73,3 +73,13 @@ def test_cycle_order_does_not_depend_on_pool_registration_order():
 def test_max_hops_outside_two_or_three_is_rejected():
     with pytest.raises(ValueError, match="max_hops"):
         build_cycle_index(POOLS, max_hops=4)
+
+
+def test_an_index_whose_pool_lists_are_out_of_key_order_is_refused():
+    from mevbot.scanner.cycles import CycleIndex
+
+    index = build_cycle_index(POOLS, start_tokens=[WETH])
+    pool = POOLS[0].address
+    shuffled = dict(index.by_pool, **{pool: tuple(reversed(index.by_pool[pool]))})
+    with pytest.raises(ValueError, match="key order"):
+        CycleIndex(cycles=index.cycles, by_pool=shuffled)
