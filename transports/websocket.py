@@ -19,6 +19,7 @@ from transports.framing import FrameDecoder, encode_frames
 from transports.tcp import split_address
 
 PATH = "/bus"
+CLOSE_TIMEOUT_S = 2.0
 
 
 class WebSocketStream(MessageStream):
@@ -51,9 +52,16 @@ class WebSocketStream(MessageStream):
         return frames
 
     async def aclose(self) -> None:
+        """Close, waiting at most CLOSE_TIMEOUT_S for the peer's half of the close handshake.
+
+        trio-websocket waits for that reply without a deadline, and the wait is shielded here
+        (closing must finish even when cancelled), so a silent peer would hang us forever; on
+        the deadline trio-websocket closes the TCP stream instead.
+        """
         if not self._closed:
             self._closed = True
-            with trio.CancelScope(shield=True):
+            with trio.move_on_after(CLOSE_TIMEOUT_S) as scope:
+                scope.shield = True
                 await self.ws.aclose()
 
 

@@ -10,6 +10,7 @@ run in the nursery of :meth:`Bus.run`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import ssl
@@ -37,6 +38,7 @@ from transports.errors import FrameError, HandshakeError, StreamClosed
 log = logging.getLogger("mevbot.bus")
 
 INBOX_PREFIX = "_inbox"
+MONITOR_PREFIX = "monitor:"
 YIELD_EVERY = 128
 
 
@@ -75,6 +77,7 @@ class Bus:
         self.unrouted = 0
         self.duplicates = 0
         self.transports: dict[str, Transport] = {}
+        self.monitor_address: str | None = None  # where the [deploy] websocket listens, once it does
 
     # ---- types and topics -------------------------------------------------------------
     def type_of(self, payload: Any) -> tuple[str, int]:
@@ -177,7 +180,8 @@ class Bus:
             if len(frame) > self.settings.max_frame_bytes:
                 links = self._refuse_oversize(env, frame, links)
             elif self.journal is not None:
-                self.journal.record(env.id, topic, frame, env.created_ns, [link.peer for link in links])
+                self.journal.record(env.id, topic, frame, env.created_ns,
+                                    [link.peer for link in links if not link.read_only])
         if links:
             settings = self.settings
             for link in links:
@@ -198,7 +202,7 @@ class Bus:
                     lane = link.lane_for(link_frame, critical)
                 if len(lane.out) >= settings.link_buffer:
                     await lane.wait_room()  # backpressure from a connected, busy peer
-                lane.enqueue(env, link_frame, critical)
+                lane.enqueue(env, link_frame, critical and not link.read_only)
         for sub in subs:
             if not sub.offer(env):
                 await sub.put(env)
@@ -288,10 +292,12 @@ class Bus:
         slot.event.set()
 
     # ---- links and listeners -----------------------------------------------------------
-    def link(self, peer: str, transport: str = "?", address: str = "", reason: str = "") -> PeerLink:
+    def link(self, peer: str, transport: str = "?", address: str = "", reason: str = "", *,
+             read_only: bool = False) -> PeerLink:
         link = self.links.get(peer)
         if link is None:
-            link = self.links[peer] = PeerLink(self, peer, transport, address, reason)
+            link = self.links[peer] = PeerLink(self, peer, transport, address, reason,
+                                               read_only=read_only)
             self._remote.clear()
             self._routes.clear()
         return link
@@ -300,9 +306,16 @@ class Bus:
         self._remote.clear()
         self._routes.clear()
 
-    async def serve(self, transport: Transport, address: str, *,
+    async def serve(self, transport: Transport, address: str, *, read_only: bool = False,
                     task_status=trio.TASK_STATUS_IGNORED) -> None:
-        """Accept peer connections on ``address``; ``task_status.started(bound address)``."""
+        """Accept peer connections on ``address``; ``task_status.started(bound address)``.
+
+        ``read_only`` serves monitoring clients (the [deploy] websocket): each gets the messages
+        its Hello subscribes to (critical ones too, but at most once: never journalled for it),
+        may not publish (what it sends besides link control is refused and counted), is named
+        ``monitor:<its name>`` so it can never stand in for a peer process, and is forgotten when
+        it disconnects.
+        """
         async def accept(stream: MessageStream) -> None:
             first = await stream.receive_batch()
             head = first[0]
@@ -315,8 +328,13 @@ class Bus:
             if not isinstance(env.payload, Hello):
                 raise HandshakeError(f"{stream.peer} sent {env.tag!r} before its Hello")
             hello = env.payload
-            link = self.link(hello.process, transport.name, f"{stream.peer} (accepted)",
-                             f"{hello.process} dialled us over {transport.name}")
+            name = f"{MONITOR_PREFIX}{hello.process}" if read_only else hello.process
+            link = self.link(name, transport.name, f"{stream.peer} (accepted)",
+                             f"{hello.process} dialled us over {transport.name}"
+                             + (" (monitoring, read-only)" if read_only else ""), read_only=read_only)
+            if link.read_only != read_only:
+                raise HandshakeError(f"{stream.peer} calls itself {hello.process!r}, the name of a "
+                                     f"{'monitoring client' if link.read_only else 'peer process'}")
             lane = link.lanes.get(hello.lane)
             if lane is None:
                 raise HandshakeError(f"{hello.process} asked for unknown lane {hello.lane!r}")
@@ -330,6 +348,11 @@ class Bus:
             except (StreamClosed, FrameError) as exc:
                 log.warning("bus %s: link from %s/%s closed: %s", self.process, hello.process,
                             hello.lane, exc)
+            finally:
+                if read_only and self.links.get(name) is link and not link.fast.connected:
+                    del self.links[name]  # nothing is buffered for a monitor that went away
+                    self._remote.clear()
+                    self._routes.clear()
 
         async with trio.open_nursery() as nursery:
             bound = await nursery.start(transport.listen, address, accept)
@@ -385,6 +408,14 @@ class Bus:
                             log.info("bus %s: route to %s over %s: waiting for it to dial %s (%s)",
                                      self.process, route.peer, route.transport, route.address,
                                      route.reason)
+                if self.deploy is not None and self.deploy.websocket:
+                    from transports.websocket import WebSocketTransport
+
+                    monitors = WebSocketTransport(nursery, max_frame_bytes=self.settings.max_frame_bytes)
+                    self.monitor_address = await nursery.start(functools.partial(
+                        self.serve, monitors, self.deploy.websocket, read_only=True))
+                    log.info("bus %s: monitoring websocket (read-only) on ws://%s/bus",
+                             self.process, self.monitor_address)
                 task_status.started()
                 await trio.sleep_forever()
         finally:

@@ -54,6 +54,7 @@ class Lane:
         self.bytes_sent = 0
         self.max_queued = 0
         self.dead_lettered = 0
+        self.refused = 0  # messages a read-only (monitoring) peer tried to publish
         self.sessions = 0
 
     @property
@@ -192,6 +193,9 @@ class Lane:
         the subscriptions as one run (one queue operation and one wakeup per run)."""
         bus = self.link.bus
         self.received += len(frames)
+        if self.link.read_only:
+            self._handle_monitor_batch(frames)
+            return
         critical_ids: list[int] = []
         decode = bus.codec.decode
         serialises = self.serialises
@@ -244,6 +248,25 @@ class Lane:
                     bus.journal.mark_seen(critical_ids)
                 self.enqueue_control(Ack(critical_ids))
 
+    def _handle_monitor_batch(self, frames: list) -> None:
+        """A monitoring client's frames: link control is obeyed, anything else refused."""
+        bus = self.link.bus
+        for frame in frames:
+            try:
+                env = bus.codec.decode(frame) if self.serialises else frame
+            except MessageDecodeError as exc:
+                bus.dlq.add(f"undecodable: {exc}", raw=bytes(frame),
+                            origin=f"link:{self.link.peer}/{self.name}")
+                continue
+            if env.topic == LINK_TOPIC:
+                self._handle_control(env.payload)
+                continue
+            self.refused += 1
+            if self.refused == 1 or self.refused % 1000 == 0:
+                log.warning("link %s: refused %d message(s) from a read-only monitoring client "
+                            "(last on %r): monitors may not publish", self.link.peer,
+                            self.refused, env.topic)
+
     def _handle_control(self, payload) -> None:
         link = self.link
         if isinstance(payload, Hello):
@@ -259,16 +282,17 @@ class Lane:
         return {"connected": self.connected, "queued": len(self.out), "max_queued": self.max_queued,
                 "sent": self.sent, "received": self.received, "batches": self.batches,
                 "bytes_sent": self.bytes_sent, "dead_lettered": self.dead_lettered,
-                "sessions": self.sessions}
+                "refused": self.refused, "sessions": self.sessions}
 
 
 class PeerLink:
     """Everything this process knows about one peer process."""
 
     def __init__(self, bus: Bus, peer: str, transport: str = "?", address: str = "",
-                 reason: str = "") -> None:
+                 reason: str = "", *, read_only: bool = False) -> None:
         self.bus = bus
         self.peer = peer
+        self.read_only = read_only  # a monitoring client: receives, may not publish (Bus.serve)
         self.transport = transport
         self.address = address
         self.reason = reason
@@ -281,7 +305,7 @@ class PeerLink:
         self.acked = 0
         self.failovers = 0
         self.connect_failures = 0
-        if bus.journal is not None:
+        if bus.journal is not None and not read_only:
             self.patterns = tuple(bus.journal.interest().get(peer, ()))
 
     def set_interest(self, patterns: list[str]) -> None:
@@ -289,7 +313,7 @@ class PeerLink:
             self.patterns = tuple(patterns)
             self._wants.clear()
             self.bus._interest_changed()
-            if self.bus.journal is not None:
+            if self.bus.journal is not None and not self.read_only:
                 self.bus.journal.save_interest(self.peer, list(patterns))
             log.info("link %s: peer subscribes to %s", self.peer, ", ".join(patterns) or "nothing")
 
@@ -357,7 +381,8 @@ class PeerLink:
 
     def stats(self) -> dict:
         return {"peer": self.peer, "transport": self.transport, "address": self.address,
-                "reason": self.reason, "patterns": list(self.patterns), "acked": self.acked,
+                "reason": self.reason, "read_only": self.read_only,
+                "patterns": list(self.patterns), "acked": self.acked,
                 "failovers": self.failovers, "connect_failures": self.connect_failures,
                 "pending_critical": (self.bus.journal.pending_count(self.peer)
                                      if self.bus.journal is not None else 0),

@@ -168,7 +168,9 @@ def render_routes(reply: dict[str, Any]) -> str:
         notes.append(f"  {route.get('peer')}: {route.get('reason') or 'no reason given'}; peer subscribes to "
                      f"{', '.join(route.get('patterns', [])) or 'nothing'}; {route.get('acked', 0)} critical acked, "
                      f"{route.get('pending_critical', 0)} pending; {route.get('failovers', 0)} failovers to bulk, "
-                     f"{route.get('connect_failures', 0)} failed connects")
+                     f"{route.get('connect_failures', 0)} failed connects"
+                     + (f"; read-only monitor, {sum(lane.get('refused', 0) for lane in route.get('lanes', {}).values())} "
+                        "messages it sent refused" if route.get("read_only") else ""))
     lines.append(_table(("PEER", "TRANSPORT", "ADDRESS", "LANE", "STATE", "SENT", "RECEIVED", "BATCHES",
                          "QUEUED", "DEAD", "SESSIONS"), rows))
     if notes:
