@@ -58,7 +58,9 @@ NOTES = ("Why most feed-triggered requests are dropped here: the relay sends a b
          "applied the trade's Sync/Swap logs when its intent arrives; `PoolStateBook.apply_intent` then applies the "
          "same swap again on top (nothing records that the transaction's logs were already applied), the scanner "
          "sees a gap that is not on the chain, and the executor's simulation reverts with "
-         "`InsufficientProfit(profit=0, ...)` before anything is signed. On Arbitrum One the feed precedes the "
+         "`InsufficientProfit(profit=0, ...)` before anything is signed. Such an intent is never reconciled (its "
+         "logs came before it), so it stays pending and keeps being re-applied to later views of its pools "
+         "(`left_pending` above), which is why many log-triggered requests are dropped too. On Arbitrum One the feed precedes the "
          "logs, so this devnet artefact hides the path the target is about; the `dropped` row shows when those "
          "requests were decided, and the log-triggered table the same modules measured from the logs.")
 GAP_POOLS = (("uniswap_v2", "USDC"), ("sushiswap", "USDT"), ("uniswap_v2", "DAI"), ("sushiswap", "WBTC"),
@@ -193,6 +195,7 @@ class RunInfo:
     results_by_status: dict[str, int]
     profit_wei: int
     executor: str
+    pipeline: dict[str, int] = attrs.field(factory=dict)  # the pool-state book's counters at the end
 
 
 _IN_ENGINE: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_in_engine", default=False)
@@ -358,7 +361,9 @@ async def run_monolithic(args: argparse.Namespace, recorder: Recorder) -> RunInf
     by_status: dict[str, int] = {}
     for _trace, r, _at in recorder.results:
         by_status[r.status] = by_status.get(r.status, 0) + 1
-    return RunInfo(placement="monolithic", processes=1, duration_s=round(elapsed, 1),
+    book = bot.manager.module("pipeline").book
+    pipeline = dict(attrs.asdict(book.counters), left_pending=len(book.pending_transactions()))
+    return RunInfo(placement="monolithic", processes=1, duration_s=round(elapsed, 1), pipeline=pipeline,
                    feed_messages=stats.counts["feed_messages"], opportunities=stats.counts["opportunities"],
                    results_by_status=by_status, profit_wei=end_balance - start_balance, executor=executor)
 
@@ -419,7 +424,8 @@ def render_markdown(report: dict) -> str:
              f"{report['cpus']} shared cores, load average {report['load_before']} before and "
              f"{report['load_after']} after (1/5/15 min).", "",
              f"Run: {run['feed_messages']} feed messages, {run['opportunities']} opportunities, execution results "
-             f"{run['results_by_status']}, realised profit {run['profit_wei'] / 1e18:.6f} WETH (executor balance).",
+             f"{run['results_by_status']}, realised profit {run['profit_wei'] / 1e18:.6f} WETH (executor balance); "
+             f"pipeline counters at the end {run['pipeline']}.",
              "", "**Feed-triggered requests**: milliseconds from the frame's arrival at the feed client to the end of "
              f"each stage, over the {report['samples']} execution requests a feed message triggered; outcomes "
              f"{report['feed_triggered_outcomes']}:", ""]
