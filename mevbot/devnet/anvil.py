@@ -1,7 +1,8 @@
 """Starting and stopping anvil (from the pinned npm package) as a child process.
 
-anvil prints ``Listening on 127.0.0.1:PORT`` once it serves; we send its output to a log file
-and read that line from the file, which also tells us the port when we asked for port 0.
+anvil prints ``Listening on 127.0.0.1:PORT`` once it serves; a thread copies its output to a log
+file, with the banner's dev private keys and mnemonic redacted, and watches for that line, which
+also tells us the port when we asked for port 0.
 
 anvil dies with the process that started it, even when that process is killed with SIGKILL and
 has no chance to stop it (a test's timeout, the OOM killer): on Linux the child asks the kernel
@@ -21,7 +22,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -77,7 +77,8 @@ def _spawn_loop() -> None:
 
 
 def spawn_tied_to_process(argv: list[str], log_fd: int) -> subprocess.Popen[bytes]:
-    """Start ``argv`` (output to ``log_fd``) so that it is SIGKILLed when this process dies."""
+    """Start ``argv`` (stdout and stderr to ``log_fd``, a file descriptor or ``subprocess.PIPE``)
+    so that it is SIGKILLed when this process dies."""
     if not sys.platform.startswith("linux"):
         return subprocess.Popen(argv, stdout=log_fd, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     global _spawner
@@ -88,6 +89,40 @@ def spawn_tied_to_process(argv: list[str], log_fd: int) -> subprocess.Popen[byte
     future: Future = Future()
     _spawn_requests.put((future, argv, log_fd))
     return future.result()
+
+
+#: anvil's start-up banner lists every dev account's private key and the mnemonic: public test
+#: keys, but a key is never written to a log, so those lines are redacted on the way to the file.
+_PRIVATE_KEY_LINE = re.compile(rb"^(\s*\(\d+\)\s+)0x[0-9a-fA-F]{64}\s*$")
+_MNEMONIC_LINE = re.compile(rb"^(\s*Mnemonic:\s*).*$")
+
+
+def redact_line(line: bytes) -> bytes:
+    """One line of anvil's output as it may be logged (keys and mnemonic replaced)."""
+    end = b"\n" if line.endswith(b"\n") else b""
+    body = line[:-1] if end else line
+    for pattern in (_PRIVATE_KEY_LINE, _MNEMONIC_LINE):
+        match = pattern.match(body)
+        if match:
+            return match.group(1) + b"<redacted>" + end
+    return line
+
+
+def _copy_redacted(process: subprocess.Popen[bytes], log_path: Path, port: list[int],
+                   listening: threading.Event) -> None:
+    """Copy anvil's output to its log, redacted, until it exits; note the port it listens on."""
+    try:
+        with open(log_path, "wb") as log:
+            for line in process.stdout:
+                log.write(redact_line(line))
+                log.flush()
+                if not listening.is_set():
+                    match = _LISTENING.search(line)
+                    if match:
+                        port.append(int(match.group(1)))
+                        listening.set()
+    finally:
+        listening.set()  # anvil exited (or the log failed): the starter looks at what it has
 
 
 class AnvilProcess:
@@ -111,20 +146,19 @@ class AnvilProcess:
         if not Path(argv[0]).exists():
             raise DevnetError(f"anvil is not installed at {argv[0]}; run `npm ci` at the repo root")
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "wb") as log:
-            process = spawn_tied_to_process(argv, log.fileno())
-        deadline = time.monotonic() + timeout_s
-        while True:
-            match = _LISTENING.search(log_path.read_bytes())
-            if match:
-                return cls(process, int(match.group(1)), log_path)
-            if process.poll() is not None:
-                tail = log_path.read_bytes()[-1500:].decode(errors="replace")
-                raise DevnetError(f"anvil exited with code {process.returncode} before serving; log {log_path}:\n{tail}")
-            if time.monotonic() > deadline:
-                process.kill()
-                raise DevnetError(f"anvil did not serve within {timeout_s} s; log {log_path}")
-            time.sleep(0.02)  # polling anvil's real "Listening on" line, with a deadline
+        process = spawn_tied_to_process(argv, subprocess.PIPE)
+        listening = threading.Event()
+        port: list[int] = []
+        threading.Thread(target=_copy_redacted, args=(process, log_path, port, listening), daemon=True,
+                         name=f"anvil-log {process.pid}").start()
+        if not listening.wait(timeout_s):
+            process.kill()
+            raise DevnetError(f"anvil did not serve within {timeout_s} s; log {log_path}")
+        if not port:
+            process.wait()
+            tail = log_path.read_bytes()[-1500:].decode(errors="replace")
+            raise DevnetError(f"anvil exited with code {process.returncode} before serving; log {log_path}:\n{tail}")
+        return cls(process, port[0], log_path)
 
     def stop(self, *, timeout_s: float = 10.0) -> None:
         if self.process.poll() is None:

@@ -158,7 +158,7 @@ def test_demo_executes_arbitrages_live_and_its_profit_is_the_executors_balance_c
 
     secret = bot_account().key.hex().removeprefix("0x").lower()
     needles = [secret.encode(), ("0x" + secret).encode(), secret.upper().encode(), bytes.fromhex(secret)]
-    written = [p for p in workdir.rglob("*") if p.is_file()]
+    written = [p for p in workdir.rglob("*") if p.is_file()] + [devnet.home / "anvil.log"]
     assert {"demo.log", "store.sqlite", "bus.sqlite"} <= {p.name for p in written}
     assert "succeeded: landed" in (workdir / "demo.log").read_text()  # the log does record the trades
     for path in written:
@@ -183,6 +183,18 @@ def test_a_demo_killed_with_sigkill_leaves_no_anvil_behind(workdir):
         demo.wait()
     wait_for(lambda: process_is_gone(anvil_pid), 10, f"anvil {anvil_pid} gone after its parent was killed")
     wait_for(lambda: port_is_closed(status["rpc_url"]), 10, "anvil's port free again")
+    anvil_log = (workdir / ".devnet" / "anvil.log").read_bytes()
+    assert b"Listening on 127.0.0.1:" in anvil_log and b"Private Keys" in anvil_log  # its real output...
+    assert_no_dev_keys(anvil_log)  # ...with the banner's keys and mnemonic redacted
+
+
+def assert_no_dev_keys(data: bytes) -> None:
+    from mevbot.devnet.accounts import dev_account
+
+    assert b"test test test" not in data  # anvil's public mnemonic
+    for i in range(10):
+        secret = dev_account(i).key.hex().removeprefix("0x").lower().encode()
+        assert secret not in data.lower(), f"dev account {i}'s key is in the log"
 
 
 def test_anvil_started_from_a_thread_outlives_the_thread_but_not_the_process(tmp_path):
