@@ -85,6 +85,8 @@ def write_config(net, workdir: Path) -> Path:
         max_consecutive_failures = {MAX_FAILURES}
         breaker_cooldown_s = 0
         max_price_impact_bps = 5000
+        [store]
+        path = "{workdir / 'store.sqlite'}"
         [execution]
         dry_run = false
         executor = "{net.manifest['contracts']['executor']}"
@@ -95,14 +97,16 @@ def write_config(net, workdir: Path) -> Path:
 
 @asynccontextmanager
 async def running_bot(config_path: Path):
-    """A bot with the risk and execution modules only (the test plays the scanner)."""
+    """A bot with the risk, execution and store modules (the test plays the scanner)."""
     from mevbot.config import load_config
     from mevbot.execution.module import ExecutionModule
     from mevbot.risk.module import RiskModule
     from mevbot.runtime.bot import Bot
+    from mevbot.store.module import StoreModule
 
     config = load_config(str(config_path))
-    bot = Bot(config, [RiskModule(), ExecutionModule()], absent_ok=["scanner"], handle_signals=False)
+    bot = Bot(config, [RiskModule(), ExecutionModule(), StoreModule()], absent_ok=["scanner"],
+              handle_signals=False)
     async with trio.open_nursery() as nursery:
         await nursery.start(bot.run)
         try:
@@ -257,6 +261,17 @@ async def test_forced_reverts_trip_the_breaker_after_n_and_the_next_trade_is_ref
             assert not decision.approved and decision.rule == "halted"
             assert "circuit breaker" in decision.reason and "consecutive failed" in decision.reason
             assert await chain.pending_nonce(bot_key.address) == before
+
+    # every decision, result and the trip are in the store for audit (written by the store module)
+    import sqlite3
+
+    with sqlite3.connect(workdir / "store.sqlite") as db:
+        decided = db.execute("SELECT approved, rule FROM risk_decisions ORDER BY id").fetchall()
+        outcomes = [row[0] for row in db.execute("SELECT status FROM execution_results ORDER BY id")]
+        stored_trips = [row[0] for row in db.execute("SELECT reason FROM breaker_trips")]
+    assert decided == [(1, None)] * MAX_FAILURES + [(0, "halted")]
+    assert outcomes == ["reverted"] * MAX_FAILURES
+    assert stored_trips == [trip.reason]
 
 
 async def wait_consecutive(risk, count: int) -> None:
