@@ -571,10 +571,14 @@ def explain(results) -> list[str]:
         if not row:
             continue
         slower = max(row["sender_cpu_us_per_msg"], row["receiver_cpu_us_per_msg"])
+        busy = [round(row[f"{side}_cpu_us_per_msg"] * row["msgs_per_s"] / 1e4)
+                for side in ("sender", "receiver")]
         line = (f"- {kind}, 100 B coalesced: {row['msgs_per_s']:,} msg/s at load {row['load_avg_1m']}; "
                 f"CPU per message {row['sender_cpu_us_per_msg']} µs sending, "
                 f"{row['receiver_cpu_us_per_msg']} µs receiving, so a dedicated core per side would "
-                f"sustain about {round(1e6 / slower):,} msg/s; {row['msgs_per_write']} messages per write.")
+                f"sustain about {round(1e6 / slower):,} msg/s; the sender was on a core {busy[0]}% of "
+                f"the time and the receiver {busy[1]}% (the rest: waiting for a core the other work "
+                f"held, or for the other side); {row['msgs_per_write']} messages per write.")
         peer = two.get(f"pyzmq {zkind} 100 B")
         if peer:
             line += (f" pyzmq {zkind} with the same codec: {peer['msgs_per_s']:,} msg/s, "
