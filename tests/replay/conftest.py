@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.botconfig import devnet_environ
-from tests.replay.session import mevbot_env, open_gap
+from tests.replay.session import GAP_TRADER, mevbot_env, open_gap
 
 RECORD_S = 4.0
 
@@ -32,7 +32,9 @@ def recorded(devnet, tmp_path_factory):
     (work / "config.toml").write_text("")
     env = devnet_environ(devnet, work)
     path = work / "session.rec"
-    recorder = subprocess.Popen([sys.executable, "-m", "mevbot", "record", "--duration", str(RECORD_S), str(path)],
+    sender = devnet.account(GAP_TRADER).address  # its pending nonce is where would-send nonces start
+    recorder = subprocess.Popen([sys.executable, "-m", "mevbot", "record", "--duration", str(RECORD_S),
+                                 "--sender", sender, str(path)],
                                 cwd=work, env=mevbot_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
     try:

@@ -24,6 +24,9 @@ def test_a_recording_holds_the_start_state_and_the_frames_with_the_live_swaps(re
     _, path, _, gap_tx = recorded
     recording = read_recording(path)
     assert recording.header.chain_id == devnet.chain_id
+    # the gap trader's nonce at the start: the gap swap is the transaction that used it
+    gap = devnet.rpc.call("eth_getTransactionByHash", gap_tx)
+    assert recording.header.sender_nonce == int(gap["nonce"], 16)
     assert {p.address for p in recording.pools} == {p["address"].lower() for p in devnet.manifest["pools"]}
     assert recording.frames and all(b.received_ns >= a.received_ns
                                     for a, b in zip(recording.frames, recording.frames[1:]))
@@ -76,7 +79,9 @@ def test_two_replays_write_byte_identical_non_trivial_decisions(recorded):
     assert summary["intents"] >= 2 and summary["opportunities"] == len(opportunities)
     assert summary["heads"] > 0 and summary["updates_applied"] > 0 and summary["intents_reconciled"] > 0
     sends = [r for r in records if r["kind"] == "would_send"]
-    assert len(sends) == summary["approved"]
+    assert len(sends) == summary["approved"] > 0
+    start_nonce = read_recording(path).header.sender_nonce
+    assert [s["payload"]["nonce"] for s in sends] == list(range(start_nonce, start_nonce + len(sends)))
     for send in sends:
         tx = send["payload"]
         assert tx["data"].startswith("0x") and tx["gas"] > 0 and tx["chain_id"] == 42161
