@@ -9,7 +9,8 @@ that message's frame arrived each stage ended:
                     ``FeedClient._handle_frame`` to stamp it)
     block published ``feed.block`` envelope created (decoded, sequenced)
     intent          ``market.swap.intent`` envelope created (calldata decoded, before any receipt)
-    opportunity     ``arb.opportunity`` envelope created (pool state updated, cycles searched)
+    pool state      ``pools.state`` envelope created (the intent applied to the speculative state)
+    opportunity     ``arb.opportunity`` envelope created (cycles through the changed pools searched)
     approved        ``risk.decision`` envelope created (risk rules passed; ``exec.request`` follows)
     execution started  the engine starts on the request (the bench wraps ``ExecutionEngine.execute``):
                     after the critical topic's delivery and any request queued before it
@@ -51,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 TARGET_P50_MS = 2.0
 
-STAGES = ("block published", "intent", "opportunity", "approved", "execution started", "signed", "send accepted")
+STAGES = ("block published", "intent", "pool state", "opportunity", "approved", "execution started", "signed", "send accepted")
 LOG_STAGES = ("opportunity", "approved", "execution started", "signed", "send accepted")
 NOTES = ("Why most feed-triggered requests are dropped here: the relay sends a block only after anvil mined it, "
          "and the monitor's `eth_getLogs` for that block usually returns first (above), so the pipeline has "
@@ -74,6 +75,7 @@ class Recorder:
     frames: list[tuple[int, str | bytes]] = attrs.field(factory=list)  # (received ns, raw frame)
     blocks: dict[int, int] = attrs.field(factory=dict)  # seq -> feed.block created ns
     intents: dict[tuple[int, int], int] = attrs.field(factory=dict)  # (seq, tx index) -> first intent ns
+    pool_states: dict[tuple[int, int], int] = attrs.field(factory=dict)  # (seq, tx index) -> pools.state ns
     opportunities: dict[tuple[int, int, str], int] = attrs.field(factory=dict)
     decisions: dict[tuple[int, int, str], int] = attrs.field(factory=dict)  # approved only
     logs: dict[int, int] = attrs.field(factory=dict)  # trace id -> market.pool.logs created ns
@@ -97,8 +99,8 @@ class Recorder:
         return seen
 
     async def watch(self, bus) -> None:
-        topics = ("feed.block", "market.pool.logs", "market.swap.intent", "arb.opportunity", "risk.decision",
-                  "exec.result")
+        topics = ("feed.block", "market.pool.logs", "market.swap.intent", "pools.state", "arb.opportunity",
+                  "risk.decision", "exec.result")
         subs = [bus.subscribe(t, name=f"bench.{t}", queue_size=100_000, overflow="drop-oldest") for t in topics]
 
         async def read(sub) -> None:
@@ -108,6 +110,8 @@ class Recorder:
                     self.blocks.setdefault(p.sequence_number, at)
                 elif env.topic == "market.swap.intent":
                     self.intents.setdefault((p.position.seq, p.position.tx_index), at)
+                elif env.topic == "pools.state" and p.cause == "intent" and p.seq is not None:
+                    self.pool_states.setdefault((p.seq, p.tx_index), at)
                 elif env.topic == "arb.opportunity":
                     key = (p.seq, p.tx_index, p.cycle_key) if p.seq is not None else ("trace", env.trace_id, p.cycle_key)
                     self.opportunities.setdefault(key, at)
@@ -140,6 +144,7 @@ class Recorder:
                 continue
             key = (r.seq, r.tx_index, r.cycle_key)
             at = {"block published": self.blocks.get(r.seq), "intent": self.intents.get((r.seq, r.tx_index)),
+                  "pool state": self.pool_states.get((r.seq, r.tx_index)),
                   "opportunity": self.opportunities.get(key), "approved": self.decisions.get(key),
                   "execution started": self.execution_starts.get(r.request_id),
                   "signed": r.signed_ns, "send accepted": r.sent_ns,
