@@ -1,8 +1,8 @@
 """`mevbot record --duration S PATH`: record a live session (feed frames + start pool state) for replay.
 
 Reads ``[monitor] feed_urls``, ``[rpc]`` and the deployment manifest (``[parser] manifest``) from
-the config. Exit codes: 0 recorded, 1 could not start (no RPC, a pool that cannot be read, an
-unwritable PATH), 2 bad arguments or invalid config. The file format is in docs/replay.md.
+the config. Exit codes: 0 recorded (after --duration, or Ctrl-C / SIGINT), 1 could not start (no RPC, a pool that cannot be read, an
+unwritable PATH) or no feed frame arrived, 2 bad arguments or invalid config. The file format is in docs/replay.md.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_record(args: argparse.Namespace) -> int:
     import logging
+    import signal
 
     import trio
 
@@ -57,11 +58,37 @@ def handle_record(args: argparse.Namespace) -> int:
         print(f"mevbot record: invalid config: {exc}", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        summary = trio.run(lambda: record_session(config, args.path, duration_s=args.duration, sender=args.sender))
-    except RecordError as exc:
-        print(f"mevbot record: {exc}", file=sys.stderr)
+
+    async def record():
+        stop = trio.Event()
+        summary = error = None
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with trio.open_nursery() as nursery:
+                async def stop_on_signal() -> None:
+                    async for _ in signals:  # Ctrl-C is how a recording without --duration ends
+                        stop.set()
+                        return
+
+                nursery.start_soon(stop_on_signal)
+                try:  # caught here: out of the nursery it would come wrapped in an exception group
+                    summary = await record_session(config, args.path, duration_s=args.duration,
+                                                   sender=args.sender, stop=stop)
+                except RecordError as exc:
+                    error = exc
+                nursery.cancel_scope.cancel()
+        return summary, error, stop.is_set()
+
+    summary, error, interrupted = trio.run(record)
+    if error is not None:
+        print(f"mevbot record: {error}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"recorded {summary.frames} frames ({summary.blocks} blocks, {summary.transactions} transactions) and "
-          f"{summary.pools} pools at block {summary.block_number} into {summary.path}", file=sys.stderr)
+    if interrupted:
+        print("mevbot record: stopped by a signal (Ctrl-C); the recording is complete", file=sys.stderr)
+    print(f"recorded {summary.frames} frames ({summary.blocks} blocks, {summary.transactions} transactions), "
+          f"{summary.heads} heads, {summary.log_batches} log batches and {summary.pools} pools at block "
+          f"{summary.block_number} into {summary.path}", file=sys.stderr)
+    if summary.frames == 0:
+        print(f"mevbot record: no frame came from {', '.join(config.monitor.feed_urls)} ([monitor] feed_urls): "
+              "the recording holds only the start state", file=sys.stderr)
+        return EXIT_FAILED
     return 0

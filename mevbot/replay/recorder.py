@@ -45,8 +45,10 @@ class RecordSummary:
 
 
 async def record_session(config: Any, path: str | Path, *, duration_s: float | None, sender: str | None = None,
-                         clock_ns=time.time_ns, task_status=trio.TASK_STATUS_IGNORED) -> RecordSummary:
-    """Record until ``duration_s`` has passed (None: until cancelled). Started means frames are being recorded."""
+                         stop: trio.Event | None = None, clock_ns=time.time_ns,
+                         task_status=trio.TASK_STATUS_IGNORED) -> RecordSummary:
+    """Record until ``duration_s`` has passed or ``stop`` is set (neither: until cancelled; the end
+    record is written in every case). Started means frames are being recorded."""
     from mevbot.feed.client import FeedClient
     from mevbot.pools.errors import PoolFetchError
     from mevbot.pools.fetch import fetch_snapshot
@@ -119,7 +121,8 @@ async def record_session(config: Any, path: str | Path, *, duration_s: float | N
                         await nursery.start(client.run)
                         await nursery.start(blocks.run)
                         task_status.started()
-                        await trio.sleep_forever()
+                        await (stop.wait() if stop is not None else trio.sleep_forever())
+                        nursery.cancel_scope.cancel()
             finally:
                 writer.close(clock_ns())
     log.info("recorded %d frames (%d blocks, %d transactions), %d heads and %d log batches from block %d into %s",
