@@ -1,8 +1,9 @@
 """`mevbot record --duration S PATH`: record a live session (feed frames + start pool state) for replay.
 
 Reads ``[monitor] feed_urls``, ``[rpc]`` and the deployment manifest (``[parser] manifest``) from
-the config. Exit codes: 0 recorded (after --duration, or Ctrl-C / SIGINT), 1 could not start (no RPC, a pool that cannot be read, an
-unwritable PATH) or no feed frame arrived, 2 bad arguments or invalid config. The file format is in docs/replay.md.
+the config. Exit codes: 0 recorded (after --duration, or at Ctrl-C / SIGTERM), 1 could not start
+(no RPC, a pool that cannot be read, an unwritable PATH) or no feed frame arrived, 2 bad
+arguments or invalid config. The file format is in docs/replay.md.
 """
 
 from __future__ import annotations

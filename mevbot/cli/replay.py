@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle_replay(args: argparse.Namespace) -> int:
     import contextlib
     import logging
+    import os
 
     import trio
 
@@ -58,7 +59,17 @@ def handle_replay(args: argparse.Namespace) -> int:
         print(f"mevbot replay: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
         return EXIT_BAD_RECORDING
     with out as stream:
-        summary = trio.run(replay_recording, recording, config, stream)
+        try:
+            summary = trio.run(replay_recording, recording, config, stream)
+        except RecordingError as exc:
+            print(f"mevbot replay: bad recording: {exc}", file=sys.stderr)
+            failed = True
+        else:
+            failed = False
+    if failed:
+        if args.out != "-":
+            os.unlink(args.out)  # no half-written decisions file left behind
+        return EXIT_BAD_RECORDING
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.decisions.items())) or "no decisions"
     print(f"replayed {summary.frames} frames ({summary.blocks} blocks): {counts}", file=sys.stderr)
     return 0

@@ -40,7 +40,7 @@ from typing import IO, Any
 
 import attrs
 
-from mevbot.replay.errors import ReplayError
+from mevbot.replay.errors import RecordingError, ReplayError
 from mevbot.replay.recording import RecordedFrame, Recording
 from mevbot.rpc.chaindata import BlockHead
 
@@ -215,10 +215,13 @@ class Replayer:
         scanner_ctx = self._context("scanner", cfg.scanner)
         risk_ctx = self._context("risk", cfg.risk)
 
-        parser.build(parser_ctx)
-        pipeline.registry = load_registry(cfg)
+        try:
+            parser.build(parser_ctx)
+            pipeline.registry = load_registry(cfg)
+            scanner._build(scanner_ctx)
+        except Exception as exc:  # the recorded manifest names routers/pools the modules cannot use
+            raise RecordingError(self.recording.path, f"the recorded manifest cannot be used: {exc}", 1) from exc
         pipeline.rpc = self.chain
-        scanner._build(scanner_ctx)
         scanner.base_fee_wei = header.base_fee_wei
         risk.breaker = risk._make_breaker(cfg.risk)
         risk.stop = EmergencyStopStore(cfg.risk.state_path)

@@ -120,3 +120,14 @@ def test_a_malformed_chain_record_is_named_by_line(recorded, tmp_path):
     broken = tmp_path / "bad-logs.rec"
     broken.write_text("".join(lines))
     assert f"{broken}:{at + 1}: bad logs record: topic 'not hex' is not 0x-hex" in _replay_fails(work, env, broken)
+
+
+def test_a_recorded_manifest_the_modules_cannot_use_is_a_bad_recording(recorded, tmp_path):
+    work, path, env, _ = recorded
+    lines = _lines(path)
+    header = json.loads(lines[0])
+    header["manifest"]["pools"][0]["address"] = "not an address"
+    broken = tmp_path / "bad-manifest.rec"
+    broken.write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
+    assert f"{broken}:1: the recorded manifest cannot be used" in _replay_fails(work, env, broken)
+    assert not (work / "never.jsonl").exists()  # no half-written decisions file
