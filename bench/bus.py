@@ -323,12 +323,14 @@ async def parent_bus(kind, mode, n, size, coalesce):
                         await trio.sleep(0.005)
                 rtts = []
                 data = bytes(size - 16)
+                cpu0 = time.process_time()
                 for i in range(n):
                     t0 = time.perf_counter_ns()
                     await bus.publish("bench.ping", Sample(i, 0, data))
                     await sub.receive()
                     rtts.append(time.perf_counter_ns() - t0)
                 result = quantiles_us(rtts[n // 10:])
+                result["pinger_cpu_us_per_rtt"] = round((time.process_time() - cpu0) / n * 1e6, 1)
         finally:
             with trio.move_on_after(10):
                 while proc.poll() is None:
@@ -341,6 +343,42 @@ async def parent_bus(kind, mode, n, size, coalesce):
         result["sender_cpu_us_per_msg"] = round(child["cpu_s"] / n * 1e6, 2)
         result["msgs_per_write"] = round(child["sent"] / max(child["batches"], 1), 1)
     result["load_avg_1m"] = round((load_before + os.getloadavg()[0]) / 2, 2)
+    return result
+
+
+async def raw_echo_child(path, n):
+    """The other side of the trio socket round-trip floor: echo what arrives, n times."""
+    stream = await trio.open_unix_socket(path)
+    for _ in range(n):
+        await stream.send_all(await stream.receive_some(65536))
+    await stream.aclose()
+
+
+async def trio_socket_round_trip(n, size):
+    """The floor under the bus's Unix round trip: two trio processes, one raw socket, no bus."""
+    path = os.path.join(tempfile.mkdtemp(prefix="mvb-raw-"), "raw.sock")
+    listener = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
+    await listener.bind(path)
+    listener.listen(1)
+    proc = subprocess.Popen([sys.executable, __file__, "--raw-echo", path, str(n)])
+    sock, _ = await listener.accept()
+    stream = trio.SocketStream(sock)
+    data = bytes(size + 90)  # about one 100 B typed message's frame
+    rtts = []
+    cpu0 = time.process_time()
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        await stream.send_all(data)
+        got = 0
+        while got < len(data):
+            got += len(await stream.receive_some(65536))
+        rtts.append(time.perf_counter_ns() - t0)
+    result = quantiles_us(rtts[n // 10:])
+    result["pinger_cpu_us_per_rtt"] = round((time.process_time() - cpu0) / n * 1e6, 1)
+    await stream.aclose()
+    listener.close()
+    proc.wait(timeout=30)
+    result["load_avg_1m"] = round(os.getloadavg()[0], 2)
     return result
 
 
@@ -413,12 +451,14 @@ def zmq_parent(kind, mode, n, size):
                                 stdout=subprocess.PIPE)
         data = bytes(size - 16)
         rtts = []
+        cpu0 = time.process_time()
         for i in range(n):
             t0 = time.perf_counter_ns()
             push.send(codec.encode(make_envelope("bench.ping", Sample(i, 0, data), "bench.sample", 1, "p")))
             codec.decode(pull.recv())
             rtts.append(time.perf_counter_ns() - t0)
         result = quantiles_us(rtts[n // 10:])
+        result["pinger_cpu_us_per_rtt"] = round((time.process_time() - cpu0) / n * 1e6, 1)
     proc.wait(timeout=30)
     child = child_result(proc)
     if mode == "flood":
@@ -457,6 +497,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--child", nargs=6, metavar=("KIND", "ADDR", "MODE", "N", "SIZE", "COALESCE"))
     parser.add_argument("--zmq-child", nargs=5, metavar=("EP", "BACK", "MODE", "N", "SIZE"))
+    parser.add_argument("--raw-echo", nargs=2, metavar=("PATH", "N"))
     parser.add_argument("--quick", action="store_true", help="fewer messages (smoke run)")
     parser.add_argument("--only", default=None, metavar="REGEX",
                         help="run only the two-process rows whose label matches (no results written "
@@ -481,6 +522,9 @@ def main() -> int:
     if args.zmq_child:
         ep, back, mode, n, size = args.zmq_child
         zmq_child(ep, back, mode, int(n), int(size))
+        return 0
+    if args.raw_echo:
+        trio.run(raw_echo_child, args.raw_echo[0], int(args.raw_echo[1]))
         return 0
     import re
     import resource
@@ -516,6 +560,8 @@ def main() -> int:
                 label = f"bus {kind} {size} B {'coalesced' if coalesce else 'one send per message'}"
                 run(label, trio.run, parent_bus, kind, "flood", n if coalesce else n // 2, size, coalesce)
             run(f"bus {kind} {size} B round trip", trio.run, parent_bus, kind, "echo", n_rtt, size, True)
+            if kind == "unix" and size == 100:
+                run("trio unix socket round trip, no bus (floor)", trio.run, trio_socket_round_trip, n_rtt, size)
         zkind = "ipc" if kind == "unix" else "tcp"
         for size, n in ((100, n_small), (4096, n_large)):
             run(f"pyzmq {zkind} {size} B", zmq_parent, zkind, "flood", n, size)
@@ -599,9 +645,18 @@ def explain(results) -> list[str]:
                      f"and {one['receiver_cpu_us_per_msg']} µs to receive (unix, 100 B): coalescing is what "
                      "makes the coalesced rows possible.")
     rtt, peer = two.get("bus unix 100 B round trip"), two.get("pyzmq ipc 100 B round trip")
+    floor = two.get("trio unix socket round trip, no bus (floor)")
+    if rtt and floor:
+        notes.append(f"- Under the bus, two trio processes passing one frame back and forth on a raw Unix "
+                     f"socket take {floor['p50_us']} µs p50 and {floor['pinger_cpu_us_per_rtt']} µs of CPU per "
+                     f"round trip: that is the floor for any trio transport here; the bus adds the link "
+                     "writer and the subscriber as tasks of their own (two more scheduler rounds per side) "
+                     "plus encoding and decoding.")
     if rtt and peer:
         notes.append(f"- Round trips: {rtt['p50_us']} µs p50 over the bus against {peer['p50_us']} µs for blocking "
-                     "pyzmq calls. Each bus round trip crosses six trio task switches (publisher -> link "
+                     f"pyzmq calls; the pinging process spent {rtt['pinger_cpu_us_per_rtt']} µs of CPU per bus "
+                     f"round trip ({peer['pinger_cpu_us_per_rtt']} µs with pyzmq, which includes its I/O "
+                     "thread). Each bus round trip crosses six trio task switches (publisher -> link "
                      "writer, link reader -> subscriber, on both sides) and two event-loop wakeups.")
     return notes
 
@@ -671,13 +726,15 @@ def markdown(results) -> str:
         lines += ["| per-message step (100 B, no I/O) | CPU µs |", "|---|---:|"]
         lines += [f"| {name} | {value} |" for name, value in results["stages"].items()]
         lines.append("")
-    lines += ["| workload | p50 µs | p99 µs | msg/s | MB/s | send cpu µs/msg | recv cpu µs/msg | msgs per write | load |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["| workload | p50 µs | p99 µs | msg/s | MB/s | send cpu µs/msg | recv cpu µs/msg | msgs per write | "
+              "pinger cpu µs/round trip | load |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, row in list(results.get("memory", {}).items()) + list(results["two_processes"].items()):
         lines.append(f"| {name} | {_cell(row.get('p50_us'))} | {_cell(row.get('p99_us'))} | "
                      f"{_cell(row.get('msgs_per_s'))} | {_cell(row.get('MB_per_s'))} | "
                      f"{_cell(row.get('sender_cpu_us_per_msg'))} | {_cell(row.get('receiver_cpu_us_per_msg'))} | "
-                     f"{_cell(row.get('msgs_per_write'))} | {_cell(row.get('load_avg_1m'))} |")
+                     f"{_cell(row.get('msgs_per_write'))} | {_cell(row.get('pinger_cpu_us_per_rtt'))} | "
+                     f"{_cell(row.get('load_avg_1m'))} |")
     lines += ["", "| ratio | value |", "|---|---:|"]
     lines += [f"| {name} | {value} |" for name, value in results["ratios"].items()]
     lines += ["", "Targets:", ""]
