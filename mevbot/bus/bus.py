@@ -125,8 +125,8 @@ class Bus:
         for link in self.links.values():
             link.send_interest(patterns)
 
-    def _dead_letter_full(self, env: Envelope, reason: str) -> None:
-        self.dlq.add(f"undeliverable: {reason}", envelope=env, origin=f"subscription:{reason}")
+    def _dead_letter_full(self, env: Envelope, reason: str, name: str) -> None:
+        self.dlq.add(f"undeliverable: {reason}", envelope=env, origin=f"subscription:{name}")
 
     def _local_for(self, topic: str) -> tuple[Subscription, ...]:
         subs = self._local.get(topic)

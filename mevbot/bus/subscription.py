@@ -28,7 +28,7 @@ class Subscription:
 
     def __init__(self, pattern: str, *, maxlen: int, overflow: Overflow, name: str,
                  on_close: Callable[[Subscription], None],
-                 dead_letter: Callable[[Envelope, str], None]) -> None:
+                 dead_letter: Callable[[Envelope, str, str], None]) -> None:
         self.pattern = pattern
         self.maxlen = maxlen
         self.overflow = overflow
@@ -59,7 +59,7 @@ class Subscription:
                 self.dropped += 1
             else:
                 self.dead_lettered += 1
-                self._dead_letter(env, f"subscription {self.name!r} full ({self.maxlen} queued)")
+                self._dead_letter(env, f"subscription {self.name!r} full ({self.maxlen} queued)", self.name)
                 return True
         items.append(env)
         if len(items) > self.max_depth:
@@ -93,7 +93,7 @@ class Subscription:
             items.extend(envs[:accepted])
             for env in envs[accepted:]:
                 self.dead_lettered += 1
-                self._dead_letter(env, f"subscription {self.name!r} full ({self.maxlen} queued)")
+                self._dead_letter(env, f"subscription {self.name!r} full ({self.maxlen} queued)", self.name)
         if len(items) > self.max_depth:
             self.max_depth = len(items)
         if self._readers and items:

@@ -122,7 +122,8 @@ def render_dlq_list(reply: dict[str, Any]) -> str:
     shown = f"showing {len(letters)} of {reply.get('matching', len(letters))} matching (oldest first)"
     rows = []
     for letter in letters:
-        what = letter.get("topic") or f"raw {letter.get('raw_bytes')} B {letter.get('raw_head') or ''}".strip()
+        head = (letter.get("raw_head") or "")[:16]
+        what = letter.get("topic") or f"raw {letter.get('raw_bytes')} B {head}{'...' if head else ''}".strip()
         rows.append([letter.get("seq"), _utc_time(letter.get("dead_ns")), what, letter.get("tag"),
                      letter.get("origin"), "yes" if letter.get("replayable") else "no",
                      letter.get("reason")])
