@@ -14,6 +14,7 @@ def register_all() -> None:
     """Register the catalog (idempotent)."""
     from mevbot.execution.engine import ExecutionRequest, ExecutionResult
     from mevbot.feed.blocks import FeedBlock, pack_feed_block, unpack_feed_block
+    from mevbot.feed.reorg import FeedReorg
     from mevbot.parser.messages import PoolUpdate, SwapIntent
     from mevbot.pools.messages import PoolStateChange
     from mevbot.risk.breakers import BreakerTrip
@@ -23,6 +24,7 @@ def register_all() -> None:
 
     catalog = [
         (FeedBlock, "feed.block", 1, {"pack": pack_feed_block, "unpack": unpack_feed_block}),
+        (FeedReorg, "feed.reorg", 1, {}),
         (BlockHead, "chain.head", 1, {}),
         (BlockLogs, "market.pool.logs", 1, {}),
         (SwapIntent, "market.swap.intent", 1, {}),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import trio
 
 from mevbot.feed.blocks import FeedBlock
+from mevbot.feed.reorg import TOPIC_FEED_REORG, FeedReorg
 from mevbot.feed.transactions import FeedTransaction
 from mevbot.runtime.module import Module, ModuleContext
 
@@ -73,8 +74,10 @@ class MonitorModule(Module):
                     await on_block(block)
 
             async def on_reorg(seq: int, old_hash, new_hash) -> None:
-                ctx.log.warning("feed reorg at sequence %d: %s -> %s", seq, old_hash and old_hash.hex(),
-                                new_hash and new_hash.hex())
+                ctx.log.warning("feed reorg at sequence %d: %s -> %s; speculative state from it on is dropped",
+                                seq, old_hash and old_hash.hex(), new_hash and new_hash.hex())
+                await bus.publish(TOPIC_FEED_REORG, FeedReorg(seq, old_hash, new_hash), source=self.name,
+                                  trace_id=seq)
 
             async def on_head(head) -> None:
                 await bus.publish(TOPIC_CHAIN_HEAD, head, source=self.name)

@@ -35,11 +35,13 @@ class ParserModule(Module):
         self.logs = LogParser(registry)
 
     async def run(self, ctx: ModuleContext, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        from mevbot.feed.module import TOPIC_FEED_BLOCK, TOPIC_POOL_LOGS
+        from mevbot.feed.module import TOPIC_POOL_LOGS
 
         self.build(ctx)
         bus = ctx.bus
-        with bus.subscribe(TOPIC_FEED_BLOCK, name="parser.blocks") as blocks, \
+        # feed.block and feed.reorg on one subscription: a reorg must pass the new block's intents
+        # neither here nor on the pipeline's market.# subscription
+        with bus.subscribe("feed.*", name="parser.blocks") as blocks, \
                 bus.subscribe(TOPIC_POOL_LOGS, name="parser.logs") as logs:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._intents, ctx, blocks)
@@ -48,9 +50,14 @@ class ParserModule(Module):
                 task_status.started()
 
     async def _intents(self, ctx: ModuleContext, sub) -> None:
+        from mevbot.feed.reorg import TOPIC_FEED_REORG, TOPIC_MARKET_REORG
+
         async for env in sub:
             await ctx.gate.wait_open()
-            await self.on_block(ctx, env.payload, env.trace_id)
+            if env.topic == TOPIC_FEED_REORG:
+                await ctx.bus.publish(TOPIC_MARKET_REORG, env.payload, source=self.name, trace_id=env.trace_id)
+            else:
+                await self.on_block(ctx, env.payload, env.trace_id)
 
     async def on_block(self, ctx: ModuleContext, block, trace_id: int) -> None:
         """Publish the swap intents of one feed block, in transaction and action order."""

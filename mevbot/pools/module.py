@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import trio
 
+from mevbot.feed.reorg import TOPIC_MARKET_REORG
 from mevbot.parser.messages import TOPIC_POOL_UPDATE, TOPIC_SWAP_INTENT, PoolUpdate, SwapIntent
 from mevbot.pools.messages import TOPIC_POOL_STATE, PoolStateChange, PoolStateEntry
 from mevbot.pools.state import PoolStateBook
@@ -52,6 +53,8 @@ class PipelineModule(Module):
                         await self._on_update(ctx, payload, env.trace_id)
                     elif env.topic == TOPIC_SWAP_INTENT:
                         await self._on_intent(ctx, payload, env.trace_id)
+                    elif env.topic == TOPIC_MARKET_REORG:
+                        await self._on_reorg(ctx, payload, env.trace_id)
 
     async def _on_update(self, ctx: ModuleContext, update: PoolUpdate, trace_id: int) -> None:
         if update.block_number is not None:
@@ -69,6 +72,15 @@ class PipelineModule(Module):
         if outcome.applied:
             await self._publish(ctx, list(outcome.changed_pools), cause="intent", seq=intent.position.seq,
                                 tx_index=intent.position.tx_index, trigger_tx=intent.tx_hash, trace_id=trace_id)
+
+    async def _on_reorg(self, ctx: ModuleContext, reorg, trace_id: int) -> None:
+        """The sequencer replaced the block of ``reorg.sequence_number`` (and so every later one):
+        forget the speculative state of their intents; the new version's intents follow."""
+        changed = self.book.drop_pending_since(reorg.sequence_number)
+        ctx.log.warning("feed reorg at sequence %d: dropped the pending intents from it on (%d pools corrected)",
+                        reorg.sequence_number, len(changed))
+        if changed:
+            await self._publish(ctx, changed, cause="reorg", seq=reorg.sequence_number, trace_id=trace_id)
 
     async def _fill(self, ctx: ModuleContext) -> None:
         from mevbot.pools.fetch import extend_v3_state

@@ -151,6 +151,15 @@ class PoolStateBook:
                 touched.update(predicted)
         self._rebuild(touched)
 
+    def drop_pending_since(self, seq: int) -> list[str]:
+        """Forget the intents of feed messages numbered ``seq`` or later (the sequencer replaced
+        them: a feed reorg); returns the pools whose speculative state changed, sorted."""
+        replaced = [tx for tx, entries in self._pending.items()
+                    if any(intent.position.seq >= seq for intent, _ in entries)]
+        touched = {pool for tx in replaced for _, predicted in self._pending[tx] for pool in predicted}
+        self.drop_pending(replaced)
+        return sorted(touched)
+
     def _reconcile(self, tx_hash: str, pool: str, logged: PoolState) -> None:
         entries = self._pending.get(tx_hash)
         if not entries:

@@ -163,3 +163,18 @@ def test_removed_log_marks_the_pool_for_refetch():
     assert not book.apply_update(removed)
     assert P_AB in book.stale
     assert book.confirmed(P_AB).state == V2PoolState(10**21, 2 * 10**21)
+
+
+def test_a_feed_reorg_drops_the_intents_from_its_sequence_number_on_and_keeps_earlier_ones():
+    book = v2_book()
+    earlier = attrs.evolve(intent("0x01", [hop(P_AB, A, B)], amount_in=10**18), position=FeedPosition(7, 0))
+    replaced = attrs.evolve(intent("0x02", [hop(P_AB, A, B), hop(P_BC, B, C)], amount_in=2 * 10**18),
+                            position=FeedPosition(8, 3))
+    book.apply_intent(earlier)
+    book.apply_intent(replaced)
+    assert book.drop_pending_since(8) == sorted([P_AB, P_BC])
+    assert book.pending_transactions() == ["0x01"]
+    _, after_earlier = simulate_v2_swap(V2PoolState(10**21, 2 * 10**21), 10**18, True)
+    assert book.view(P_AB) == after_earlier
+    assert book.view(P_BC) == V2PoolState(5 * 10**20, 10**21)  # back to confirmed
+    assert book.drop_pending_since(9) == []
