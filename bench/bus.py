@@ -649,9 +649,10 @@ def explain(results) -> list[str]:
     if rtt and floor:
         notes.append(f"- Under the bus, two trio processes passing one frame back and forth on a raw Unix "
                      f"socket take {floor['p50_us']} µs p50 and {floor['pinger_cpu_us_per_rtt']} µs of CPU per "
-                     f"round trip: that is the floor for any trio transport here; the bus adds the link "
-                     "writer and the subscriber as tasks of their own (two more scheduler rounds per side) "
-                     "plus encoding and decoding.")
+                     f"round trip: the floor for any trio transport here. The bus's extra CPU per round "
+                     "trip is far more than its codec costs (a few µs a message); its link writer and "
+                     "subscriber are tasks of their own (more scheduler rounds per side), and where the rest "
+                     "goes has not been profiled yet.")
     if rtt and peer:
         notes.append(f"- Round trips: {rtt['p50_us']} µs p50 over the bus against {peer['p50_us']} µs for blocking "
                      f"pyzmq calls; the pinging process spent {rtt['pinger_cpu_us_per_rtt']} µs of CPU per bus "
