@@ -31,12 +31,15 @@ THREE_PROCESSES = {
 }
 
 
-# The risk manager holds opportunities through a pool whose trade has no result yet, so its
-# decisions depend on how fast results come back (a TCP hop, a loaded machine): tests comparing
-# decisions between deployments turn that rule off in both (every trade expires at once).
+# Two risk rules depend on timing and history rather than on the opportunity, so tests comparing
+# decisions between deployments turn them off in both bots: the in-flight hold (it depends on how
+# fast results come back: a TCP hop, a loaded machine; every trade now expires at once) and the
+# volatility breaker (its window holds start-up history, e.g. the relay backlog's stale states,
+# that differs between two bots started side by side).
 SAME_TIMING_RISK = """
 [risk]
 in_flight_timeout_s = 1e-9
+max_pool_move_bps = 1_000_000_000
 """
 
 
@@ -154,24 +157,37 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def decisions(store_path: Path) -> list[tuple]:
-    """Every risk decision in a store, as (cycle_key, approved, rule, seq, tx_index), in order."""
+def rows(store_path: Path, sql: str, *args) -> list[tuple]:
     if not store_path.exists():
         return []
     with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as db:
         try:
-            return db.execute("SELECT cycle_key, approved, rule, seq, tx_index FROM risk_decisions "
-                              "ORDER BY seq, tx_index, cycle_key").fetchall()
-        except sqlite3.OperationalError:
+            return db.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:  # not created yet by the store
             return []
 
 
-def opportunities(store_path: Path) -> list[tuple]:
-    if not store_path.exists():
-        return []
-    with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as db:
-        try:
-            return db.execute("SELECT cycle_key, amount_in, gross_profit, seq, tx_index FROM opportunities "
-                              "ORDER BY seq, tx_index, cycle_key").fetchall()
-        except sqlite3.OperationalError:
-            return []
+def decisions(store_path: Path, since: float = 0.0) -> list[tuple]:
+    """Risk decisions made since ``since`` (wall clock), as (cycle_key, approved, rule, seq, tx_index)."""
+    return rows(store_path, "SELECT cycle_key, approved, rule, seq, tx_index FROM risk_decisions "
+                            "WHERE ts >= ? ORDER BY seq, tx_index, cycle_key", since)
+
+
+def opportunities(store_path: Path, since: float = 0.0) -> list[tuple]:
+    return rows(store_path, "SELECT cycle_key, amount_in, gross_profit, seq, tx_index FROM opportunities "
+                            "WHERE ts >= ? ORDER BY seq, tx_index, cycle_key", since)
+
+
+def quiet(read, what: str, log=lambda: "", quiet_s: float = 2.0, timeout_s: float = 30.0) -> None:
+    """Wait until ``read()`` has not changed for ``quiet_s``: a freshly started monitor gets the feed
+    relay's whole backlog and the bot evaluates those old intents first (see docs/deployment.md)."""
+    last, since = read(), time.monotonic()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(0.1)  # polling a store another process writes, with a deadline
+        now = read()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+    raise AssertionError(f"{what}: still changing after {timeout_s} s\n{log()[-4000:]}")

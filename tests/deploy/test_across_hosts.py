@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
@@ -32,9 +33,9 @@ import pytest
 
 from mevbot.control.client import send_command
 
-from .procs import (ROOT, SAME_TIMING_RISK, Proc, base_config, decisions, environ, is_ready, pid_alive, socket_of,
-                    status_of, wait_until)
-from .test_decisions import open_gap, settled
+from .procs import (ROOT, SAME_TIMING_RISK, Proc, base_config, decisions, environ, is_ready, pid_alive, rows,
+                    socket_of, status_of, wait_until)
+from .test_decisions import open_gap, settle_backlog, settled
 
 pytestmark = [pytest.mark.devnet,
               pytest.mark.skipif(os.geteuid() != 0, reason="creating network namespaces needs root")]
@@ -104,19 +105,8 @@ tcp = "{ADDRESS_B}:7312"
 """ + SAME_TIMING_RISK
 
 
-def rows(store: Path, sql: str) -> list[tuple]:
-    import sqlite3
-    if not store.exists():
-        return []
-    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
-        try:
-            return db.execute(sql).fetchall()
-        except sqlite3.OperationalError:
-            return []
-
-
-EXECUTIONS = "SELECT request_id, cycle_key FROM executions ORDER BY request_id"
-RESULTS = "SELECT request_id, cycle_key, status FROM execution_results ORDER BY request_id"
+EXECUTIONS = "SELECT request_id, cycle_key FROM executions WHERE ts >= ? ORDER BY request_id"
+RESULTS = "SELECT request_id, cycle_key, status FROM execution_results WHERE ts >= ? ORDER BY request_id"
 
 
 @STALE_INTEREST
@@ -159,9 +149,11 @@ def test_two_hosts_over_tcp_survive_a_kill_9_and_decide_as_the_monolithic_bot(de
             assert "up: host b: starting exec" in ups["b"].log_text()
 
             mono_store, placed_store = mono_dir / "store.sqlite", placed_dir / "store.sqlite"
+            settle_backlog(devnet, [(mono_store, mono.log_text), (placed_store, logs)])
+            t0 = time.time()  # rows from here on are about our swaps only
             open_gap(devnet, devnet.pool("uniswap_v2", "WETH", "USDC"), 30 * 10**18)
-            first = settled(lambda: decisions(mono_store), 60, "reference decisions", mono.log_text)
-            assert settled(lambda: decisions(placed_store), 30, "decisions across hosts", logs) == first
+            first = settled(lambda: decisions(mono_store, t0), 60, "reference decisions", mono.log_text)
+            assert settled(lambda: decisions(placed_store, t0), 30, "decisions across hosts", logs) == first
 
             killed = status_of(sockets["exec"])["pid"]
             os.kill(killed, signal.SIGKILL)
@@ -170,12 +162,12 @@ def test_two_hosts_over_tcp_survive_a_kill_9_and_decide_as_the_monolithic_bot(de
             assert "up: process exec died (killed by SIGKILL)" in ups["b"].log_text()
 
             open_gap(devnet, devnet.pool("sushiswap", "WETH", "USDC"), 20 * 10**18)
-            both = settled(lambda: decisions(mono_store), 60, "reference decisions", mono.log_text)
+            both = settled(lambda: decisions(mono_store, t0), 60, "reference decisions", mono.log_text)
             assert len(both) > len(first)
-            assert settled(lambda: decisions(placed_store), 30, "decisions across hosts", logs) == both
-            want = settled(lambda: rows(mono_store, RESULTS), 30, "reference results", mono.log_text)
-            assert settled(lambda: rows(placed_store, RESULTS), 30, "results across hosts", logs) == want
-            assert rows(placed_store, EXECUTIONS) == rows(mono_store, EXECUTIONS)
+            assert settled(lambda: decisions(placed_store, t0), 30, "decisions across hosts", logs) == both
+            want = settled(lambda: rows(mono_store, RESULTS, t0), 30, "reference results", mono.log_text)
+            assert settled(lambda: rows(placed_store, RESULTS, t0), 30, "results across hosts", logs) == want
+            assert rows(placed_store, EXECUTIONS, t0) == rows(mono_store, EXECUTIONS, t0)
             assert any(approved for _, approved, *_ in both)  # something did cross as exec.request
 
             new_pids = [status_of(s)["pid"] for s in sockets.values()]

@@ -12,15 +12,16 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from mevbot.control.client import send_command
 
-from .procs import (SAME_TIMING_RISK, Proc, base_config, environ, is_ready, placement_toml, socket_of,
+from .procs import (SAME_TIMING_RISK, Proc, base_config, environ, is_ready, placement_toml, rows, socket_of,
                     status_of, wait_until)
-from .test_across_hosts import EXECUTIONS, RESULTS, rows
+from .test_across_hosts import EXECUTIONS, RESULTS
 from .test_decisions import open_gap, settled
 
 pytestmark = pytest.mark.devnet
@@ -48,18 +49,19 @@ def test_requests_queued_at_a_killed_execution_process_are_all_answered_after_it
             wait_until(lambda: all(is_ready(s) for s in sockets.values()), 60, "feed and exec ready", up.log_text)
             assert send_command(sockets["exec"], "pause", {"module": "execution"})["ok"]
             store = workdir / "store.sqlite"
+            t0 = time.time()  # a request from the relay's backlog would be dropped by the paused module too
             open_gap(devnet, devnet.pool("uniswap_v2", "WETH", "USDC"), 30 * 10**18)
-            requests = settled(lambda: rows(store, EXECUTIONS), 60, "execution requests", up.log_text)
+            requests = settled(lambda: rows(store, EXECUTIONS, t0), 60, "execution requests", up.log_text)
             # the paused module holds one request at its gate; the others wait in its queue
             wait_until(lambda: queued_requests(sockets["exec"]) == len(requests) - 1, 20,
                        f"{len(requests)} requests held at the paused execution", up.log_text)
-            assert rows(store, RESULTS) == []
+            assert rows(store, RESULTS, t0) == []
 
             killed = status_of(sockets["exec"])["pid"]
             os.kill(killed, signal.SIGKILL)
             wait_until(lambda: (status_of(sockets["exec"]) or {}).get("pid") not in (None, killed)
                        and all(is_ready(s) for s in sockets.values()), 60, "exec restarted", up.log_text)
-            answered = lambda: {r[0] for r in rows(store, RESULTS)}  # noqa: E731
+            answered = lambda: {r[0] for r in rows(store, RESULTS, t0)}  # noqa: E731
             try:
                 wait_until(lambda: answered() >= {r[0] for r in requests}, 20, "a result for every request")
             finally:
