@@ -43,6 +43,8 @@ class Lane:
         self.link = link
         self.name = name
         self.out: collections.deque = collections.deque()  # (envelope, frame | None, critical)
+        # link control (Interest, Ack) leaves before queued data, in the order it was made
+        self.control: collections.deque[Envelope] = collections.deque()
         self._wake = trio.lowlevel.ParkingLot()
         self._room = trio.lowlevel.ParkingLot()
         self.max_batch_items = MAX_BATCH_ITEMS  # 1 = one write per message (benchmarks only)
@@ -86,11 +88,19 @@ class Lane:
             self._wake.unpark()
 
     def enqueue_control(self, payload) -> None:
+        """Queue a link message ahead of data. Control keeps its own order (an Interest queued
+        after another must arrive after it), and a newer Interest replaces a queued one."""
         bus = self.link.bus
         env = make_envelope(LINK_TOPIC, payload, *bus.type_of(payload), bus.process)
-        self.out.appendleft((env, None, False))  # control goes ahead of queued data
+        if isinstance(payload, Interest):
+            self._drop_queued_interest()
+        self.control.append(env)
         if self._wake:
             self._wake.unpark()
+
+    def _drop_queued_interest(self) -> None:
+        for env in [env for env in self.control if isinstance(env.payload, Interest)]:
+            self.control.remove(env)
 
     async def run_session(self, stream: MessageStream, serialises: bool,
                           first_batch: list | None = None) -> None:
@@ -104,6 +114,7 @@ class Lane:
         self.sessions += 1
         # Critical messages come from the journal, in order, ahead of anything else queued.
         self.out = collections.deque(item for item in self.out if not item[2])
+        self._drop_queued_interest()  # the Hello below carries the current subscriptions
         hello = Hello(bus.process, self.name, bus.local_patterns())
         frames_first = [self._frame(make_envelope(LINK_TOPIC, hello, *bus.type_of(hello), bus.process))]
         if self.name == FAST and bus.journal is not None:
@@ -150,11 +161,13 @@ class Lane:
         while True:
             if self.out is not out:
                 out = self.out
-            while not out:
+            control = self.control
+            while not out and not control:
                 await self._wake.park()
                 out = self.out
             taken = []
-            frames = []
+            frames = [encode(control.popleft()) if serialises else control.popleft()
+                      for _ in range(len(control))]
             size = 0
             now = time.time_ns()
             max_items = self.max_batch_items
@@ -279,7 +292,8 @@ class Lane:
             link.acked += len(payload.ids)
 
     def stats(self) -> dict:
-        return {"connected": self.connected, "queued": len(self.out), "max_queued": self.max_queued,
+        return {"connected": self.connected, "queued": len(self.out) + len(self.control),
+                "max_queued": self.max_queued,
                 "sent": self.sent, "received": self.received, "batches": self.batches,
                 "bytes_sent": self.bytes_sent, "dead_lettered": self.dead_lettered,
                 "refused": self.refused, "sessions": self.sessions}

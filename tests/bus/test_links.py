@@ -208,3 +208,13 @@ async def test_a_lost_peer_is_redialled_with_doubling_backoff_up_to_the_cap(auto
     gaps = [round(later - earlier, 3) for earlier, later in zip(attempts, attempts[1:])]
     assert gaps[:6] == [0.05, 0.1, 0.2, 0.4, 0.4, 0.4]
     assert a.links["b"].connect_failures == len(attempts)
+
+
+async def test_subscriptions_made_in_a_burst_reach_the_peer_newest_last():
+    async with linked_buses("unix") as (a, b, _):
+        subs = [b.subscribe(topic) for topic in ("x.one", "x.two", "x.three")]  # three Interests queued
+        await wait_for(lambda: a.links["b"].patterns == tuple(b.local_patterns()))
+        subs[0].close()
+        subs[1].close()
+        await wait_for(lambda: a.links["b"].patterns == tuple(b.local_patterns()))
+        assert "x.three" in a.links["b"].patterns and "x.one" not in a.links["b"].patterns
