@@ -3,8 +3,10 @@
 The monitor starts a trace at every feed block with trace id = the block's sequence number, and
 every message handled because of it inherits that id (the envelope's ``trace_id``; the store
 keeps it as 32 hex digits in every event table). So a sequence number names a trace directly,
-and a transaction hash names the trace of the feed block that carried it (``swaps``) or of the
-opportunity our own transaction executed (``execution_results``).
+and a transaction hash names the trace of the feed block that carried it (``swaps``), the
+traces of the log updates it caused once mined (``pool_states``: the monitor's log batches
+start traces of their own), and that of the opportunity our own transaction executed
+(``execution_results``).
 
 Each stored message is one hop: its table, topic, the module that published it and its
 creation time (``ts``, unix seconds). Hops are ordered by time, ties by pipeline stage.
@@ -68,7 +70,7 @@ def trace_ids_for(db: sqlite3.Connection, query: str) -> list[str]:
         return [f"{int(text):032x}"]
     if _TX_HASH.match(text):
         found: list[str] = []
-        for table in ("swaps", "execution_results"):
+        for table in ("swaps", "pool_states", "execution_results"):
             rows = db.execute(f"SELECT DISTINCT trace_id FROM {table} WHERE lower(tx_hash) = ? ORDER BY ts",
                               (text.lower(),)).fetchall()
             found.extend(r[0] for r in rows if r[0] and r[0] not in found)

@@ -104,11 +104,17 @@ def _v4_state_changes_and_trace_indexes(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX execution_results_tx_hash ON execution_results (tx_hash)")
 
 
+def _v5_pool_states_tx_index(db: sqlite3.Connection) -> None:
+    """`mevbot trace TXHASH` also finds the log updates a transaction caused."""
+    db.execute("CREATE INDEX pool_states_tx_hash ON pool_states (tx_hash)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_tables,
     _v2_failed_writes_and_indexes,
     _v3_breaker_trips,
     _v4_state_changes_and_trace_indexes,
+    _v5_pool_states_tx_index,
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

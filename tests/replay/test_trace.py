@@ -27,17 +27,21 @@ PIPELINE = ["feed.block", "market.swap.intent", "pools.state", "arb.opportunity"
 
 
 def _stored_opportunity_seq(db_path: Path, tx_hash: str) -> int | None:
+    """The seq of a stored, decided opportunity the swap ``tx_hash`` triggered, once its logs were handled too."""
     if not db_path.exists():
         return None
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         row = db.execute("SELECT seq FROM opportunities WHERE trigger_tx = ? LIMIT 1", (tx_hash.lower(),)).fetchone()
         decided = db.execute("SELECT COUNT(*) FROM risk_decisions WHERE seq = ?", (row[0],)).fetchone() if row else (0,)
+        # and the receipt side: the swap's logs reached the pipeline, which moved the pool
+        mined = db.execute("SELECT COUNT(*) FROM state_changes WHERE trace_id IN"
+                           " (SELECT trace_id FROM pool_states WHERE tx_hash = ?)", (tx_hash.lower(),)).fetchone()
     except sqlite3.OperationalError:  # the store has not created its tables yet
         return None
     finally:
         db.close()
-    return row[0] if row and decided[0] else None
+    return row[0] if row and decided[0] and mined[0] else None
 
 
 def _store_summary(db_path: Path, tx_hash: str) -> str:
@@ -110,10 +114,15 @@ def test_trace_by_sequence_number_shows_every_hop_in_pipeline_order(stored_run):
         assert topics.index("exec.result") > topics.index("exec.request") > topics.index("risk.decision")
 
 
-def test_trace_by_transaction_hash_finds_the_same_trace_and_prints_a_table(stored_run):
+def test_trace_by_transaction_hash_finds_its_feed_trace_and_its_log_trace(stored_run):
     work, env, seq, gap_tx = stored_run
-    (trace,) = _trace(work, env, gap_tx)
-    assert trace["trace_id"] == f"{seq:032x}"
+    feed_trace, *log_traces = _trace(work, env, gap_tx)
+    assert feed_trace["trace_id"] == f"{seq:032x}"
+    # once mined, the swap's Sync/Swap logs started a trace of their own (the monitor's log batch)
+    (log_trace,) = log_traces
+    topics = [h["topic"] for h in log_trace["hops"]]
+    assert topics[0] == "market.pool.update" and "pools.state" in topics
+    assert {h["details"]["pool"] for h in log_trace["hops"] if h["topic"] == "market.pool.update"}
     table = mevbot("trace", gap_tx, "-c", str(work / "config.toml"), cwd=work, env=env)
     assert table.returncode == 0 and f"trace {seq:032x}" in table.stdout
     lines = table.stdout.splitlines()
