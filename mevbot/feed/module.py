@@ -52,11 +52,11 @@ class MonitorModule(Module):
         from mevbot.feed.client import FeedClient
         from mevbot.rpc.blocks import BlockMonitor
         from mevbot.rpc.client import RpcClient
-        from mevbot.runtime.deployment import load_manifest
+        from mevbot.runtime.deployment import feed_genesis_block, load_manifest
 
         bus, cfg, full = ctx.bus, ctx.config, ctx.full_config
         manifest = load_manifest(full)
-        genesis = int((manifest.get("feed") or {}).get("sequence_number_offset", 0))
+        genesis = feed_genesis_block(manifest)
         pools = [p["address"] for p in manifest.get("pools", [])]
 
         async with RpcClient.from_settings(full.rpc) as rpc:

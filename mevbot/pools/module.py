@@ -31,9 +31,10 @@ class PipelineModule(Module):
     async def run(self, ctx: ModuleContext, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         from mevbot.pools.fetch import fetch_snapshot
         from mevbot.rpc.client import RpcClient
-        from mevbot.runtime.deployment import load_registry
+        from mevbot.runtime.deployment import feed_genesis_block, load_manifest, load_registry
 
         self.registry = load_registry(ctx.full_config)
+        self.book.genesis_block = feed_genesis_block(load_manifest(ctx.full_config))
         bus = ctx.bus
         async with RpcClient.from_settings(ctx.full_config.rpc) as rpc:
             self.rpc = rpc
@@ -58,6 +59,10 @@ class PipelineModule(Module):
 
     async def _on_update(self, ctx: ModuleContext, update: PoolUpdate, trace_id: int) -> None:
         if update.block_number is not None:
+            if update.block_number > self.block_number:  # logs come in block order: older blocks are done
+                expired = self.book.expire_pending_before(update.block_number)
+                if expired:
+                    await self._publish(ctx, expired, cause="expired", trace_id=trace_id)
             self.block_number = max(self.block_number, update.block_number)
         changed = self.book.apply_update(update)
         if changed:

@@ -53,6 +53,8 @@ class StateCounters:
     reconciled: int = 0
     mismatches: int = 0
     stale_marked: int = 0
+    intents_confirmed_first: int = 0  # skipped: their block's logs came first
+    intents_expired: int = 0  # pending past their block's logs (reverted or no-op)
 
 
 class PoolStateBook:
@@ -67,6 +69,11 @@ class PoolStateBook:
         # pool -> the bitmap word or tick a simulation walked into; the pipeline fetches it
         self.needs_data: dict[str, MissingTickData] = {}
         self.counters = StateCounters()
+        #: L2 block number of feed sequence number 0, when known: an intent's block is then
+        #: ``genesis_block + seq``, which tells an intent whose block's logs were applied already
+        #: (its effect is in the confirmed state, or it reverted) from a pending one.
+        self.genesis_block: int | None = None
+        self._logged_block = 0  # the newest block whose logs were applied
 
     # -- confirmed layer -------------------------------------------------------------------
 
@@ -116,6 +123,7 @@ class PoolStateBook:
         else:
             return False  # V2 Swap carries no reserves; the Sync beside it does
         self._confirmed[key] = PoolSnapshot(key, new, block, snap.seq)
+        self._logged_block = max(self._logged_block, block)
         self.counters.updates_applied += 1
         if update.tx_hash:
             self._reconcile(update.tx_hash.lower(), key, new)
@@ -129,8 +137,24 @@ class PoolStateBook:
 
     # -- speculative layer -----------------------------------------------------------------
 
+    def intent_block(self, intent: SwapIntent) -> int | None:
+        """The L2 block ``intent``'s transaction is sequenced in (None without ``genesis_block``)."""
+        return None if self.genesis_block is None else self.genesis_block + intent.position.seq
+
     def apply_intent(self, intent: SwapIntent) -> IntentOutcome:
-        """Apply a pending swap to the speculative view of its pools, in feed order."""
+        """Apply a pending swap to the speculative view of its pools, in feed order.
+
+        With ``genesis_block`` set, an intent whose block is already in the confirmed state is
+        not applied again: the logs of a block often arrive before its feed message, and
+        applying the swap a second time would show a price no pool has.
+        """
+        block = self.intent_block(intent)
+        if block is not None:
+            reason = self._already_confirmed(intent, block)
+            if reason:
+                self.counters.intents_skipped += 1
+                self.counters.intents_confirmed_first += 1
+                return IntentOutcome(intent, False, reason=reason)
         predicted = self._simulate_intent(intent, self.view)
         if isinstance(predicted, str):
             self.counters.intents_skipped += 1
@@ -139,6 +163,28 @@ class PoolStateBook:
         self._speculative.update(predicted)
         self.counters.intents_applied += 1
         return IntentOutcome(intent, True, tuple(sorted(predicted)))
+
+    def _already_confirmed(self, intent: SwapIntent, block: int) -> str:
+        if block < self._logged_block:
+            return f"block {block}'s logs are all applied (newest logs: block {self._logged_block})"
+        snaps = [self._confirmed.get(p.lower()) for p in intent_pools(intent)]
+        if snaps and all(s is not None and s.block_number >= block for s in snaps):
+            return f"its pools' confirmed state already includes block {block}"
+        return ""
+
+    def expire_pending_before(self, block: int) -> list[str]:
+        """Forget pending intents sequenced before ``block`` once that block's logs arrive: the
+        logs of their blocks are complete, so a transaction that had swapped would have been
+        reconciled; what is left reverted or never ran. Returns the pools whose view changed."""
+        if self.genesis_block is None:
+            return []
+        done = [tx for tx, entries in self._pending.items()
+                if all(self.genesis_block + intent.position.seq < block for intent, _ in entries)]
+        touched = {pool for tx in done for _, predicted in self._pending[tx] for pool in predicted}
+        if done:
+            self.counters.intents_expired += len(done)
+            self.drop_pending(done)
+        return sorted(touched)
 
     def pending_transactions(self) -> list[str]:
         return list(self._pending)

@@ -38,3 +38,9 @@ def weth_of(manifest: dict[str, Any]) -> str | None:
     contracts = manifest.get("contracts") or {}
     weth = contracts.get("weth9") or contracts.get("weth")
     return weth.lower() if isinstance(weth, str) else None
+
+
+def feed_genesis_block(manifest: dict[str, Any]) -> int:
+    """The L2 block number of feed sequence number 0 (``feed.sequence_number_offset``; 0 on
+    chains born on Nitro and on the devnet, 22207817 on Arbitrum One)."""
+    return int((manifest.get("feed") or {}).get("sequence_number_offset", 0))

@@ -178,3 +178,31 @@ def test_a_feed_reorg_drops_the_intents_from_its_sequence_number_on_and_keeps_ea
     assert book.view(P_AB) == after_earlier
     assert book.view(P_BC) == V2PoolState(5 * 10**20, 10**21)  # back to confirmed
     assert book.drop_pending_since(9) == []
+
+
+def at(intent_: SwapIntent, seq: int) -> SwapIntent:
+    return attrs.evolve(intent_, position=FeedPosition(seq, 0))
+
+
+def test_an_intent_whose_block_logs_came_first_is_not_applied_a_second_time():
+    book = v2_book()
+    book.genesis_block = 100  # feed seq s is block 100 + s
+    book.apply_update(sync(P_AB, 9 * 10**20, 2 * 10**21 + 10**20, "0x01", block=111))  # tx 0x01 landed in 111
+    outcome = book.apply_intent(at(intent("0x01", [hop(P_AB, A, B)], amount_in=10**18), 11))
+    assert not outcome.applied and "already includes block 111" in outcome.reason
+    assert book.view(P_AB) == book.confirmed(P_AB).state and book.pending_transactions() == []
+    # an intent of an older block than the newest logs is done too (it reverted or touched nothing)
+    outcome = book.apply_intent(at(intent("0x02", [hop(P_BC, B, C)], amount_in=10**18), 10))
+    assert not outcome.applied and book.counters.intents_confirmed_first == 2
+    # one of the next block is pending as before
+    assert book.apply_intent(at(intent("0x03", [hop(P_AB, A, B)], amount_in=10**18), 12)).applied
+
+
+def test_a_pending_intent_left_without_logs_expires_when_a_later_blocks_logs_arrive():
+    book = v2_book()
+    book.genesis_block = 100
+    assert book.apply_intent(at(intent("0x01", [hop(P_AB, A, B)], amount_in=10**18), 12)).applied  # block 112
+    assert book.expire_pending_before(112) == []  # block 112's own logs may still come
+    assert book.view(P_AB) != book.confirmed(P_AB).state
+    assert book.expire_pending_before(113) == [P_AB]  # 112 is complete and 0x01 left no log: it reverted
+    assert book.view(P_AB) == book.confirmed(P_AB).state and book.counters.intents_expired == 1
