@@ -139,11 +139,40 @@ async def run_process(bot, process: str | None) -> tuple[object, str | None]:
             fatal.append(str(exc))
             bot.request_stop()
 
+    async def stop_when_orphaned(supervisor_pid: int) -> None:
+        import os
+
+        while os.getppid() == supervisor_pid:
+            await trio.sleep(ORPHAN_POLL_S)  # polling the parent pid: the kernel sends no event for it
+        deploy_log.warning("process %s: its supervisor (`mevbot up`, pid %d) is gone; stopping",
+                           process, supervisor_pid)
+        fatal.append(f"supervisor pid {supervisor_pid} is gone")
+        bot.request_stop()
+
     async with trio.open_nursery() as nursery:
         nursery.start_soon(check_peers)
+        supervisor_pid = _supervisor_pid()
+        if supervisor_pid is not None:
+            nursery.start_soon(stop_when_orphaned, supervisor_pid)
         report = await bot.run()
         nursery.cancel_scope.cancel()
     return report, (fatal[0] if fatal else None)
+
+
+ORPHAN_POLL_S = 0.5
+
+
+def _supervisor_pid() -> int | None:
+    """The pid of the `mevbot up` that started this process (None when not started by one).
+
+    Checked against our parent by the caller: a supervisor that died before we got here has
+    already left us with another parent, and we stop at once."""
+    import os
+
+    from mevbot.deploy.supervisor import SUPERVISOR_PID_ENV
+
+    text = os.environ.get(SUPERVISOR_PID_ENV, "")
+    return int(text) if text.isdigit() else None
 
 
 def handle_run(args: argparse.Namespace) -> int:

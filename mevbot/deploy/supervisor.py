@@ -8,9 +8,10 @@ that doubles per quick death up to ``backoff_max_s``; one that stayed up ``stabl
 back to the first delay. Exit code 2 (invalid config) is not retried: it would fail the same way.
 Children's output is forwarded line by line with a ``[name]`` prefix, and the supervisor's view
 (pid, state, restarts, last exit) is written as JSON to ``status_path`` after every change.
-A supervisor killed with -9 leaves its children running (no PR_SET_PDEATHSIG: trio starts a
-child from a worker thread, and the signal fires when that *thread* exits, ~10 s later); a new
-`mevbot up` then finds their control sockets in use and those children exit 1 until they are gone.
+Children learn the supervisor's pid from ``$MEVBOT_UP_PID`` and stop by themselves once their
+parent is no longer it, so a supervisor killed with -9 leaves no bot running for long (not
+PR_SET_PDEATHSIG: trio starts a child from a worker thread, and that signal fires when the
+*thread* exits, ~10 s later).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import trio
 log = logging.getLogger("mevbot.deploy.up")
 
 EXIT_INVALID_CONFIG = 2
+SUPERVISOR_PID_ENV = "MEVBOT_UP_PID"  # read by `mevbot run --process` (mevbot/cli/run.py)
 
 
 def describe_exit(returncode: int) -> str:
@@ -68,7 +70,7 @@ class Supervisor:
         self.shutdown_deadline_s = shutdown_deadline_s
         self.status_path = Path(status_path) if status_path is not None else None
         self.output = output if output is not None else sys.stderr.buffer
-        self.env = env
+        self.env = {**(os.environ if env is None else env), SUPERVISOR_PID_ENV: str(os.getpid())}
         self.cwd = cwd
         self.children = {name: ChildStatus(name) for name in self.processes}
         self._procs: dict[str, trio.Process] = {}

@@ -105,13 +105,39 @@ class Proc:
         return self.proc.wait(timeout=timeout_s)
 
     def kill(self) -> None:
+        """Stop it and everything it started: SIGTERM (`mevbot up` stops its children), then SIGKILL
+        for whatever is left, children first (they run in sessions of their own)."""
         if self.proc.poll() is None:
+            children = children_of(self.proc.pid)
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)  # its children are in their own sessions
-            except ProcessLookupError:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=25)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
-            self.proc.wait()
+            for pid in children | children_of(self.proc.pid):
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
         self._log.close()
+
+
+def children_of(pid: int) -> set[int]:
+    """Direct children of ``pid`` (from /proc)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry))
+    return found
 
 
 def status_of(socket_path: Path) -> dict | None:

@@ -78,3 +78,37 @@ async def test_a_child_that_cannot_be_started_is_failed_with_the_reason(tmp_path
         await sup.run()
     child = sup.children["ghost"]
     assert child.state == "failed" and "cannot start" in child.last_exit and "no-such-program" in child.last_exit
+
+
+def test_a_bot_whose_supervisor_is_killed_with_sigkill_stops_by_itself(tmp_path):
+    """`mevbot run --process` under a supervisor that dies (kill -9) notices and exits by itself."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from .procs import MEVBOT, ROOT, base_config, children_of, pid_alive, placement_toml
+
+    (tmp_path / "config.toml").write_text(base_config(tmp_path) + f'\n[store]\npath = "{tmp_path / "s.sqlite"}"\n'
+                                          + placement_toml(tmp_path, {"solo": ["store"]}))
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    up = subprocess.Popen([*MEVBOT, "up", "--config", str(tmp_path / "config.toml")], cwd=tmp_path, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not children_of(up.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling for the child process, with a deadline
+        (child,) = children_of(up.pid)
+        time.sleep(0.5)  # let the child get past its imports (it reads its parent at start-up)
+        os.kill(up.pid, signal.SIGKILL)
+        up.wait()
+        deadline = time.monotonic() + 20
+        while pid_alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling the orphan's exit, with a deadline
+        assert not pid_alive(child), "the bot outlived its supervisor"
+    finally:
+        for pid in children_of(up.pid) if up.poll() is None else ():
+            os.kill(pid, signal.SIGKILL)
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
