@@ -34,8 +34,10 @@ object (states are immutable; a new state object is new data). :class:`Reference
 the unoptimised search kept for checking: no prune, golden-section over ``[1, max_input]`` on
 :class:`CycleSimulation` (which calls ``simulate_v3_swap``), routes re-simulated.
 
-Results are sorted by ``(seq, tx_index, cycle_key)``, so a replay of the same events gives the
-same list; the search itself is deterministic (no clocks, no dict-order dependence).
+Results are sorted by ``ArbitrageOpportunity.order_key``, ``(seq, tx_index, -net_profit_wei,
+cycle_key)``: the most profitable of one feed position first (risk approves the first one through
+a pool and holds the rest through it), exact ties by cycle key, so a replay of the same events
+gives the same list; the search itself is deterministic (no clocks, no dict-order dependence).
 """
 
 from __future__ import annotations

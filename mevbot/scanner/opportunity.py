@@ -34,7 +34,10 @@ class ArbitrageOpportunity:
 
     Amounts are raw units of ``start_token``; costs are in wei of ETH and converted to the start
     token with the price the scanner used (``eth_price_num / eth_price_den`` start-token units
-    per wei). Ordering key: ``(seq, tx_index, cycle_key)``.
+    per wei). Ordering key: ``(seq, tx_index, -net_profit_wei, cycle_key)``: within one feed
+    position the most profitable first (in wei of ETH, so start tokens compare), because risk
+    approves the first opportunity through a pool and holds the later ones through it while that
+    trade is in flight; the cycle key only breaks exact ties, so the order stays deterministic.
     """
 
     cycle_key: str
@@ -61,7 +64,8 @@ class ArbitrageOpportunity:
         return self.l2_cost_wei + self.l1_cost_wei
 
     @property
-    def order_key(self) -> tuple[int, int, str]:
+    def order_key(self) -> tuple[int, int, int, str]:
         return (self.seq if self.seq is not None else -1,
                 self.tx_index if self.tx_index is not None else -1,
+                -self.net_profit_wei,
                 self.cycle_key)

@@ -7,6 +7,8 @@ from mevbot.pricing.tick_math import get_sqrt_ratio_at_tick
 from mevbot.pricing.v2 import V2PoolState
 from mevbot.pricing.v3_pool import V3PoolState, simulate_v3_swap
 from mevbot.scanner.cycles import build_cycle_index
+from mevbot.risk.rules import RiskBook, judge
+from mevbot.risk.settings import RiskSettings
 from mevbot.scanner.engine import CostInputs, GasModel, ScanFilters, Scanner
 
 WETH, USDC = "0x" + "0a" * 20, "0x" + "0b" * 20  # WETH sorts first: token0 in every pool
@@ -133,9 +135,32 @@ def test_cost_in_a_non_weth_start_token_uses_the_weth_pool_price():
     assert pool_state is not None
 
 
-def test_results_are_ordered_by_feed_position_then_cycle_key():
+def test_results_are_ordered_by_feed_position_then_most_profitable_then_cycle_key():
     states = {P1: V2PoolState(1000 * E18, 2_000_000 * E18), P2: V2PoolState(1000 * E18, 2_100_000 * E18)}
     scanner = Scanner(build_cycle_index(POOLS, start_tokens=[WETH, USDC]), filters=ScanFilters(), weth=WETH)
     found = scanner.scan([P2, P1], views(states), CostInputs(gas_price_wei=0), block_number=1, seq=5, tx_index=0)
-    keys = [o.cycle_key for o in found]
-    assert len(found) == 2 and keys == sorted(keys)
+    assert len(found) == 2
+    assert [o.order_key for o in found] == sorted((5, 0, -o.net_profit_wei, o.cycle_key) for o in found)
+    assert found[0].net_profit_wei > found[1].net_profit_wei
+
+
+def test_of_two_opportunities_through_one_pool_risk_approves_the_more_profitable():
+    # P1 is cheap; selling WETH on P2 (2050) or on P3 (2100) and buying it back on P1 both pay,
+    # P3 more. Both go through P1, so risk approves the first and holds the other while that
+    # trade is in flight (pool_in_flight): the first must be the P3 one, although its cycle key
+    # sorts after the P2 one's (the old (seq, tx_index, cycle_key) order traded the P2 cycle).
+    pools = POOLS + [Pool(P3, WETH, USDC)]
+    states = {P1: V2PoolState(1000 * E18, 2_000_000 * E18), P2: V2PoolState(1000 * E18, 2_050_000 * E18),
+              P3: V2PoolState(1000 * E18, 2_100_000 * E18)}
+    scanner = Scanner(build_cycle_index(pools, start_tokens=[WETH]), filters=ScanFilters(), weth=WETH)
+    found = scanner.scan([P1], views(states), CostInputs(gas_price_wei=10**8), block_number=1, seq=4, tx_index=0)
+    via = {o.route[0].pool: o for o in found}
+    assert set(via) == {P2, P3} and via[P3].net_profit_wei > via[P2].net_profit_wei
+    assert via[P2].cycle_key < via[P3].cycle_key  # the old order would have put P2's first
+    book, decisions = RiskBook(), []
+    for i, opp in enumerate(found):  # as RiskModule._judge does, in publication order
+        decision = judge(opp, RiskSettings(), book, now=1.0)
+        decisions.append((opp.route[0].pool, decision.approved, decision.rule))
+        if decision.approved:
+            book.open_trade(f"r{i}", opp, now=1.0)
+    assert decisions == [(P3, True, None), (P2, False, "pool_in_flight")]

@@ -155,8 +155,8 @@ def test_scan_is_deterministic_and_equals_cycle_by_cycle_evaluation(seed):
     assert fast.scan(pools, market.view, COSTS, block_number=3, seq=9, tx_index=2) == first  # warm caches
     one_by_one = [fast.evaluate(c, market.view, COSTS, block_number=3, seq=9, tx_index=2)
                   for c in index.through_any(pools)]
-    assert [o for o in one_by_one if o is not None] == first
-    assert [o.cycle_key for o in first] == sorted(o.cycle_key for o in first)
+    assert sorted((o for o in one_by_one if o is not None), key=lambda o: o.order_key) == first
+    assert [o.order_key for o in first] == sorted((9, 2, -o.net_profit_wei, o.cycle_key) for o in first)
 
 
 def test_missing_tick_data_is_asked_of_the_pool_whose_walk_left_its_words_only():
