@@ -50,14 +50,20 @@ class ParserModule(Module):
                 task_status.started()
 
     async def _intents(self, ctx: ModuleContext, sub) -> None:
-        from mevbot.feed.reorg import TOPIC_FEED_REORG, TOPIC_MARKET_REORG
+        from mevbot.feed.reorg import TOPIC_FEED_REORG
 
         async for env in sub:
             await ctx.gate.wait_open()
             if env.topic == TOPIC_FEED_REORG:
-                await ctx.bus.publish(TOPIC_MARKET_REORG, env.payload, source=self.name, trace_id=env.trace_id)
+                await self.on_reorg(ctx, env.payload, env.trace_id)
             else:
                 await self.on_block(ctx, env.payload, env.trace_id)
+
+    async def on_reorg(self, ctx: ModuleContext, reorg, trace_id: int) -> None:
+        """Pass a feed reorg on to the pipeline, in order with the intents published around it."""
+        from mevbot.feed.reorg import TOPIC_MARKET_REORG
+
+        await ctx.bus.publish(TOPIC_MARKET_REORG, reorg, source=self.name, trace_id=trace_id)
 
     async def on_block(self, ctx: ModuleContext, block, trace_id: int) -> None:
         """Publish the swap intents of one feed block, in transaction and action order."""

@@ -169,6 +169,7 @@ class Replayer:
         self.blocks = 0
         self.heads = 0
         self.gaps = 0
+        self.reorgs = 0
         self._nonce = self.header.sender_nonce
         self.base_fee_wei = self.header.base_fee_wei  # of the last head replayed
 
@@ -194,6 +195,7 @@ class Replayer:
     async def run(self, out: IO[str]) -> ReplaySummary:
         from mevbot.execution.engine import ExecutionResult
         from mevbot.feed.client import FeedClient
+        from mevbot.feed.reorg import TOPIC_FEED_REORG, TOPIC_MARKET_REORG, FeedReorg
         from mevbot.parser.module import ParserModule
         from mevbot.pools.module import PipelineModule
         from mevbot.pools.state import PoolSnapshot
@@ -246,6 +248,13 @@ class Replayer:
         async def on_intent(intent, trace: int) -> None:
             await pipeline._on_intent(pipeline_ctx, intent, trace)
 
+        async def on_feed_reorg(reorg, trace: int) -> None:
+            self.reorgs += 1
+            await parser.on_reorg(parser_ctx, reorg, trace)
+
+        async def on_market_reorg(reorg, trace: int) -> None:
+            await pipeline._on_reorg(pipeline_ctx, reorg, trace)
+
         async def on_state_for_risk(change, trace: int) -> None:
             await risk.on_state(risk_ctx, change)
 
@@ -282,6 +291,8 @@ class Replayer:
 
         bus.route(TOPIC_FEED_BLOCK, on_block)
         bus.route(TOPIC_SWAP_INTENT, on_intent)
+        bus.route(TOPIC_FEED_REORG, on_feed_reorg)
+        bus.route(TOPIC_MARKET_REORG, on_market_reorg)
         bus.route(TOPIC_CHAIN_HEAD, on_head)
         bus.route(TOPIC_POOL_LOGS, on_logs)
         bus.route(TOPIC_POOL_UPDATE, on_update)
@@ -299,6 +310,7 @@ class Replayer:
         for pool in self.recording.pools:
             pipeline.book.set_snapshot(PoolSnapshot(pool.address, pool.state, header.block_number))
         pipeline.block_number = header.block_number
+        pipeline.book.genesis_block = header.genesis_block  # as PipelineModule.run takes it from the manifest
         await pipeline._publish(pipeline_ctx, pipeline.book.pools(), cause="snapshot")
 
         async def publish_block(block) -> None:
@@ -310,7 +322,11 @@ class Replayer:
 
         monitor = cfg.monitor
         signers = [bytes.fromhex(a.removeprefix("0x")) for a in monitor.verify_signers]
-        client = FeedClient(header.feed_urls, on_block=publish_block, on_gap=on_gap, chain_id=monitor.chain_id,
+        async def on_reorg(seq: int, old_hash, new_hash) -> None:  # as the monitor module does
+            await bus.publish(TOPIC_FEED_REORG, FeedReorg(seq, old_hash, new_hash), source="monitor", trace_id=seq)
+
+        client = FeedClient(header.feed_urls, on_block=publish_block, on_gap=on_gap, on_reorg=on_reorg,
+                            chain_id=monitor.chain_id,
                             verify_signers=signers, genesis_block=header.genesis_block,
                             start_sequence=header.sequence_number, log=logging.getLogger("mevbot.replay.monitor"))
         for event in self.recording.events:
@@ -325,7 +341,7 @@ class Replayer:
 
         stats = [client.stats[url] for url in header.feed_urls]
         summary = {
-            "frames": len(self.recording.frames), "blocks": self.blocks, "gaps": self.gaps, "heads": self.heads,
+            "frames": len(self.recording.frames), "blocks": self.blocks, "gaps": self.gaps, "reorgs": self.reorgs, "heads": self.heads,
             "pool_updates": bus.published[TOPIC_POOL_UPDATE],
             "updates_applied": pipeline.book.counters.updates_applied,
             "intents_reconciled": pipeline.book.counters.reconciled,
