@@ -24,6 +24,8 @@ from mevbot.runtime.module import Module, ModuleContext
 from mevbot.scanner.opportunity import TOPIC_OPPORTUNITY
 
 TOPIC_CHAIN_HEAD = "chain.head"
+#: A head's base fee waits at most this long for its NodeInterface L1 estimate (then the last one).
+L1_QUERY_TIMEOUT_S = 2.0
 
 
 class ScannerModule(Module):
@@ -38,6 +40,7 @@ class ScannerModule(Module):
         self.registry = None
         self.base_fee_wei = 0
         self.published = 0
+        self.l1 = None  # L1CostEstimator, or None: config only (and under replay, which sets no heads here)
 
     def _build(self, ctx: ModuleContext) -> None:
         from mevbot.deploy.shard import parse_shard, shard_index
@@ -58,6 +61,12 @@ class ScannerModule(Module):
                               max_input=full.risk.max_trade_wei, max_evaluations=cfg.max_evaluations)
         dexes = {p.address: p.dex for p in registry.pools()}
         self.scanner = Scanner(index, filters=filters, weth=weth, dex_of=lambda p: dexes.get(p.lower(), ""))
+        if cfg.l1_from_node and index.cycles:
+            from mevbot.scanner.l1cost import L1CostEstimator, representative_call
+
+            longest = max(index.cycles, key=lambda c: len(c.hops))  # the first of the longest, in key order
+            self.l1 = L1CostEstimator(representative_call(longest.start_token, [h.pool for h in longest.hops]),
+                                      logger=ctx.log)
         if shards > 1:
             ctx.log.info("scanner: shard %d/%d: %d of %d cycles, through %d of %d pools", shard, shards,
                          len(index.cycles), all_cycles, len(index.by_pool), len(dexes))
@@ -107,7 +116,7 @@ class ScannerModule(Module):
             with bus.subscribe(TOPIC_POOL_STATE, name="scanner.state") as states, \
                     bus.subscribe(TOPIC_CHAIN_HEAD, name="scanner.heads", overflow="drop-oldest") as heads:
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._heads, heads)
+                    nursery.start_soon(self._heads, rpc, heads)
                     await self._read_own_snapshot(ctx, rpc)
                     ctx.health.ok(f"{len(self.scanner.index.cycles)} cycles indexed")
                     task_status.started()
@@ -116,10 +125,17 @@ class ScannerModule(Module):
                         await self._on_change(ctx, rpc, env.payload, env.trace_id)
                     nursery.cancel_scope.cancel()
 
-    async def _heads(self, sub) -> None:
+    async def _heads(self, rpc, sub) -> None:
+        """The base fee of each head, and with it NodeInterface's L1 estimate at that head: both
+        change together, so a scan never prices one head's base fee with another's L1 answer."""
         async for env in sub:
-            if env.payload.base_fee_per_gas is not None:
-                self.base_fee_wei = env.payload.base_fee_per_gas
+            head = env.payload
+            if head.base_fee_per_gas is None:
+                continue
+            if self.l1 is not None:
+                with trio.move_on_after(L1_QUERY_TIMEOUT_S):
+                    await self.l1.refresh(rpc, head.number)
+            self.base_fee_wei = head.base_fee_per_gas
 
     async def _on_change(self, ctx: ModuleContext, rpc, change: PoolStateChange, trace_id: int) -> None:
         from mevbot.pools.fetch import fill_missing
@@ -132,7 +148,11 @@ class ScannerModule(Module):
             return  # the initial picture: nothing moved yet
         cfg = ctx.config
         gas_price = self.base_fee_wei + ctx.full_config.execution.priority_fee_wei
-        costs = CostInputs(gas_price_wei=gas_price, l1_cost_wei=cfg.l1_gas_estimate * self.base_fee_wei)
+        if self.l1 is not None:
+            l1_cost = self.l1.cost_wei(cfg.l1_gas_estimate, self.base_fee_wei)
+        else:
+            l1_cost = cfg.l1_gas_estimate * self.base_fee_wei
+        costs = CostInputs(gas_price_wei=gas_price, l1_cost_wei=l1_cost)
         scanner = self.scanner
         found = []
         for cycle in scanner.index.through_any(e.address for e in change.entries):
