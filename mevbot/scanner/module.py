@@ -40,7 +40,9 @@ class ScannerModule(Module):
         self.registry = None
         self.base_fee_wei = 0
         self.published = 0
-        self.l1 = None  # L1CostEstimator, or None: config only (and under replay, which sets no heads here)
+        # NodeInterface's L1 estimate, refreshed by _heads; replay drives no heads task, so there
+        # it never answers and the cost is [scanner] l1_gas_estimate * base fee, as before
+        self.l1 = None
 
     def _build(self, ctx: ModuleContext) -> None:
         from mevbot.deploy.shard import parse_shard, shard_index
@@ -61,7 +63,7 @@ class ScannerModule(Module):
                               max_input=full.risk.max_trade_wei, max_evaluations=cfg.max_evaluations)
         dexes = {p.address: p.dex for p in registry.pools()}
         self.scanner = Scanner(index, filters=filters, weth=weth, dex_of=lambda p: dexes.get(p.lower(), ""))
-        if cfg.l1_from_node and index.cycles:
+        if index.cycles:
             from mevbot.scanner.l1cost import L1CostEstimator, representative_call
 
             longest = max(index.cycles, key=lambda c: len(c.hops))  # the first of the longest, in key order

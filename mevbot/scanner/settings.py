@@ -14,9 +14,6 @@ class ScannerSettings:
     min_profit_wei: int = setting(10**12, min=0, doc="Smallest net profit reported, in wei of the start token.", reloadable=True)
     min_profit_to_cost: float = setting(1.2, min=0, doc="Smallest profit-to-cost ratio reported.", reloadable=True)
     l1_gas_estimate: int = setting(2000, min=0, doc="L1 data gas per arbitrage when the node cannot estimate it.", reloadable=True)
-    l1_from_node: bool = setting(True, doc="Ask Arbitrum's NodeInterface (gasEstimateComponents) for the L1 gas of a "
-                                 "representative executor call once per new head; l1_gas_estimate where the endpoint "
-                                 "does not offer it.")
     start_tokens: list[str] = setting(factory=list, doc="Tokens cycles start and end in, i.e. profit is measured in ('' = WETH of the manifest).")
     max_evaluations: int = setting(64, min=8, doc="Simulator calls allowed per cycle when sizing a trade with a V3 hop.", reloadable=True)
     shard: str = setting("0/1", pattern=r"^[0-9]+/[1-9][0-9]*$", doc="This instance's share of the cycles, "
