@@ -3,8 +3,9 @@
 Modules get it as ``ctx.bus``. ``publish`` wraps a registered attrs payload in an
 :class:`Envelope` and hands it to every matching local subscription (in-process: the object
 itself, never serialised) and to every peer link whose remote subscriptions match (encoded once).
-Critical topics are journalled in SQLite before ``publish`` returns and delivered at least once
-(see mevbot/bus/journal.py and link.py). Nothing here is fire-and-forget: links and listeners
+Critical topics are journalled in SQLite before ``publish`` returns and delivered at least once;
+one from a peer is acknowledged to it only once handled here (``subscribe(..., ack="manual")``
+and :meth:`Subscription.ack`; see mevbot/bus/handover.py, journal.py and link.py). Nothing here is fire-and-forget: links and listeners
 run in the nursery of :meth:`Bus.run`.
 """
 
@@ -24,6 +25,7 @@ from mevbot.bus.codec import Codec
 from mevbot.bus.deadletter import DeadLetterQueue
 from mevbot.bus.envelope import Envelope, format_id, new_message_id
 from mevbot.bus.errors import MessageDecodeError, NoResponder, RequestTimeout
+from mevbot.bus.handover import CriticalHandover
 from mevbot.bus.journal import Journal
 from mevbot.bus.link import BULK, FAST, PeerLink
 from mevbot.bus.protocol import Hello
@@ -61,6 +63,7 @@ class Bus:
         self.codec = Codec(registry)
         self.dlq = DeadLetterQueue(self.settings.dlq_size)
         self.journal = journal
+        self.handover = CriticalHandover(self)
         self.links: dict[str, PeerLink] = {}
         self.inbox = f"{INBOX_PREFIX}.{process}"
         self._subs: list[Subscription] = []
@@ -100,20 +103,31 @@ class Bus:
 
     # ---- subscribing -------------------------------------------------------------------
     def subscribe(self, pattern: str, *, name: str = "", queue_size: int | None = None,
-                  overflow: Overflow | str | None = None) -> Subscription:
-        """A new subscription to ``pattern``; close it (or use ``with``) to unsubscribe."""
+                  overflow: Overflow | str | None = None, ack: str = "auto") -> Subscription:
+        """A new subscription to ``pattern``; close it (or use ``with``) to unsubscribe.
+
+        ``ack="manual"``: a critical message from a peer counts as delivered only once the
+        consumer calls ``sub.ack(env)`` (after handling it); until then its publisher keeps it
+        and redelivers it if this process dies. ``"auto"``: once it is queued here. Critical
+        messages that arrived while nothing here claimed them are queued to it at once.
+        """
         validate_pattern(pattern)
+        if ack not in ("auto", "manual"):
+            raise ValueError(f"subscribe({pattern!r}): ack must be 'auto' or 'manual', not {ack!r}")
         overflow = Overflow(overflow or self.settings.overflow)
         sub = Subscription(pattern, maxlen=queue_size or self.settings.queue_size,
                            overflow=overflow, name=name, on_close=self._unsubscribe,
-                           dead_letter=self._dead_letter_full)
+                           dead_letter=self._dead_letter_full, manual_ack=ack == "manual",
+                           on_ack=self.handover.acknowledge)
         self._subs.append(sub)
         self._local.clear()
         self._routes.clear()
+        self.handover.adopt(sub)
         self._announce_interest()
         return sub
 
     def _unsubscribe(self, sub: Subscription) -> None:
+        self.handover.release(sub)
         if sub in self._subs:
             self._subs.remove(sub)
             self._local.clear()
@@ -431,6 +445,7 @@ class Bus:
     def stats(self) -> dict:
         return {"process": self.process, "published": self.published, "unrouted": self.unrouted,
                 "duplicates_suppressed": self.duplicates,
+                "critical_unhandled": len(self.handover.entries), "critical_held": self.handover.held,
                 "dropped": sum(s.dropped for s in self._subs), "dlq": self.dlq.stats()}
 
     async def replay(self, seqs: list[int] | None = None) -> list[str]:

@@ -3,7 +3,9 @@
 Sender side: every critical message is stored (``outbox``) with one ``pending`` row per peer
 process expected to receive it; a peer's ``Ack`` deletes its rows, and after a restart or a
 reconnect every pending row is sent again, oldest first. Receiver side: ``seen`` holds the ids
-already delivered here, so a redelivered message is acknowledged again but never surfaces twice.
+handled here (written just before their Ack: mevbot/bus/handover.py), so a redelivered message
+is acknowledged again but never surfaces twice, while one received and never handled (this
+process died first) is not in it and surfaces again after the restart.
 The last known subscription patterns of each peer are kept too, so messages published while a
 peer is down (even across our own restart) are kept for it.
 

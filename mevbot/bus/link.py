@@ -7,7 +7,8 @@ decodes every frame of a received batch. A frame that fails to decode is dead-le
 reason and the reader carries on. While a lane is down its queue keeps filling up to
 ``link_buffer``; beyond that (or past ``message_ttl_s``) messages are dead-lettered. Critical
 messages never rely on that queue: they are in the journal and resent from it on every
-(re)connect, and the receiver acknowledges them only after journalling their ids.
+(re)connect, and the receiver acknowledges them only once handled (mevbot/bus/handover.py),
+journalling their ids as seen first.
 """
 
 from __future__ import annotations
@@ -241,13 +242,16 @@ class Lane:
                 if critical is None:
                     critical = bus.is_critical(topic)
                 if critical:
+                    if bus.handover.holds(env.id):
+                        bus.duplicates += 1  # received, not handled yet: acknowledged once it is
+                        continue
                     if env.id in self.link.recent_ids or (bus.journal and bus.journal.seen(env.id)):
                         critical_ids.append(env.id)  # a redelivery: confirm again, surface never
                         bus.duplicates += 1
                         continue
-                    await bus.deliver_remote(env)
+                    if await bus.handover.deliver(env, self.link):
+                        critical_ids.append(env.id)
                     self.link.remember(env.id)
-                    critical_ids.append(env.id)
                 else:
                     run_topic = topic
                     run.append(env)

@@ -1,8 +1,8 @@
 """Messages the buses of two processes exchange on a link (registered like any other type).
 
 ``Hello`` opens every connection (who I am, which lane, what I subscribe to); ``Interest``
-updates the subscription patterns; ``Ack`` confirms critical messages by id after the receiver
-has journalled them, so the sender can forget them.
+updates the subscription patterns; ``Ack`` confirms critical messages by id once the receiver
+has handled them (and journalled their ids as seen), so the sender can forget them.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Not a trio memory channel because channels cannot drop their oldest item, and be
 per batch (not per message) is what lets a consumer keep up with a socket reader that hands over
 hundreds of messages at once. Producers call :meth:`Subscription.offer` (never blocks) or
 :meth:`Subscription.put` (blocks while full under ``Overflow.BLOCK``).
+
+``ack="manual"`` subscriptions confirm each critical message from a peer with :meth:`ack` once
+they have handled it; only then is it acknowledged to its publisher (mevbot/bus/handover.py).
 """
 
 from __future__ import annotations
@@ -28,8 +31,12 @@ class Subscription:
 
     def __init__(self, pattern: str, *, maxlen: int, overflow: Overflow, name: str,
                  on_close: Callable[[Subscription], None],
-                 dead_letter: Callable[[Envelope, str, str], None]) -> None:
+                 dead_letter: Callable[[Envelope, str, str], None], manual_ack: bool = False,
+                 on_ack: Callable[[Subscription, tuple[Envelope, ...]], None] | None = None) -> None:
         self.pattern = pattern
+        self.manual_ack = manual_ack
+        self._on_ack = on_ack
+        self.unacked = 0  # critical messages from peers queued or taken here, not yet acked
         self.maxlen = maxlen
         self.overflow = overflow
         self.name = name or pattern
@@ -100,6 +107,22 @@ class Subscription:
             self._readers.unpark(count=len(items))
         return taken
 
+    def requeue(self, env: Envelope) -> None:
+        """Queue a held critical message regardless of the bound and the overflow policy (the
+        publisher's journal already bounds them; dropping one here would lose it)."""
+        self._items.append(env)
+        if len(self._items) > self.max_depth:
+            self.max_depth = len(self._items)
+        if self._readers:
+            self._readers.unpark()
+
+    def ack(self, *envs: Envelope) -> None:
+        """``envs`` (taken from this subscription) are handled: a critical message from a peer is
+        acknowledged to its publisher once every manual subscription that got it has said so.
+        Does nothing for an auto subscription or an in-process message."""
+        if self.manual_ack and self._on_ack is not None:
+            self._on_ack(self, envs)
+
     async def put(self, env: Envelope) -> None:
         """Queue ``env``, waiting for room under BLOCK.
 
@@ -169,4 +192,5 @@ class Subscription:
         return {"pattern": self.pattern, "name": self.name, "overflow": self.overflow.value,
                 "maxlen": self.maxlen, "depth": self.depth, "max_depth": self.max_depth,
                 "delivered": self.delivered, "dropped": self.dropped,
-                "dead_lettered": self.dead_lettered}
+                "dead_lettered": self.dead_lettered,
+                "ack": "manual" if self.manual_ack else "auto", "unacked": self.unacked}

@@ -1,7 +1,12 @@
 """The execution module: approved requests in, transactions out, results on a critical topic.
 
 Each ``exec.request`` (critical: persisted and redelivered, so it may arrive twice) is handled
-once, keyed by its request id, in arrival order. The emergency stop is checked right before
+once, keyed by its request id, in arrival order, and acknowledged (``ack="manual"``) only once
+its ``exec.result`` is published, whatever the status (sent, simulated, dropped): a request still
+queued here, or held at the paused gate, when this process is killed is redelivered by its
+publisher after the restart. One whose handling raised is not acknowledged either: the
+restarted module is handed it again and, finding its id handled, acknowledges it unanswered
+rather than risk a second send. The emergency stop is checked right before
 every send. A request being handled when the module is stopped is finished first (within the
 shutdown deadline), so a clean stop never leaves a sent transaction without its result. In dry-run mode (the default) requests are simulated and never sent.
 """
@@ -62,7 +67,7 @@ class ExecutionModule(Module):
                 ctx.log.warning("no executor contract configured: requests are dropped unsimulated")
             self.engine = ExecutionEngine(rpc=rpc, senders=senders or [rpc], key=key, executor=executor,
                                           settings=cfg, chain_id=chain_id)
-            with ctx.bus.subscribe(TOPIC_REQUEST, name="execution.requests") as requests:
+            with ctx.bus.subscribe(TOPIC_REQUEST, name="execution.requests", ack="manual") as requests:
                 mode = "dry run" if cfg.dry_run or key is None else f"live as {key.address}"
                 if executor:
                     ctx.health.ok(f"{mode}, executor {executor}")
@@ -73,7 +78,8 @@ class ExecutionModule(Module):
                     await ctx.gate.wait_open()
                     request = env.payload
                     if request.request_id in self.handled:
-                        continue  # a redelivery of a critical message we already handled
+                        requests.ack(env)  # a redelivery of a critical message we already handled
+                        continue
                     self.handled.add(request.request_id)
 
                     def halted() -> str | None:
@@ -85,6 +91,7 @@ class ExecutionModule(Module):
                     # shutdown deadline still cuts it).
                     with ctx.shielded_cleanup():
                         await self._handle(ctx, env, request, executor, halted)
+                    requests.ack(env)  # its exec.result is published (journalled if critical)
 
     async def _handle(self, ctx: ModuleContext, env, request, executor: str, halted) -> None:
         if not executor:

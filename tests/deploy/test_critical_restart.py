@@ -35,9 +35,6 @@ def queued_requests(socket: Path) -> int:
     return sum(s["depth"] for s in local["subscriptions"] if s["pattern"] == "exec.request")
 
 
-@pytest.mark.xfail(strict=True, reason="bus: a critical message is acknowledged once it is queued for "
-                                        "the receiving module, so requests queued at a process killed "
-                                        "before handling them are never redelivered (link.py _handle_batch)")
 def test_requests_queued_at_a_killed_execution_process_are_all_answered_after_its_restart(devnet):
     with tempfile.TemporaryDirectory(prefix="mbcrit") as name:
         workdir = Path(name)
