@@ -4,7 +4,14 @@ It keeps the latest (speculative) state of every pool from ``pools.state`` and t
 from ``chain.head``. For each state change it evaluates only the cycles through the pools that
 changed, one cycle at a time with a checkpoint in between (a scan never holds the event loop
 for more than one cycle's search), fetches tick data a simulation asks for, and publishes the
-profitable ones on ``arb.opportunity`` in (feed position, cycle key) order.
+profitable ones on ``arb.opportunity`` in (feed position, most profitable first, cycle key) order.
+
+When changes queued up while a scan ran (the scanner is behind), the next step takes them all
+and evaluates them as one (``_on_changes``: latest state per pool, the cycles through every pool
+that moved, at the newest change's feed position), rather than one stale state after another.
+A scanner that keeps up gets one change per step and behaves exactly as before; replay calls
+``_on_change`` per message. The L1 data cost comes from Arbitrum's NodeInterface once per head
+where the endpoint offers it (mevbot/scanner/l1cost.py), else from ``[scanner] l1_gas_estimate``.
 
 Clustered, each instance evaluates only its shard of the cycles (``[scanner] shard = "i/n"``,
 see mevbot/deploy/shard.py), so n instances find every opportunity exactly once. The pipeline
@@ -40,6 +47,7 @@ class ScannerModule(Module):
         self.registry = None
         self.base_fee_wei = 0
         self.published = 0
+        self.coalesced = 0  # state changes folded into a later one because the scanner was behind
         # NodeInterface's L1 estimate, refreshed by _heads; replay drives no heads task, so there
         # it never answers and the cost is [scanner] l1_gas_estimate * base fee, as before
         self.l1 = None
@@ -122,9 +130,16 @@ class ScannerModule(Module):
                     await self._read_own_snapshot(ctx, rpc)
                     ctx.health.ok(f"{len(self.scanner.index.cycles)} cycles indexed")
                     task_status.started()
-                    async for env in states:
+                    while True:
+                        try:
+                            batch = await states.receive_batch()
+                        except trio.EndOfChannel:
+                            break
                         await ctx.gate.wait_open()
-                        await self._on_change(ctx, rpc, env.payload, env.trace_id)
+                        if len(batch) == 1:  # keeping up: one change, evaluated as it came
+                            await self._on_change(ctx, rpc, batch[0].payload, batch[0].trace_id)
+                        else:
+                            await self._on_changes(ctx, rpc, [(env.payload, env.trace_id) for env in batch])
                     nursery.cancel_scope.cancel()
 
     async def _heads(self, rpc, sub) -> None:
@@ -139,15 +154,45 @@ class ScannerModule(Module):
                     await self.l1.refresh(rpc, head.number)
             self.base_fee_wei = head.base_fee_per_gas
 
-    async def _on_change(self, ctx: ModuleContext, rpc, change: PoolStateChange, trace_id: int) -> None:
-        from mevbot.pools.fetch import fill_missing
+    def _apply(self, change: PoolStateChange) -> bool:
+        """Take ``change``'s pool states; whether it moved anything (a snapshot does not)."""
         from mevbot.pools.state import PoolSnapshot
-        from mevbot.scanner.engine import CostInputs
 
         for entry in change.entries:
             self.states[entry.address.lower()] = PoolSnapshot(entry.address.lower(), entry.state, change.block_number)
-        if change.cause == "snapshot":
-            return  # the initial picture: nothing moved yet
+        return change.cause != "snapshot"  # a snapshot is the initial picture: nothing moved yet
+
+    async def _on_change(self, ctx: ModuleContext, rpc, change: PoolStateChange, trace_id: int) -> None:
+        """One state change: evaluate the cycles through its pools (what replay drives)."""
+        if self._apply(change):
+            await self._evaluate(ctx, rpc, [e.address for e in change.entries], change, trace_id)
+
+    async def _on_changes(self, ctx: ModuleContext, rpc, changes: list[tuple[PoolStateChange, int]]) -> None:
+        """Several changes that queued up while the scanner was busy, as one: every pool takes
+        its latest state, and the cycles through any pool that moved are evaluated once, at the
+        feed position (and trace) of the newest change that moved something. The states in
+        between are gone already: opportunities priced on them would be stale by the time they
+        were published, and evaluating each would only make the newest wait longer. Only
+        reached when changes are waiting, so a scanner that keeps up (and replay, which calls
+        :meth:`_on_change` per message) behaves exactly as before."""
+        moved: dict[str, None] = {}  # insertion-ordered set
+        newest = None
+        for change, trace_id in changes:
+            if self._apply(change):
+                moved.update(dict.fromkeys(e.address.lower() for e in change.entries))
+                newest = (change, trace_id)
+        if newest is None:
+            return
+        self.coalesced += len(changes) - 1
+        await self._evaluate(ctx, rpc, list(moved), newest[0], newest[1])
+
+    async def _evaluate(self, ctx: ModuleContext, rpc, pools: list[str], change: PoolStateChange,
+                        trace_id: int) -> None:
+        """The cycles through ``pools`` on the current states; the profitable ones are published
+        at ``change``'s feed position, best first (ArbitrageOpportunity.order_key)."""
+        from mevbot.pools.fetch import fill_missing
+        from mevbot.scanner.engine import CostInputs
+
         cfg = ctx.config
         gas_price = self.base_fee_wei + ctx.full_config.execution.priority_fee_wei
         if self.l1 is not None:
@@ -157,7 +202,7 @@ class ScannerModule(Module):
         costs = CostInputs(gas_price_wei=gas_price, l1_cost_wei=l1_cost)
         scanner = self.scanner
         found = []
-        for cycle in scanner.index.through_any(e.address for e in change.entries):
+        for cycle in scanner.index.through_any(pools):
             for _ in range(4):  # fetch what a walk past the known ticks needs, then retry
                 opp = scanner.evaluate(cycle, self._view, costs, block_number=change.block_number,
                                        seq=change.seq, tx_index=change.tx_index, trigger_tx=change.trigger_tx)

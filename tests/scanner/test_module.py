@@ -1,0 +1,115 @@
+"""The scanner module's handlers: a change evaluated as it came, and changes that queued up folded.
+
+Pure V2 pools (no tick data to fetch, so no RPC is asked: ``rpc=None``), on the replay's
+sequential bus, through ``ScannerModule._on_change`` / ``_on_changes`` themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import types
+
+import attrs
+
+from mevbot.execution.settings import ExecutionSettings
+from mevbot.pools.messages import PoolStateChange, PoolStateEntry
+from mevbot.pricing.v2 import V2PoolState
+from mevbot.replay.replayer import SequentialBus
+from mevbot.scanner.cycles import build_cycle_index
+from mevbot.scanner.engine import CostInputs, ScanFilters, Scanner
+from mevbot.scanner.module import ScannerModule
+from mevbot.scanner.opportunity import TOPIC_OPPORTUNITY
+from mevbot.scanner.settings import ScannerSettings
+
+WETH, USDC, DAI = "0x" + "0a" * 20, "0x" + "0b" * 20, "0x" + "0c" * 20
+P1, P2, P3, P4 = ("0x" + c * 20 for c in ("11", "22", "33", "44"))
+E18 = 10**18
+BASE_FEE = 10**8
+
+
+@attrs.frozen
+class Pool:
+    address: str
+    token0: str
+    token1: str
+
+
+POOLS = [Pool(P1, WETH, USDC), Pool(P2, WETH, USDC), Pool(P3, WETH, DAI), Pool(P4, WETH, DAI)]
+
+
+def module_and_log():
+    module = ScannerModule()
+    module.scanner = Scanner(build_cycle_index(POOLS, start_tokens=[WETH]), filters=ScanFilters(), weth=WETH)
+    module.base_fee_wei = BASE_FEE
+    bus, published = SequentialBus(), []
+
+    async def collect(opp, trace):
+        published.append((trace, opp))
+
+    bus.route(TOPIC_OPPORTUNITY, collect)
+    ctx = types.SimpleNamespace(config=ScannerSettings(), full_config=types.SimpleNamespace(execution=ExecutionSettings()),
+                                bus=bus, log=logging.getLogger("test.scanner"))
+    return module, ctx, published
+
+
+def change(states: dict, *, seq, cause="intent", block=5) -> PoolStateChange:
+    return PoolStateChange(tuple(PoolStateEntry.of(a, s) for a, s in states.items()), block, seq=seq, tx_index=0,
+                           trigger_tx=f"0x{seq:064x}" if seq is not None else None, cause=cause)
+
+
+FLAT = {P1: V2PoolState(1000 * E18, 2_000_000 * E18), P2: V2PoolState(1000 * E18, 2_000_000 * E18),
+        P3: V2PoolState(1000 * E18, 2_000_000 * E18), P4: V2PoolState(1000 * E18, 2_000_000 * E18)}
+
+
+def costs() -> CostInputs:
+    settings = ScannerSettings()
+    return CostInputs(gas_price_wei=BASE_FEE + ExecutionSettings().priority_fee_wei,
+                      l1_cost_wei=settings.l1_gas_estimate * BASE_FEE)
+
+
+async def test_changes_that_queued_up_are_evaluated_once_on_the_latest_states_at_the_newest_position():
+    module, ctx, published = module_and_log()
+    await module._on_change(ctx, None, change(FLAT, seq=None, cause="snapshot"), 1)
+    assert published == []
+    first = change({P1: V2PoolState(1000 * E18, 2_100_000 * E18)}, seq=10)  # P1 moves, then moves further
+    second = change({P1: V2PoolState(1000 * E18, 2_200_000 * E18), P3: V2PoolState(1000 * E18, 1_900_000 * E18)},
+                    seq=11)
+    third = change({P2: V2PoolState(1000 * E18, 2_050_000 * E18)}, seq=12)
+    await module._on_changes(ctx, None, [(first, 2), (second, 3), (third, 4)])
+    assert module.coalesced == 2
+    # exactly what one scan of the union of the moved pools on the final states finds, at seq 12
+    final = {**FLAT, P1: second.entries[0].state, P3: second.entries[1].state, P2: third.entries[0].state}
+    reference = Scanner(build_cycle_index(POOLS, start_tokens=[WETH]), filters=ScanFilters(), weth=WETH)
+    expected = reference.scan([P1, P3, P2], final.get, costs(), block_number=5, seq=12, tx_index=0,
+                              trigger_tx=third.trigger_tx)
+    assert len(expected) >= 2  # P1 and P3 cycles both pay
+    assert [opp for _, opp in published] == expected
+    assert {trace for trace, _ in published} == {4}  # the newest change's trace
+    assert {h.pool for _, opp in published for h in opp.route} >= {P1, P3}  # earlier changes' pools too
+
+
+async def test_one_change_at_a_time_is_what_the_batch_of_one_gives():
+    results = []
+    for batched in (False, True):
+        module, ctx, published = module_and_log()
+        await module._on_change(ctx, None, change(FLAT, seq=None, cause="snapshot"), 1)
+        moved = change({P1: V2PoolState(1000 * E18, 2_100_000 * E18)}, seq=10)
+        if batched:
+            await module._on_changes(ctx, None, [(moved, 2)])
+        else:
+            await module._on_change(ctx, None, moved, 2)
+        assert module.coalesced == 0
+        results.append(published)
+    assert results[0] == results[1] and results[0]
+
+
+async def test_a_snapshot_in_a_batch_updates_states_but_moves_nothing():
+    module, ctx, published = module_and_log()
+    gap = {**FLAT, P1: V2PoolState(1000 * E18, 2_100_000 * E18)}
+    await module._on_changes(ctx, None, [(change(FLAT, seq=None, cause="snapshot"), 1),
+                                         (change(gap, seq=None, cause="snapshot"), 2)])
+    assert published == [] and module.states[P1].state == gap[P1]
+    # a later change through P3 only: the P1 gap from the snapshot is not re-evaluated by it
+    await module._on_changes(ctx, None, [(change(gap, seq=None, cause="snapshot"), 3),
+                                         (change({P3: FLAT[P3]}, seq=20), 4)])
+    assert all(P1 not in {h.pool for h in opp.route} for _, opp in published)
