@@ -194,14 +194,44 @@ def rows(store_path: Path, sql: str, *args) -> list[tuple]:
 
 
 def decisions(store_path: Path, since: float = 0.0) -> list[tuple]:
-    """Risk decisions made since ``since`` (wall clock), as (cycle_key, approved, rule, seq, tx_index)."""
-    return rows(store_path, "SELECT cycle_key, approved, rule, seq, tx_index FROM risk_decisions "
-                            "WHERE ts >= ? ORDER BY seq, tx_index, cycle_key", since)
+    """Risk decisions made since ``since`` (wall clock), as (cycle_key, approved, rule, seq, tx_index)
+    with the opportunity's block in front of the position: (..., block_number, seq, tx_index)."""
+    return rows(store_path, "SELECT d.cycle_key, d.approved, d.rule, o.block_number, d.seq, d.tx_index "
+                            "FROM risk_decisions d JOIN opportunities o ON o.trace_id = d.trace_id "
+                            "AND o.cycle_key = d.cycle_key WHERE d.ts >= ? "
+                            "ORDER BY o.block_number, d.seq, d.tx_index, d.cycle_key", since)
 
 
 def opportunities(store_path: Path, since: float = 0.0) -> list[tuple]:
-    return rows(store_path, "SELECT cycle_key, amount_in, gross_profit, seq, tx_index FROM opportunities "
-                            "WHERE ts >= ? ORDER BY seq, tx_index, cycle_key", since)
+    """(cycle_key, amount_in, gross_profit, block_number, seq, tx_index) found since ``since``."""
+    return rows(store_path, "SELECT cycle_key, amount_in, gross_profit, block_number, seq, tx_index "
+                            "FROM opportunities WHERE ts >= ? ORDER BY block_number, seq, tx_index, cycle_key",
+                since)
+
+
+def compare_runs(got: list[tuple], want: list[tuple], *, key_len: int = 3) -> None:
+    """Assert two bots' rows (opportunities or decisions, position last) tell the same story.
+
+    A swap's feed message and its block's logs race to the bot (relay vs log polling): when the
+    logs win, the pipeline does not apply the intent again (no intent-triggered scan), so whether
+    a row with a feed position (seq) exists is timing, not placement. What must be equal: the
+    rows triggered by blocks (seq None), exactly; every priced outcome (the row without its
+    position), as a set; and no event may produce the same row twice.
+    """
+    def by_block(rows_):
+        return [r for r in rows_ if r[-2] is None]
+
+    def detail() -> str:
+        only_got = sorted({r[:key_len] for r in got} - {r[:key_len] for r in want}, key=repr)[:3]
+        only_want = sorted({r[:key_len] for r in want} - {r[:key_len] for r in got}, key=repr)[:3]
+        return (f"placed {len(got)} rows ({len(by_block(got))} by block), monolithic {len(want)} "
+                f"({len(by_block(want))} by block); only placed {only_got}; only monolithic {only_want}")
+
+    for name, rows_ in (("placed", got), ("monolithic", want)):
+        events = [tuple(r[:key_len]) + tuple(r[-3:]) for r in rows_]
+        assert len(events) == len(set(events)), f"{name}: a row found twice for one event; {detail()}"
+    assert by_block(got) == by_block(want), f"rows triggered by blocks differ; {detail()}"
+    assert {r[:key_len] for r in got} == {r[:key_len] for r in want}, f"priced outcomes differ; {detail()}"
 
 
 def quiet(read, what: str, log=lambda: "", quiet_s: float = 2.0, timeout_s: float = 30.0) -> None:

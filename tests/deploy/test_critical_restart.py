@@ -4,7 +4,8 @@ feed (monitor, parser, pipeline, scanner, risk, store) and exec (execution) over
 the devnet. Execution is paused (`pause` on its control socket) so the requests of a price gap
 queue up at it (a stand-in for a busy execution); then exec is killed -9 with them queued and
 restarted by `mevbot up`, and every ``exec.request`` the store recorded must get its
-``exec.result`` (both critical topics). Today none does (strict xfail, reason below).
+``exec.result`` (both critical topics): the receiving bus acknowledges a request only once
+execution has handled it (7925c0e), so the publisher's journal redelivers the queued ones.
 """
 
 from __future__ import annotations

@@ -3,21 +3,21 @@
 Not yet on a replayed recording (`mevbot record`/`replay` are being built): instead the
 monolithic bot and the placed one run side by side, as real processes, on the same devnet, and
 see the same feed and chain. Two price gaps are opened by real router swaps; each run's store
-then holds the opportunities and risk decisions it made, compared row by row (amounts and
-rules; not timestamps, and not net profit, which depends on which block's base fee each bot had
-seen when it priced gas). Execution is dry run in both, so neither changes the chain. Risk's
+then holds the opportunities and risk decisions it made, compared by procs.compare_runs (amounts
+and rules; not timestamps, and not net profit, which depends on which block's base fee each bot
+had seen when it priced gas; rows with a feed position only as a set: whether a swap's feed
+message beats its block's logs to the bot is a race on the devnet). Execution is dry run in both, so neither changes the chain. Risk's
 in-flight rule is off in both (see procs.SAME_TIMING_RISK): it depends on result latency.
 
 - distributed: feed (monitor, parser, pipeline), scan (scanner), trade (risk, execution, store)
   over Unix sockets: the same opportunities and the same decisions.
 - clustered: the same with two scanner processes, shards 0/2 and 1/2: together the same
-  opportunities, none found twice. (Risk decisions are not compared here: two publishers
+  opportunities, none found twice for one event. (Risk decisions are not compared here: two publishers
   interleave at risk in arrival order, so its in-flight rule may see them in another order.)
 """
 
 from __future__ import annotations
 
-import collections
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +26,7 @@ import pytest
 
 from mevbot.devnet.abi import encode_call
 
-from .procs import (SAME_TIMING_RISK, THREE_PROCESSES, Proc, base_config, decisions, environ, is_ready, opportunities,
+from .procs import (SAME_TIMING_RISK, compare_runs, THREE_PROCESSES, Proc, base_config, decisions, environ, is_ready, opportunities,
                     placement_toml, quiet, socket_of, wait_until)
 
 pytestmark = pytest.mark.devnet
@@ -80,13 +80,6 @@ def settled(read, timeout_s: float, what: str, log) -> list:
     raise AssertionError(f"{what}: not settled within {timeout_s} s (last {last})\n{log()[-5000:]}")
 
 
-def summary(got: list, want: list) -> str:
-    def by_seq(rows):
-        return dict(collections.Counter(row[3] for row in rows))
-    return (f"placed: {len(got)} rows by seq {by_seq(got)}; monolithic: {len(want)} rows by seq {by_seq(want)}; "
-            f"only placed: {sorted(set(got) - set(want), key=repr)[:3]}; only monolithic: {sorted(set(want) - set(got), key=repr)[:3]}")
-
-
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_a_placed_deployment_finds_and_decides_what_the_monolithic_bot_does(devnet, layout):
     processes, overrides = LAYOUTS[layout]
@@ -116,11 +109,11 @@ def test_a_placed_deployment_finds_and_decides_what_the_monolithic_bot_does(devn
                                 mono.log_text)
             got_opps = settled(lambda: opportunities(placed_store, t0), 60, f"{layout} opportunities",
                                placed.log_text)
-            assert got_opps == want_opps, summary(got_opps, want_opps)  # sorted: equal lists = none twice
+            compare_runs(got_opps, want_opps)
             if layout == "distributed":
                 want = settled(lambda: decisions(mono_store, t0), 30, "monolithic decisions", mono.log_text)
                 got = settled(lambda: decisions(placed_store, t0), 30, f"{layout} decisions", placed.log_text)
-                assert got == want, summary(got, want)
+                compare_runs(got, want)
             else:
                 log = placed.log_text()
                 assert "[scan0] " in log and "scanner: shard 0/2:" in log and "scanner: shard 1/2:" in log

@@ -2,7 +2,8 @@
 
 A process's modules subscribe after its links are up whenever it starts after its peers (or is
 restarted by `mevbot up`), often several topics at once (the store subscribes to ten). Each
-subscription sends the peer an Interest update; the peer must end with the newest.
+subscription sends the peer an Interest update; the peer must end with the newest (it kept a
+stale one until a82fa4a: queued control frames went out newest first).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import os
 import tempfile
 
-import pytest
 import trio
 
 from mevbot.bus.bus import Bus
@@ -25,8 +25,6 @@ async def wait_for(condition, timeout_s: float = 5.0) -> None:
             await trio.sleep(0.01)  # polling the links' state with a deadline: no event for it
 
 
-@pytest.mark.xfail(strict=True, reason="bus: Lane.enqueue_control() appendleft sends queued Interest "
-                                        "updates newest first, so the peer keeps a stale one (link.py)")
 async def test_subscriptions_made_while_linked_all_reach_the_peer():
     with tempfile.TemporaryDirectory(prefix="mbint") as folder:
         address = os.path.join(folder, "b.sock")

@@ -81,9 +81,6 @@ def own_patterns(routes: list[dict], process: str) -> list[str]:
     return sorted({s["pattern"] for s in local["subscriptions"]} | {f"_inbox.{process}"})
 
 
-@pytest.mark.xfail(reason="bus: a queued Interest update overtakes a newer one (link.py enqueue_control "
-                          "appendleft), so a peer can keep a stale subscription set; see "
-                          "tests/deploy/test_peer_interest.py", strict=False)
 def test_every_process_of_a_placement_learns_what_each_peer_subscribes_to(devnet, workdir):
     from mevbot.control.client import send_command
 
