@@ -39,7 +39,7 @@ def parse_module_list(text: str | None) -> list[str] | None:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def _print_config_error(exc) -> int:
+def print_config_error(exc) -> int:
     where = f" {exc.file}" if exc.file else ""
     print(f"mevbot: invalid config{where}:", file=sys.stderr)
     for problem in exc.problems:
@@ -70,7 +70,7 @@ def load_process_config(config_arg, overrides, process: str | None):
             return 2
         reloader = ConfigReloader(config_arg, overrides=[*mine, *overrides])
     except ConfigError as exc:
-        return _print_config_error(exc)
+        return print_config_error(exc)
     problems = deployment_problems(reloader.current)
     if problems:
         print(f"mevbot run: invalid placement ({len(problems)} problem(s)):", file=sys.stderr)

@@ -47,7 +47,7 @@ def _fail(message: str, problems: list[str] = ()) -> int:
     return 2
 
 
-def _plan(config, host: str, names: list[str], args) -> dict:
+def _plan(config, host: str, names: list[str], args) -> dict | None:
     from mevbot.bus.router import listen_endpoints, plan_routes
     from mevbot.cli.run import load_process_config
     from mevbot.deploy.placement import control_socket_for
@@ -58,7 +58,7 @@ def _plan(config, host: str, names: list[str], args) -> dict:
         # each process's own config (file + its overrides + flags) must load too
         reloader = load_process_config(args.config, args.overrides, name)
         if isinstance(reloader, int):
-            raise SystemExit(2)
+            return None
         mine = reloader.current
         own = mine.deploy  # deploy.process = name
         plan["processes"][name] = {
@@ -144,9 +144,9 @@ def handle_up(args: argparse.Namespace) -> int:
     try:
         reloader = ConfigReloader(args.config, overrides=args.overrides)
     except ConfigError as exc:
-        from mevbot.cli.run import _print_config_error
+        from mevbot.cli.run import print_config_error
 
-        return _print_config_error(exc)
+        return print_config_error(exc)
     config = reloader.current
     deploy = config.deploy
     if not deploy.processes:
@@ -165,11 +165,19 @@ def handle_up(args: argparse.Namespace) -> int:
 
     if args.check:
         plan = _plan(config, host, names, args)
-        print(json.dumps(plan, indent=1)) if args.json else _print_plan(plan)
+        if plan is None:
+            return 2  # a process's own config is invalid: load_process_config said why
+        if args.json:
+            print(json.dumps(plan, indent=1))
+        else:
+            _print_plan(plan)
         return 0
     if args.status:
         status = _status(config, host, names)
-        print(json.dumps(status, indent=1)) if args.json else _print_status(status)
+        if args.json:
+            print(json.dumps(status, indent=1))
+        else:
+            _print_status(status)
         return 0 if all("error" not in e for e in status["processes"].values()) else 1
     return _supervise(config, reloader, host, names, args)
 

@@ -112,6 +112,11 @@ def test_run_and_up_refuse_an_unknown_process_or_a_bad_placement_with_exit_2(wor
         done = run_cli(workdir, *argv)
         assert done.returncode == 2 and "unknown module 'nosuch'" in done.stderr, (argv, done.stderr)
         assert "Traceback" not in done.stderr
+    (workdir / "config.toml").write_text(base_config(workdir) + placement_toml(
+        workdir, {"a": ["store"]}, {"a": ["scanner.max_hops=7"]}))
+    for argv in (["run", "--process", "a"], ["up", "--check"]):
+        done = run_cli(workdir, *argv)  # a process's own overrides must make a valid config too
+        assert done.returncode == 2 and "scanner.max_hops" in done.stderr and "Traceback" not in done.stderr
     (workdir / "config.toml").write_text(base_config(workdir))
     done = run_cli(workdir, "up")
     assert done.returncode == 2 and "the config places no processes" in done.stderr
