@@ -125,6 +125,8 @@ def _watch(args: argparse.Namespace) -> int:
 
         async def on_block(block) -> None:
             nonlocal seen
+            if done.is_set():
+                return  # --count reached: the client may hand over one more block before it is cancelled
             for tx in block.transactions:
                 try:
                     _emit(transaction_record(block, tx, sender=args.senders))
