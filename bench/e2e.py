@@ -54,16 +54,17 @@ TARGET_P50_MS = 2.0
 
 STAGES = ("block published", "intent", "pool state", "opportunity", "approved", "execution started", "signed", "send accepted")
 LOG_STAGES = ("opportunity", "approved", "execution started", "signed", "send accepted")
-NOTES = ("Why most feed-triggered requests are dropped here: the relay sends a block only after anvil mined it, "
-         "and the monitor's `eth_getLogs` for that block usually returns first (above), so the pipeline has "
-         "applied the trade's Sync/Swap logs when its intent arrives; `PoolStateBook.apply_intent` then applies the "
-         "same swap again on top (nothing records that the transaction's logs were already applied), the scanner "
-         "sees a gap that is not on the chain, and the executor's simulation reverts with "
-         "`InsufficientProfit(profit=0, ...)` before anything is signed. Such an intent is never reconciled (its "
-         "logs came before it), so it stays pending and keeps being re-applied to later views of its pools "
-         "(`left_pending` above), which is why many log-triggered requests are dropped too. On Arbitrum One the feed precedes the "
-         "logs, so this devnet artefact hides the path the target is about; the `dropped` row shows when those "
-         "requests were decided, and the log-triggered table the same modules measured from the logs.")
+NOTES = ("Why few requests are feed-triggered here: the relay sends a block only after anvil mined it, and the "
+         "monitor's `eth_getLogs` for that block usually returns first (above), so the pipeline has applied the "
+         "trade's Sync/Swap logs when its intent arrives; since 410bc8a such an intent is not applied again "
+         "(`intents_confirmed_first` above) and the opportunity is found from the logs instead (the log-triggered "
+         "table). On Arbitrum One the feed precedes the logs; `--logs-lag-ms` emulates that by holding each block "
+         "range of the monitor back before it is read (bench-only), so that the feed path the target is about "
+         "carries the trades.")
+LOGS_LAG_NOTE = ("This run held the monitor's block reads back by {lag} ms (`--logs-lag-ms`: the block monitor's "
+                 "`_deliver_range` is wrapped to sleep first, bench-only), as on Arbitrum One where the sequencer "
+                 "feed message precedes the block's logs over RPC; heads, and with them the base fee, come that much "
+                 "later too.")
 GAP_POOLS = (("uniswap_v2", "USDC"), ("sushiswap", "USDT"), ("uniswap_v2", "DAI"), ("sushiswap", "WBTC"),
              ("uniswap_v2", "ARB"), ("sushiswap", "USDC"))
 
@@ -201,21 +202,24 @@ class RunInfo:
     profit_wei: int
     executor: str
     pipeline: dict[str, int] = attrs.field(factory=dict)  # the pool-state book's counters at the end
+    scanner: dict[str, Any] = attrs.field(factory=dict)  # the scanner module's counters at the end
 
 
 _IN_ENGINE: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_in_engine", default=False)
 
 
 def stamp_execution_starts(recorder: Recorder) -> None:
-    """Wrap the engine's execute to note when each request reached it, and time the calls it
-    makes before signing (bench-only; the calls run inside execute's context)."""
+    """Wrap the engine's submit (simulate, sign, send; execute calls it too) to note when each
+    request reached it, and time the calls it makes before signing (bench-only; the calls run
+    inside submit's context, the receipt polling after it does not)."""
     from mevbot.execution.engine import ExecutionEngine
     from mevbot.execution.keys import TradingKey
     from mevbot.rpc.client import RpcClient
 
-    original = ExecutionEngine.execute
+    name = "submit" if hasattr(ExecutionEngine, "submit") else "execute"
+    original = getattr(ExecutionEngine, name)
 
-    async def execute(self, request, **kwargs):
+    async def submit(self, request, **kwargs):
         recorder.execution_starts.setdefault(request.request_id, time.time_ns())
         token = _IN_ENGINE.set(True)
         try:
@@ -223,7 +227,7 @@ def stamp_execution_starts(recorder: Recorder) -> None:
         finally:
             _IN_ENGINE.reset(token)
 
-    ExecutionEngine.execute = execute
+    setattr(ExecutionEngine, name, submit)
 
     def timed(name: str, method):
         async def wrapper(*args, **kwargs):
@@ -297,6 +301,19 @@ async def open_gaps(manifest: dict[str, Any], *, count: int, interval_s: float, 
     return sent
 
 
+def lag_logs(lag_s: float) -> None:
+    """Hold every block range of the monitor back by ``lag_s`` before it is read (bench-only)."""
+    from mevbot.rpc.blocks import BlockMonitor
+
+    original = BlockMonitor._deliver_range
+
+    async def lagged(self, low: int, high: int) -> None:
+        await trio.sleep(lag_s)
+        await original(self, low, high)
+
+    BlockMonitor._deliver_range = lagged
+
+
 async def run_monolithic(args: argparse.Namespace, recorder: Recorder) -> RunInfo:
     """Devnet, traffic and every bot module in this one process (in-memory bus)."""
     from mevbot.config import load_config
@@ -324,6 +341,8 @@ async def run_monolithic(args: argparse.Namespace, recorder: Recorder) -> RunInf
     options = DevnetOptions.from_settings(base.devnet, cache_dir=args.cache_dir)
     stamp_frames(recorder)
     stamp_execution_starts(recorder)
+    if args.logs_lag_ms:
+        lag_logs(args.logs_lag_ms / 1000)
     stats = DemoStats()
     async with trio.open_nursery() as outer:
         manifest = await outer.start(run_devnet, options)
@@ -368,7 +387,11 @@ async def run_monolithic(args: argparse.Namespace, recorder: Recorder) -> RunInf
         by_status[r.status] = by_status.get(r.status, 0) + 1
     book = bot.manager.module("pipeline").book
     pipeline = dict(attrs.asdict(book.counters), left_pending=len(book.pending_transactions()))
+    scanner = bot.manager.module("scanner")
+    scanner_counters = {"published": scanner.published, "coalesced": getattr(scanner, "coalesced", 0),
+                        "l1_source": scanner.l1.source if getattr(scanner, "l1", None) else "config"}
     return RunInfo(placement="monolithic", processes=1, duration_s=round(elapsed, 1), pipeline=pipeline,
+                   scanner=scanner_counters,
                    feed_messages=stats.counts["feed_messages"], opportunities=stats.counts["opportunities"],
                    results_by_status=by_status, profit_wei=end_balance - start_balance, executor=executor)
 
@@ -430,7 +453,8 @@ def render_markdown(report: dict) -> str:
              f"{report['load_after']} after (1/5/15 min).", "",
              f"Run: {run['feed_messages']} feed messages, {run['opportunities']} opportunities, execution results "
              f"{run['results_by_status']}, realised profit {run['profit_wei'] / 1e18:.6f} WETH (executor balance); "
-             f"pipeline counters at the end {run['pipeline']}.",
+             f"pipeline counters at the end {run['pipeline']}; scanner {run.get('scanner') or {}} (`coalesced`: "
+             "state changes folded into a later one because the scanner was behind).",
              "", "**Feed-triggered requests**: milliseconds from the frame's arrival at the feed client to the end of "
              f"each stage, over the {report['samples']} execution requests a feed message triggered; outcomes "
              f"{report['feed_triggered_outcomes']}:", ""]
@@ -476,6 +500,9 @@ def main() -> int:
     parser.add_argument("--gap-eth", type=int, default=15, help="ETH spent by each gap-opening swap")
     parser.add_argument("--seed", type=int, default=1, help="noise traders' seed")
     parser.add_argument("--cache-dir", default=str(ROOT / ".devnet" / "cache"), help="saved devnet chain state")
+    parser.add_argument("--logs-lag-ms", type=float, default=0.0,
+                        help="hold the monitor's block reads back this long, as on Arbitrum One where the feed "
+                             "precedes the logs (bench-only emulation; 0 = the devnet as it is)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results alone")
     args = parser.parse_args()
 
@@ -496,7 +523,8 @@ def main() -> int:
               "logs_before_feed": recorder.logs_before_feed(), "round_trips": {
                   name: {"n": len(v), "p50_ms": round(percentile(v, 0.5), 3), "p99_ms": round(percentile(v, 0.99), 3)}
                   for name, v in recorder.round_trips.items()},
-              "target_p50_ms": TARGET_P50_MS, "notes": NOTES, "rows": rows, "log_rows": log_rows}
+              "target_p50_ms": TARGET_P50_MS,
+              "notes": NOTES + (" " + LOGS_LAG_NOTE.format(lag=f"{args.logs_lag_ms:g}") if args.logs_lag_ms else ""), "rows": rows, "log_rows": log_rows}
     print(render_markdown(report))
     if not args.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)

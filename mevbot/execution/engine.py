@@ -115,6 +115,14 @@ def build_transaction(calldata: bytes, settings: ExecutionSettings, *, executor:
     return tx
 
 
+@attrs.frozen
+class Submitted:
+    """A transaction sent for a request, its receipt not yet read."""
+
+    tx_hash: str
+    sent: dict
+
+
 class ExecutionEngine:
     def __init__(self, *, rpc: Any, senders: list[Any], key: TradingKey | None, executor: str,
                  settings: ExecutionSettings, chain_id: int, nonces: NonceManager | None = None) -> None:
@@ -130,7 +138,21 @@ class ExecutionEngine:
 
     async def execute(self, request: ExecutionRequest, *, halted: Callable[[], str | None] | None = None
                       ) -> ExecutionResult:
-        """Run one request; ``halted()`` is asked right before signing (emergency stop)."""
+        """Run one request to its result; ``halted()`` is asked right before signing (emergency stop)."""
+        outcome = await self.submit(request, halted=halted)
+        if isinstance(outcome, Submitted):
+            return await self.track(outcome)
+        return outcome
+
+    async def track(self, submitted: Submitted) -> ExecutionResult:
+        """Wait for a sent transaction's receipt (or the timeout) and read its result."""
+        return await self._track(submitted.tx_hash, submitted.sent)
+
+    async def submit(self, request: ExecutionRequest, *, halted: Callable[[], str | None] | None = None
+                     ) -> ExecutionResult | Submitted:
+        """Simulate, sign and send one request: its final result when it ends before or at the
+        send (dropped, dry run, refused), else :class:`Submitted`, to :meth:`track`. Split from
+        the tracking so that the next request need not wait for this one's receipt."""
         opp = request.opportunity
         s = self.settings
         min_profit = min_profit_of(opp, s)
@@ -202,7 +224,7 @@ class ExecutionEngine:
                     sent_ns=sent_ns)
         if tx_hash is None:
             return ExecutionResult(status="failed", reason=f"send refused: {error}", **sent)
-        return await self._track(tx_hash, sent)
+        return Submitted(tx_hash, sent)
 
     async def _send(self, raw_tx: bytes) -> tuple[str | None, Exception | None]:
         """Send to every endpoint at once; the hash if any accepted it, else the last error.

@@ -8,14 +8,18 @@ publisher after the restart. One whose handling raised is not acknowledged eithe
 restarted module is handed it again and, finding its id handled, acknowledges it unanswered
 rather than risk a second send. The emergency stop is checked right before
 every send. A request being handled when the module is stopped is finished first (within the
-shutdown deadline), so a clean stop never leaves a sent transaction without its result. In dry-run mode (the default) requests are simulated and never sent.
+shutdown deadline), so a clean stop never leaves a sent transaction without its result. Requests are
+simulated and sent one at a time, in arrival order (so nonces follow it); a sent transaction's
+receipt is awaited in a task of its own, so the next request does not wait up to a block for it,
+and results are published as their receipts come. In dry-run mode (the default) requests are
+simulated and never sent.
 """
 
 from __future__ import annotations
 
 import trio
 
-from mevbot.execution.engine import TOPIC_REQUEST, TOPIC_RESULT, ExecutionEngine, ExecutionResult
+from mevbot.execution.engine import TOPIC_REQUEST, TOPIC_RESULT, ExecutionEngine, ExecutionResult, Submitted
 from mevbot.observability import metrics
 from mevbot.runtime.module import Module, ModuleContext
 
@@ -74,32 +78,50 @@ class ExecutionModule(Module):
                 else:
                     ctx.health.degraded("no executor contract: nothing can be simulated or sent")
                 task_status.started()
-                async for env in requests:
-                    await ctx.gate.wait_open()
-                    request = env.payload
-                    if request.request_id in self.handled:
-                        requests.ack(env)  # a redelivery of a critical message we already handled
-                        continue
-                    self.handled.add(request.request_id)
 
-                    def halted() -> str | None:
-                        current = stop.refresh()
-                        return f"emergency stop: {current.reason}" if current.active else None
+                def halted() -> str | None:
+                    current = stop.refresh()
+                    return f"emergency stop: {current.reason}" if current.active else None
 
-                    # A request once started is finished, result published, even if STOP comes
-                    # meanwhile: a sent transaction is never left untracked by a clean shutdown (the
-                    # shutdown deadline still cuts it).
-                    with ctx.shielded_cleanup():
-                        await self._handle(ctx, env, request, executor, halted)
-                    requests.ack(env)  # its exec.result is published (journalled if critical)
+                # Sent transactions wait for their receipts here, so the next request is simulated
+                # and sent without waiting up to a block for the previous one's receipt.
+                async with trio.open_nursery() as receipts:
+                    async for env in requests:
+                        await ctx.gate.wait_open()
+                        request = env.payload
+                        if request.request_id in self.handled:
+                            requests.ack(env)  # a redelivery of a critical message we already handled
+                            continue
+                        self.handled.add(request.request_id)
+                        # A request once started is finished, result published, even if STOP comes
+                        # meanwhile: a sent transaction is never left untracked by a clean shutdown
+                        # (the shutdown deadline still cuts it; the receipt waits are shielded too).
+                        with ctx.shielded_cleanup():
+                            await self._handle(ctx, env, request, executor, halted, receipts, requests)
 
-    async def _handle(self, ctx: ModuleContext, env, request, executor: str, halted) -> None:
+    async def _handle(self, ctx: ModuleContext, env, request, executor: str, halted, receipts, requests) -> None:
+        """Simulate and send ``request``; its result is published and ``env`` acknowledged now,
+        or, once sent, by a receipt task in ``receipts``."""
         if not executor:
             opp = request.opportunity
             result = ExecutionResult(request.request_id, opp.cycle_key, "dropped", "no executor contract",
                                      opp.gross_profit, seq=opp.seq, tx_index=opp.tx_index)
         else:
-            result = await self.engine.execute(request, halted=halted)
+            outcome = await self.engine.submit(request, halted=halted)
+            if isinstance(outcome, Submitted):
+                receipts.start_soon(self._track, ctx, env, request, outcome, requests)
+                return
+            result = outcome
+        await self._publish(ctx, env, request, result)
+        requests.ack(env)  # its exec.result is published (journalled if critical)
+
+    async def _track(self, ctx: ModuleContext, env, request, submitted: Submitted, requests) -> None:
+        with ctx.shielded_cleanup():  # entered before this task's first checkpoint
+            result = await self.engine.track(submitted)
+            await self._publish(ctx, env, request, result)
+        requests.ack(env)
+
+    async def _publish(self, ctx: ModuleContext, env, request, result: ExecutionResult) -> None:
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
         if result.signed_ns is not None:
             metrics.observe_trace_stage("signed", env.trace_id, result.signed_ns)
