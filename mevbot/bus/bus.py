@@ -5,8 +5,8 @@ Modules get it as ``ctx.bus``. ``publish`` wraps a registered attrs payload in a
 itself, never serialised) and to every peer link whose remote subscriptions match (encoded once).
 Critical topics are journalled in SQLite before ``publish`` returns and delivered at least once;
 one from a peer is acknowledged to it only once handled here (``subscribe(..., ack="manual")``
-and :meth:`Subscription.ack`; see mevbot/bus/handover.py, journal.py and link.py). Nothing here is fire-and-forget: links and listeners
-run in the nursery of :meth:`Bus.run`.
+and :meth:`Subscription.ack`; see mevbot/bus/handover.py, journal.py and link.py). Nothing here
+is fire-and-forget: links and listeners run in the nursery of :meth:`Bus.run`.
 """
 
 from __future__ import annotations

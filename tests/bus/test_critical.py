@@ -92,3 +92,64 @@ async def test_a_republished_critical_id_is_acknowledged_but_not_delivered_again
         assert b.duplicates == 2 and sub.depth == 0
         assert b.journal.seen(12345)
         nursery.cancel_scope.cancel()
+
+
+def start_receiver(address, journal, *options):
+    return subprocess.Popen([sys.executable, "-m", "tests.bus.critical_receiver", "--address", address,
+                             "--journal", journal, *options], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+
+
+async def read_line(proc) -> str:
+    return await trio.to_thread.run_sync(proc.stdout.readline, abandon_on_cancel=True)
+
+
+async def test_a_receiver_killed_with_critical_messages_unhandled_handles_each_exactly_once_after_its_restart(tmp_path):
+    n, k = 200, 60
+    bus = Bus(BusSettings(persist_path=str(tmp_path / "test.sqlite"), critical_topics=["exec.#"]),
+              process="test")
+    address = str(tmp_path / "test.sock")
+    receiver_journal = str(tmp_path / "recv.sqlite")
+    ids = [(1 << 100) + i for i in range(n)]
+    procs = []
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(bus.run)
+            await nursery.start(bus.serve, UnixTransport(), address)
+            # handles k, takes one more and never finishes it, the rest stay queued unhandled
+            first = start_receiver(address, receiver_journal, "--handle", str(k), "--queued", str(n - k - 1))
+            procs.append(first)
+            await wait_for(lambda: "recv" in bus.links and bus.links["recv"].wants("exec.request"))
+            for i in range(n):
+                await bus.publish("exec.request", Tick(i), message_id=ids[i])
+            with trio.fail_after(20):
+                handled_first = [await read_line(first) for _ in range(k)]
+                assert await read_line(first) == "queued\n"
+            await wait_for(lambda: bus.journal.pending_count("recv") == n - k)
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+            await wait_for(lambda: not bus.links["recv"].fast.connected)  # all it sent is read
+            assert bus.journal.pending_count("recv") == n - k  # only what it handled was acknowledged
+
+            # an idempotent producer publishes them all again while the receiver is down
+            for i in range(n):
+                await bus.publish("exec.request", Tick(i), message_id=ids[i])
+            assert bus.journal.pending_count("recv") == n
+            # it subscribes only once the n - k it never handled are held for want of a subscriber
+            second = start_receiver(address, receiver_journal, "--held", str(n - k))
+            procs.append(second)
+            with trio.fail_after(20):
+                assert await read_line(second) == "held\n"
+                handled_second = [await read_line(second) for _ in range(n - k)]
+            await wait_for(lambda: bus.journal.pending_count("recv") == 0)
+            second.send_signal(signal.SIGKILL)
+            second.wait()
+            after = second.stdout.read()  # it prints before it acknowledges: anything surfaced twice
+            nursery.cancel_scope.cancel()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert handled_first == [f"handled {i}\n" for i in range(k)]
+    assert handled_second == [f"handled {i}\n" for i in range(k, n)]  # in order, none lost
+    assert after == ""  # none surfaced twice
