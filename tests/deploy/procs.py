@@ -234,6 +234,22 @@ def compare_runs(got: list[tuple], want: list[tuple], *, key_len: int = 3) -> No
     assert {r[:key_len] for r in got} == {r[:key_len] for r in want}, f"priced outcomes differ; {detail()}"
 
 
+def matches_eventually(read, want: list[tuple], timeout_s: float = 30.0) -> list[tuple]:
+    """Poll ``read()`` until it tells ``want``'s story (:func:`compare_runs`), or the deadline; then
+    compare for real. A placed deployment may lag the monolithic bot (several processes on two
+    shared cores), so its store going quiet for a moment does not mean it is done."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            compare_runs(read(), want)
+            break
+        except AssertionError:
+            time.sleep(0.2)  # polling a store another process writes, with a deadline
+    got = read()
+    compare_runs(got, want)
+    return got
+
+
 def quiet(read, what: str, log=lambda: "", quiet_s: float = 2.0, timeout_s: float = 30.0) -> None:
     """Wait until ``read()`` has not changed for ``quiet_s``: a freshly started monitor gets the feed
     relay's whole backlog and the bot evaluates those old intents first (see docs/deployment.md)."""
