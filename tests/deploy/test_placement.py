@@ -120,3 +120,25 @@ def test_run_and_up_refuse_an_unknown_process_or_a_bad_placement_with_exit_2(wor
     (workdir / "config.toml").write_text(base_config(workdir))
     done = run_cli(workdir, "up")
     assert done.returncode == 2 and "the config places no processes" in done.stderr
+
+
+def test_plain_run_ignores_the_placement_and_links_to_no_peer(workdir):
+    """`mevbot run` without --process stays monolithic: no listener, no dial, whatever [deploy] says."""
+    from mevbot.control.client import send_command
+
+    from .procs import Proc, status_of, wait_until
+
+    (workdir / "config.toml").write_text(base_config(workdir) + f'\n[store]\npath = "{workdir / "s.sqlite"}"\n'
+                                         + placement_toml(workdir, {"a": ["store"], "b": ["monitor"]}))
+    bot = Proc(["run", "--config", str(workdir / "config.toml"), "--modules", "store"], workdir,
+               {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, "bot.log")
+    try:
+        socket = workdir / "run" / "bot-{process}.sock"  # a plain run keeps the path as written
+        # running modules: the bus started before them, and a placed one makes its links right then
+        wait_until(lambda: [m["state"] for m in (status_of(socket) or {}).get("modules", [])] == ["running"],
+                   20, "bot running its store", bot.log_text)
+        routes = send_command(socket, "routes")["routes"]
+        assert [r["transport"] for r in routes] == ["memory"]
+        assert not (workdir / "bus-a.sock").exists() and "bus-b.sock" not in bot.log_text()
+    finally:
+        bot.kill()
