@@ -7,7 +7,9 @@ goes to the bus's dead letter queue, where it is counted and replayable. Message
 run the retention task and a periodic snapshot of the Prometheus metrics into ``metrics``.
 
 Stopping drains: whatever is still in the subscriptions or the writer's queue is written inside
-``ctx.shielded_cleanup()`` before the connection closes.
+``ctx.shielded_cleanup()`` before the connection closes. A critical topic's messages from a
+peer (``[bus] critical_topics``: ``exec.result``) are acknowledged only once their rows are
+committed (``ack="manual"``), so the publisher redelivers what a killed store never wrote.
 
 Without a bus (tests, tools) :meth:`StoreModule.ingest` takes ``(topic, payload)`` directly.
 """
@@ -56,8 +58,12 @@ class StoreModule(Module):
         watch_store(self.stats)
         subs = []
         if ctx.bus is not None:
+            # a critical topic (exec.result) from a peer is acknowledged only once its rows are
+            # committed, so a store killed with results queued gets them again from the publisher
             subs = [ctx.bus.subscribe(topic, name=f"store:{topic}", queue_size=settings.queue_size,
-                                      overflow="dead-letter") for topic in TOPIC_ROWS]
+                                      overflow="dead-letter",
+                                      ack="manual" if ctx.bus.is_critical(topic) else "auto")
+                    for topic in TOPIC_ROWS]
         unsent = [collections.deque() for _ in subs]  # per pump: rows taken, not yet queued
         try:
             async with trio.open_nursery() as nursery:
@@ -93,6 +99,9 @@ class StoreModule(Module):
             while unsent:
                 await self.writer.put(*unsent[0])
                 unsent.popleft()
+            if sub.manual_ack:
+                await self.writer.wait_done(self.writer.accepted)
+                sub.ack(*batch)
             if self.writer.failed_rows:
                 ctx.health.degraded(f"{self.writer.failed_rows} rows could not be written; "
                                     "they are in failed_writes (see the log)")

@@ -194,8 +194,9 @@ TOPIC_ROWS: dict[str, Callable[[Any, Meta], list[tuple[str, Row]]]] = {
 }
 """Stored topics; anything else is ignored (and counted by the caller)."""
 
-#: Tables written with "insert or ignore": reference data keyed by address, first sighting wins.
-KEYED_TABLES = frozenset({"tokens", "pools"})
+#: Tables written with "insert or ignore": reference data keyed by address, first sighting wins;
+#: and execution results, unique per bus message id (a critical topic may be redelivered).
+KEYED_TABLES = frozenset({"tokens", "pools", "execution_results"})
 
 
 def rows_for(topic: str, payload: Any, meta: Meta) -> list[tuple[str, Row]] | None:

@@ -109,12 +109,23 @@ def _v5_pool_states_tx_index(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX pool_states_tx_hash ON pool_states (tx_hash)")
 
 
+def _v6_execution_results_once_per_message(db: sqlite3.Connection) -> None:
+    """``exec.result`` is critical: delivered at least once, so a result redelivered after the
+    store was killed between its commit and its acknowledgement is the same message again. One
+    row per bus message id (earlier duplicates, if any, collapse to the first)."""
+    has_id = "message_id IS NOT NULL AND message_id != ''"  # rows ingested without a bus envelope have none
+    db.execute(f"DELETE FROM execution_results WHERE {has_id} AND id NOT IN "
+               f"(SELECT MIN(id) FROM execution_results WHERE {has_id} GROUP BY message_id)")
+    db.execute(f"CREATE UNIQUE INDEX execution_results_message ON execution_results (message_id) WHERE {has_id}")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_tables,
     _v2_failed_writes_and_indexes,
     _v3_breaker_trips,
     _v4_state_changes_and_trace_indexes,
     _v5_pool_states_tx_index,
+    _v6_execution_results_once_per_message,
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

@@ -54,12 +54,18 @@ class StoreWriter:
         self.rejected = 0  # offer() refused: the queue was full
         self.rows_by_table: collections.Counter[str] = collections.Counter()
         self.write_seconds = 0.0  # time spent inside the worker thread
+        # rows accepted / rows done (written, or kept in failed_writes), in FIFO order: a caller
+        # that notes ``accepted`` after queueing knows its rows are stored once ``done`` reaches it
+        self.accepted = 0
+        self.done = 0
+        self._done_changed = trio.Event()
 
     # ---- producers ---------------------------------------------------------------------
 
     async def put(self, table: str, row: Row) -> None:
         """Queue a row, waiting while the queue is full (backpressure)."""
         await self._send.send((table, row))
+        self.accepted += 1
 
     def offer(self, table: str, row: Row) -> bool:
         """Queue a row now; False (and counted) when the queue is full."""
@@ -68,7 +74,19 @@ class StoreWriter:
         except trio.WouldBlock:
             self.rejected += 1
             return False
+        self.accepted += 1
         return True
+
+    async def wait_done(self, mark: int) -> None:
+        """Return once the first ``mark`` rows ever accepted are in the database (written, or
+        kept in failed_writes): what a consumer of a critical topic waits for before acking."""
+        while self.done < mark:
+            await self._done_changed.wait()
+
+    def _batch_done(self, count: int) -> None:
+        self.done += count
+        self._done_changed.set()
+        self._done_changed = trio.Event()
 
     @property
     def queued(self) -> int:
@@ -94,6 +112,7 @@ class StoreWriter:
             batch = pending[:self.batch_rows]
             await trio.to_thread.run_sync(self._write_batch, batch, limiter=self.limiter)
             del pending[:len(batch)]
+            self._batch_done(len(batch))
 
     async def drain(self, extra: list[tuple[str, Row]] = ()) -> int:
         """Write everything taken or queued but not yet written, then ``extra``; returns how many rows.
@@ -109,11 +128,13 @@ class StoreWriter:
             except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
                 break
         pending.extend(extra)
+        self.accepted += len(extra)
         count = len(pending)
         while pending:
             batch = pending[:self.batch_rows]
             await trio.to_thread.run_sync(self._write_batch, batch, limiter=self.limiter)
             del pending[:len(batch)]
+            self._batch_done(len(batch))
         return count
 
     # ---- in the worker thread ----------------------------------------------------------

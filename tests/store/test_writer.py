@@ -124,3 +124,48 @@ async def test_writing_does_not_block_the_event_loop(db):
         nursery.cancel_scope.cancel()
     assert writer.batches == 1
     assert ticks > 10  # the loop turned many times during the single 20 000-row write
+
+
+async def test_wait_done_returns_once_every_row_accepted_before_it_is_in_the_database(db):
+    writer = StoreWriter(db, batch_rows=500, flush_interval_s=0.05)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for i in range(3):
+            await writer.put("metrics", _metric(i))
+        with trio.fail_after(10):
+            await writer.wait_done(writer.accepted)  # what the store awaits before acking a critical topic
+        assert db.execute("SELECT COUNT(*) FROM metrics").fetchone() == (3,)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_redelivered_execution_result_is_stored_once(db):
+    from mevbot.store.rows import Meta, rows_for
+    from tests.store.messages import exec_result
+
+    meta = Meta(created_s=1.0, topic="exec.result", message_id="ab" * 16)
+    writer = StoreWriter(db, batch_rows=500, flush_interval_s=0.01)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for _ in range(2):  # the same bus message twice: at-least-once delivery after a restart
+            for table, row in rows_for("exec.result", exec_result(), meta):
+                await writer.put(table, row)
+        with trio.fail_after(10):
+            await writer.wait_done(writer.accepted)
+        nursery.cancel_scope.cancel()
+    assert db.execute("SELECT COUNT(*) FROM execution_results").fetchone() == (1,)
+
+
+async def test_execution_results_without_a_bus_message_id_are_all_kept(db):
+    from mevbot.store.rows import Meta, rows_for
+    from tests.store.messages import exec_result
+
+    writer = StoreWriter(db, batch_rows=500, flush_interval_s=0.01)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for _ in range(2):  # StoreModule.ingest without an envelope: no id to deduplicate on
+            for table, row in rows_for("exec.result", exec_result(), Meta(created_s=1.0, topic="exec.result")):
+                await writer.put(table, row)
+        with trio.fail_after(10):
+            await writer.wait_done(writer.accepted)
+        nursery.cancel_scope.cancel()
+    assert db.execute("SELECT COUNT(*) FROM execution_results").fetchone() == (2,)
