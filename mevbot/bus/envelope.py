@@ -9,12 +9,18 @@ addition to make.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import secrets
 import time
 from typing import Any
 
 import attrs
+
+#: The trace id of the message the running task took last from a subscription (0: none). Set by
+#: :class:`~mevbot.bus.subscription.Subscription` on receive, read by the log filter, so every log
+#: line a module writes while handling a message names that message's trace.
+current_trace: contextvars.ContextVar[int] = contextvars.ContextVar("mevbot_trace", default=0)
 
 _BOOT_PREFIX = secrets.randbits(64) << 64
 _COUNTER = itertools.count(1)

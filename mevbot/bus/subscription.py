@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import trio
 
-from mevbot.bus.envelope import Envelope
+from mevbot.bus.envelope import Envelope, current_trace
 
 
 class Overflow(enum.Enum):
@@ -151,6 +151,7 @@ class Subscription:
         self.delivered += len(batch)
         if self._writers:
             self._writers.unpark_all()
+        current_trace.set(batch[-1].trace_id)
         return batch
 
     async def receive(self) -> Envelope:
@@ -164,6 +165,7 @@ class Subscription:
         env = items.popleft()
         if self._writers:
             self._writers.unpark()
+        current_trace.set(env.trace_id)
         return env
 
     def __aiter__(self):

@@ -1,4 +1,5 @@
-"""Process logging per [log]: text or JSON lines, each record naming the module it came from.
+"""Process logging per [log]: text or JSON lines, each record naming the module it came from
+and the trace id of the bus message that module is handling (see ``current_trace``).
 
 The module name comes from a context variable that the manager sets in each module's task, so
 records from libraries called inside a module (httpx, trio-websocket) carry it too; records
@@ -15,19 +16,28 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from mevbot.bus.envelope import current_trace
+
 #: The module whose task is running (set by the manager in each supervised task).
 current_module: contextvars.ContextVar[str] = contextvars.ContextVar("mevbot_module", default="-")
 
-TEXT_FORMAT = "%(asctime)s %(levelname)-7s [%(mevbot_module)s] %(name)s: %(message)s"
+TEXT_FORMAT = "%(asctime)s %(levelname)-7s [%(mevbot_module)s%(mevbot_trace_tag)s] %(name)s: %(message)s"
 _OURS = "_mevbot_handler"
 
 
 class ModuleNameFilter(logging.Filter):
-    """Adds ``record.mevbot_module`` (attached to handlers, so every record gets it)."""
+    """Adds ``record.mevbot_module`` and the trace of the message being handled,
+    ``record.mevbot_trace`` (32 hex digits, as `mevbot trace` and the store show it, or "-")
+    and ``record.mevbot_trace_tag`` (" trace=<hex>" or "", for the text format). Attached to
+    handlers, so every record gets them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "mevbot_module"):
             record.mevbot_module = current_module.get()
+        if not hasattr(record, "mevbot_trace"):
+            trace = current_trace.get()
+            record.mevbot_trace = f"{trace:032x}" if trace else "-"
+            record.mevbot_trace_tag = f" trace={trace:x}" if trace else ""
         return True
 
 
@@ -39,6 +49,7 @@ class JsonLineFormatter(logging.Formatter):
             "ts": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "module": getattr(record, "mevbot_module", "-"),
+            "trace": getattr(record, "mevbot_trace", "-"),
             "logger": record.name,
             "msg": record.getMessage(),
         }

@@ -67,3 +67,47 @@ async def test_text_lines_carry_the_module_name_and_respect_the_level(restore_ro
     text = out.getvalue()
     assert "WARNING [chatty] somelib: from inside" in text
     assert "module chatty ready" not in text  # INFO is below the level
+
+
+class Handler(Module):
+    """Logs once per message it takes from the bus."""
+
+    name = "handler"
+
+    async def run(self, ctx, *, task_status=trio.TASK_STATUS_IGNORED):
+        with ctx.bus.subscribe("work.#") as sub:
+            task_status.started()
+            async for env in sub:
+                logging.getLogger("somelib").warning("handling %s", env.payload)
+
+
+async def test_log_lines_written_while_handling_a_message_carry_its_trace_id(restore_root_logger):
+    from mevbot.bus.bus import Bus
+    from tests.bus.messages import Tick
+
+    out = io.StringIO()
+    configure_logging(LogSettings(level="INFO", format="json"), stream=out)
+    bus = Bus()
+    manager = ModuleManager([Handler()], bus=bus)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(manager.run)
+        await bus.publish("work.a", Tick(1), trace_id=0xABC)
+        await bus.publish("work.b", Tick(2), trace_id=0xDEF)
+        with trio.fail_after(10):
+            while out.getvalue().count("handling") < 2:
+                await trio.sleep(0.01)  # polling the handler's real output, with a deadline
+        await manager.shutdown()
+    records = {r["msg"]: r for r in map(json.loads, out.getvalue().splitlines())}
+    assert records["handling Tick(seq=1, note='')"]["trace"] == f"{0xABC:032x}"
+    assert records["handling Tick(seq=2, note='')"]["trace"] == f"{0xDEF:032x}"
+    assert records["handling Tick(seq=1, note='')"]["module"] == "handler"
+    assert records["module handler ready"]["trace"] == "-"
+
+    text = io.StringIO()
+    configure_logging(LogSettings(level="INFO", format="text"), stream=text)
+    from mevbot.bus.envelope import current_trace
+
+    current_trace.set(0xABC)
+    logging.getLogger("somelib").warning("traced")
+    current_trace.set(0)
+    assert "WARNING [- trace=abc] somelib: traced" in text.getvalue()
