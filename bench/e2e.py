@@ -18,15 +18,29 @@ that message's frame arrived each stage ended:
                     ``ExecutionResult.signed_ns``, the moment the send starts
     send accepted   the first sequencer endpoint answered with the hash (``sent_ns``)
 
-Every time is ``time.time_ns()`` in one process. Only trades triggered by a feed message count
-(an opportunity found from a block's logs has no feed frame to measure from).
+Every time is ``time.time_ns()`` (CLOCK_REALTIME, one clock for every process of the host). Only
+trades triggered by a feed message count (an opportunity found from a block's logs has no feed
+frame to measure from).
 
-``--placement`` chooses where the modules run. Only ``monolithic`` (all modules in one process,
-in-memory bus) exists here; issue 9 adds ``hybrid`` and ``distributed`` as further entries of
-:data:`PLACEMENTS`, each a coroutine ``(args, recorder) -> RunInfo`` that starts the devnet and
-the bot its way and feeds the same :class:`Recorder`, so measuring and reporting stay shared.
+``--placement`` chooses where the modules run (:data:`PLACEMENTS`, each a coroutine ``(args,
+recorder) -> RunInfo`` that starts the devnet and the bot its way and feeds the same
+:class:`Recorder`):
+
+    monolithic   every module in the bench's process, in-memory bus; stamps from bus subscriptions
+    hybrid       hot (monitor, parser, pipeline, scanner, risk, execution) + cold (store, observability)
+    distributed  feed (monitor, parser, pipeline) + scan (scanner) + trade (risk, execution, store)
+    all          each of them in turn, on a fresh devnet with the same traffic; one table
+
+A placed run starts one real ``mevbot run --config C --process NAME`` per process (a generated
+``[deploy]`` config, the bus over Unix sockets) through ``bench/e2e.py _child``, which applies the
+same bench-only wraps as the monolithic run in that process (frame arrival and ``--logs-lag-ms``
+where the monitor runs, engine start where execution runs) and writes their stamps to a file at
+exit; every other stage is read from the store's tables afterwards (each row's ``ts`` is its
+envelope's creation time in the publishing process; results carry ``signed_ns``/``sent_ns``).
+Every process is stopped (SIGTERM, then SIGKILL) at the end, also on failure.
 
     .venv/bin/python bench/e2e.py --duration 60
+    .venv/bin/python bench/e2e.py --placement all --duration 60 --logs-lag-ms 250
 """
 
 from __future__ import annotations
@@ -84,10 +98,11 @@ class Recorder:
     execution_starts: dict[str, int] = attrs.field(factory=dict)  # request id -> engine started on it
     logs_by_block: dict[int, int] = attrs.field(factory=dict)  # block number -> market.pool.logs created ns
     results: list[tuple[int, Any, int]] = attrs.field(factory=list)  # (trace id, ExecutionResult, created ns)
+    frames_by_seq: dict[int, int] = attrs.field(factory=dict)  # seq -> first frame ns, parsed in another process
 
     def frame_times(self) -> dict[int, int]:
         """seq -> when the first frame carrying it arrived (frames are parsed after the run)."""
-        seen: dict[int, int] = {}
+        seen: dict[int, int] = dict(self.frames_by_seq)
         for at_ns, frame in self.frames:
             try:
                 messages = json.loads(frame).get("messages") or []
@@ -203,6 +218,8 @@ class RunInfo:
     executor: str
     pipeline: dict[str, int] = attrs.field(factory=dict)  # the pool-state book's counters at the end
     scanner: dict[str, Any] = attrs.field(factory=dict)  # the scanner module's counters at the end
+    layout: dict[str, list[str]] = attrs.field(factory=dict)  # process -> modules (placed runs)
+    exit_codes: dict[str, Any] = attrs.field(factory=dict)  # process -> exit code after SIGTERM (placed runs)
 
 
 _IN_ENGINE: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_in_engine", default=False)
@@ -396,9 +413,262 @@ async def run_monolithic(args: argparse.Namespace, recorder: Recorder) -> RunInf
                    results_by_status=by_status, profit_wei=end_balance - start_balance, executor=executor)
 
 
-#: placement -> how to run it; issue 9 adds "hybrid" and "distributed" here.
+# --- placed runs: the bot as real `mevbot run --process NAME` processes over Unix sockets ---------
+
+#: placement -> process name -> modules (docs/deployment.md's hybrid and distributed layouts).
+LAYOUTS: dict[str, dict[str, list[str]]] = {
+    "hybrid": {"hot": ["monitor", "parser", "pipeline", "scanner", "risk", "execution"],
+               "cold": ["store", "observability"]},
+    "distributed": {"feed": ["monitor", "parser", "pipeline"], "scan": ["scanner"],
+                    "trade": ["risk", "execution", "store"]},
+}
+CHILD = "_child"  # bench/e2e.py _child STAMPS LAG_MS MODULES -- <mevbot argv>: one placed process
+
+
+def child_main(argv: list[str]) -> int:
+    """One placed process: the same bench-only wraps as the monolithic run (frame arrival stamps and
+    ``--logs-lag-ms`` in the process with the monitor, engine start stamps in the one with
+    execution), then plain ``mevbot run --process NAME``; the stamps go to STAMPS at exit."""
+    import atexit
+
+    stamps_path, lag_ms, modules, rest = argv[0], float(argv[1]), argv[2].split(","), argv[4:]
+    recorder = Recorder()
+    if "monitor" in modules:
+        stamp_frames(recorder)
+        if lag_ms:
+            lag_logs(lag_ms / 1000)
+    if "execution" in modules:
+        stamp_execution_starts(recorder)
+
+    def dump() -> None:
+        Path(stamps_path).write_text(json.dumps({
+            "frames": {str(seq): ns for seq, ns in recorder.frame_times().items()},
+            "execution_starts": recorder.execution_starts, "round_trips": recorder.round_trips}))
+
+    atexit.register(dump)
+    from mevbot.cli import main as mevbot_main
+
+    return mevbot_main(rest)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ready(socket_path: Path) -> bool:
+    from mevbot.control.client import send_command
+    from mevbot.control.errors import ControlError
+
+    try:
+        status = send_command(socket_path, "status", timeout_s=2.0)
+        if not all(m["state"] == "running" for m in status["modules"]):
+            return False
+        peers = send_command(socket_path, "peers", timeout_s=2.0).get("peers")
+    except (ControlError, KeyError, TypeError):
+        return False
+    return peers is None or all(p["connected"] for p in peers)
+
+
+def _stop(procs: dict[str, Any], timeout_s: float = 25.0) -> dict[str, int | None]:
+    """SIGTERM every process group, wait, SIGKILL what is left; exit codes by name."""
+    import signal
+    import subprocess
+
+    for p in procs.values():
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + timeout_s
+    codes = {}
+    for name, p in procs.items():
+        try:
+            codes[name] = p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            codes[name] = p.wait()
+    return codes
+
+
+def _store_rows(path: Path, sql: str) -> list[tuple]:
+    import sqlite3
+
+    if not path.exists():
+        return []
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        try:
+            return db.execute(sql).fetchall()
+        except sqlite3.OperationalError:
+            return []
+
+
+def fill_from_store(recorder: Recorder, store: Path) -> dict[str, int]:
+    """The stage stamps of a placed run from the store's tables: every row's ``ts`` is its bus
+    envelope's ``created_ns`` (time.time_ns in the publishing process, as seconds); the results'
+    ``signed_ns``/``sent_ns`` from their payload. Returns row counts."""
+    from types import SimpleNamespace
+
+    ns = lambda ts: int(round(ts * 1e9))  # noqa: E731
+    for seq, ts in _store_rows(store, "SELECT sequence_number, MIN(ts) FROM feed_messages GROUP BY sequence_number"):
+        recorder.blocks[seq] = ns(ts)
+    for seq, tx, ts in _store_rows(store, "SELECT seq, tx_index, MIN(ts) FROM swaps WHERE seq IS NOT NULL "
+                                          "GROUP BY seq, tx_index"):
+        recorder.intents[(seq, tx)] = ns(ts)
+    for seq, tx, ts in _store_rows(store, "SELECT seq, tx_index, MIN(ts) FROM state_changes WHERE cause = 'intent' "
+                                          "AND seq IS NOT NULL GROUP BY seq, tx_index"):
+        recorder.pool_states[(seq, tx)] = ns(ts)
+    for seq, tx, key, ts in _store_rows(store, "SELECT seq, tx_index, cycle_key, MIN(ts) FROM opportunities "
+                                               "WHERE seq IS NOT NULL GROUP BY seq, tx_index, cycle_key"):
+        recorder.opportunities[(seq, tx, key)] = ns(ts)
+    for seq, tx, key, ts in _store_rows(store, "SELECT seq, tx_index, cycle_key, MIN(ts) FROM risk_decisions "
+                                               "WHERE approved = 1 AND seq IS NOT NULL GROUP BY seq, tx_index, cycle_key"):
+        recorder.decisions[(seq, tx, key)] = ns(ts)
+    for trace, ts, payload in _store_rows(store, "SELECT trace_id, ts, payload FROM execution_results ORDER BY id"):
+        p = json.loads(payload)
+        recorder.results.append((trace, SimpleNamespace(
+            seq=p.get("seq"), tx_index=p.get("tx_index"), cycle_key=p.get("cycle_key"),
+            request_id=p.get("request_id"), status=p.get("status"), reason=p.get("reason") or "",
+            signed_ns=p.get("signed_ns"), sent_ns=p.get("sent_ns")), ns(ts)))
+    return {"feed_messages": _store_rows(store, "SELECT COUNT(*) FROM feed_messages")[0][0] if store.exists() else 0,
+            "opportunities": _store_rows(store, "SELECT COUNT(*) FROM opportunities")[0][0] if store.exists() else 0}
+
+
+async def run_placed(args: argparse.Namespace, recorder: Recorder, placement: str) -> RunInfo:
+    """Devnet and traffic in this process; the bot as one real ``mevbot run --process NAME`` per
+    process of the layout, over the bus's Unix sockets, all stopped at the end (also on failure)."""
+    import subprocess
+
+    from mevbot.config import load_config
+    from mevbot.demo.session import _balance, bot_overrides
+    from mevbot.devnet.executor import bot_account
+    from mevbot.devnet.runner import DevnetOptions, run_devnet
+    from mevbot.devnet.traders import TrafficOptions, run_traffic
+    from mevbot.rpc.client import RpcClient
+
+    layout = LAYOUTS[placement]
+    work = Path(tempfile.mkdtemp(prefix="mbb"))  # short: Unix socket paths
+    (work / "run").mkdir()
+    files = [f"devnet.home={str(work / 'devnet')}", f"devnet.manifest={str(work / 'devnet' / 'manifest.json')}",
+             "devnet.rpc_port=0", "devnet.feed_port=0", f"devnet.traffic_seed={args.seed}",
+             f"parser.registry_db={str(work / 'registry.sqlite')}",
+             f"risk.state_path={str(work / 'risk-state.json')}", f"store.path={str(work / 'store.sqlite')}"]
+    # The dashboard and metrics are served only by the process placed with observability (there
+    # [observability] enabled = true, on free ports); the others keep it off.
+    placed = "\n".join(f"[deploy.processes.{name}]\nmodules = {json.dumps(mods)}\n"
+                       f"unix = \"{work / f'bus-{name}.sock'}\"\n" + (
+                           f'overrides = ["observability.enabled=true", "observability.metrics_port={_free_port()}", '
+                           f'"observability.dashboard_port={_free_port()}"]\n' if "observability" in mods else "")
+                       for name, mods in layout.items())
+    observability = ""
+    config_path = work / "config.toml"
+    config_path.write_text(f"""[log]
+level = "INFO"
+
+[runtime]
+watch_config = false
+
+[control]
+socket_path = "{work / 'run' / 'bot-{process}.sock'}"
+
+[bus]
+persist_path = "{work / 'bus-{process}.sqlite'}"
+
+{observability}
+[deploy]
+peer_timeout_s = 60.0
+
+{placed}""")
+    base = load_config(str(config_path), overrides=files)
+    options = DevnetOptions.from_settings(base.devnet, cache_dir=args.cache_dir)
+    procs: dict[str, subprocess.Popen] = {}
+    logs = []
+    codes: dict[str, int | None] = {}
+    try:
+        async with trio.open_nursery() as outer:
+            manifest = await outer.start(run_devnet, options)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("MEVBOT")}
+            env[base.execution.devnet_key_env] = bot_account().key.hex()  # anvil's public test key
+            env["PYTHONPATH"] = str(ROOT)
+            sets = [a for o in (*files, *bot_overrides(manifest, options.manifest_path)) for a in ("--set", o)]
+            for name, mods in layout.items():
+                log = open(work / f"{name}.out", "wb")
+                logs.append(log)
+                argv = [sys.executable, str(Path(__file__).resolve()), CHILD, str(work / f"stamps-{name}.json"),
+                        str(args.logs_lag_ms), ",".join(mods), "--", "run", "--config", str(config_path),
+                        "--process", name, *sets, "--set", f"log.file={work / f'{name}.log'}"]
+                procs[name] = subprocess.Popen(argv, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                               start_new_session=True)
+            deadline = trio.current_time() + 90
+            while not all([await trio.to_thread.run_sync(_ready, work / "run" / f"bot-{n}.sock") for n in layout]):
+                dead = {n: p.poll() for n, p in procs.items() if p.poll() is not None}
+                if dead or trio.current_time() > deadline:
+                    raise RuntimeError(f"{placement}: processes not ready (exited: {dead}); see {work}/*.out, *.log")
+                await trio.sleep(0.2)
+            executor, weth = manifest["contracts"]["executor"], manifest["contracts"]["weth9"]
+            async with RpcClient([manifest["rpc_url"]]) as rpc:
+                start_balance = await _balance(rpc, weth, executor)
+                started = trio.current_time()
+                async with trio.open_nursery() as inner:
+                    inner.start_soon(run_traffic, manifest, TrafficOptions.from_settings(
+                        base.devnet, rate_per_s=args.traffic_rate, seed=args.seed))
+                    inner.start_soon(lambda: open_gaps(manifest, count=args.gaps, eth_in=args.gap_eth * 10**18,
+                                                       interval_s=args.duration / (args.gaps + 1)))
+                    await trio.sleep(args.duration)
+                    died = {n: p.poll() for n, p in procs.items() if p.poll() is not None}
+                    if died:
+                        raise RuntimeError(f"{placement}: processes died during the run: {died}; see {work}")
+                    codes = await trio.to_thread.run_sync(_stop, procs)
+                    end_balance = await _balance(rpc, weth, executor)
+                    inner.cancel_scope.cancel()
+                elapsed = trio.current_time() - started
+            outer.cancel_scope.cancel()
+    finally:
+        if any(p.poll() is None for p in procs.values()):
+            codes = _stop(procs)
+        for log in logs:
+            log.close()
+    store_name = next(n for n, mods in layout.items() if "store" in mods)
+    counts = fill_from_store(recorder, work / "store.sqlite")
+    for name in layout:
+        path = work / f"stamps-{name}.json"
+        if not path.exists():
+            continue
+        stamps = json.loads(path.read_text())
+        recorder.frames_by_seq.update({int(seq): ns for seq, ns in stamps["frames"].items()})
+        recorder.execution_starts.update(stamps["execution_starts"])
+        for step, values in stamps["round_trips"].items():
+            recorder.round_trips.setdefault(step, []).extend(values)
+    by_status: dict[str, int] = {}
+    for _trace, r, _at in recorder.results:
+        by_status[r.status] = by_status.get(r.status, 0) + 1
+    print(f"{placement}: work folder {work}, exit codes {codes}, store in process {store_name!r}", file=sys.stderr)
+    return RunInfo(placement=placement, processes=len(layout), duration_s=round(elapsed, 1),
+                   feed_messages=counts["feed_messages"], opportunities=counts["opportunities"],
+                   results_by_status=by_status, profit_wei=end_balance - start_balance, executor=executor,
+                   layout={n: list(m) for n, m in layout.items()}, exit_codes=codes)
+
+
+async def run_hybrid(args: argparse.Namespace, recorder: Recorder) -> RunInfo:
+    return await run_placed(args, recorder, "hybrid")
+
+
+async def run_distributed(args: argparse.Namespace, recorder: Recorder) -> RunInfo:
+    return await run_placed(args, recorder, "distributed")
+
+
+#: placement -> how to run it.
 PLACEMENTS: dict[str, Callable[[argparse.Namespace, Recorder], Awaitable[RunInfo]]] = {
     "monolithic": run_monolithic,
+    "hybrid": run_hybrid,
+    "distributed": run_distributed,
 }
 
 
@@ -442,19 +712,29 @@ def _stage_table(summary: dict, stages: tuple[str, ...], start: str) -> list[str
     return lines
 
 
+def _describe(run: dict) -> str:
+    if not run.get("layout"):
+        return f"{run['placement']} (1 process: devnet, noise traders and every bot module together)"
+    procs = "; ".join(f"{name}: {', '.join(mods)}" for name, mods in run["layout"].items())
+    return (f"{run['placement']} ({run['processes']} bot processes, `mevbot run --process NAME` over Unix sockets "
+            f"— {procs}; devnet and noise traders in the bench process; exit codes after SIGTERM "
+            f"{run.get('exit_codes')})")
+
+
 def render_markdown(report: dict) -> str:
     s, run = report["summary"], report["run"]
     signed = s["stages"].get("signed")
     lines = ["# End to end: feed frame received to signed transaction sent", "",
-             f"`{report['command']}` — {run['placement']} ({run['processes']} process: devnet, noise traders and "
-             f"every bot module together), {run['duration_s']} s on the devnet (anvil, 250 ms blocks, real "
+             f"`{report['command']}` — {_describe(run)}, {run['duration_s']} s on the devnet (anvil, 250 ms blocks, real "
              f"Uniswap V2/V3 and SushiSwap), {report['traffic']}; Python {report['python']}, "
              f"{report['cpus']} shared cores, load average {report['load_before']} before and "
              f"{report['load_after']} after (1/5/15 min).", "",
              f"Run: {run['feed_messages']} feed messages, {run['opportunities']} opportunities, execution results "
              f"{run['results_by_status']}, realised profit {run['profit_wei'] / 1e18:.6f} WETH (executor balance); "
-             f"pipeline counters at the end {run['pipeline']}; scanner {run.get('scanner') or {}} (`coalesced`: "
-             "state changes folded into a later one because the scanner was behind).",
+             + (f"pipeline counters at the end {run['pipeline']}; scanner {run.get('scanner') or {}} (`coalesced`: "
+                "state changes folded into a later one because the scanner was behind)." if not run.get("layout") else
+                "counts from the store's tables (the pipeline's and scanner's counters live in other processes and "
+                "are not collected here).") + "",
              "", "**Feed-triggered requests**: milliseconds from the frame's arrival at the feed client to the end of "
              f"each stage, over the {report['samples']} execution requests a feed message triggered; outcomes "
              f"{report['feed_triggered_outcomes']}:", ""]
@@ -482,8 +762,10 @@ def render_markdown(report: dict) -> str:
     if trips:
         lines += ["", "Inside the engine, in the same run (every request, sent or dropped): how long each call took "
                       "from its start to its reply being processed. The simulation, the estimate and the head are "
-                      "asked at once; the rest of `execution started → signed` is waiting for this one process's "
-                      "event loop, which the scanner's CPU work holds:", "",
+                      "asked at once; the rest of `execution started → signed` is waiting for the event loop of "
+                      + ("this one process, which the scanner's CPU work holds:" if not run.get("layout") or any(
+                          "scanner" in m and "execution" in m for m in run["layout"].values()) else
+                         "the process running execution:"), "",
                   "| step | n | p50 ms | p99 ms |", "| --- | ---: | ---: | ---: |"]
         lines += [f"| {name} | {row['n']} | {row['p50_ms']:,} | {row['p99_ms']:,} |" for name, row in trips.items()]
     if report.get("notes"):
@@ -491,9 +773,72 @@ def render_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def measure(args: argparse.Namespace, placement: str) -> dict[str, Any]:
+    """Run one placement on a fresh devnet and turn what it recorded into its report."""
+    load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    recorder = Recorder()
+    run = trio.run(PLACEMENTS[placement], args, recorder)
+    load_after = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    rows = recorder.samples()
+    log_rows = recorder.log_samples()
+    summary = summarise(rows)
+    log_summary = summarise(log_rows, LOG_STAGES)
+    command = "python bench/e2e.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "python bench/e2e.py"
+    return {"command": ".venv/bin/" + command, "python": platform.python_version(), "cpus": os.cpu_count(),
+            "load_before": load_before, "load_after": load_after,
+            "traffic": f"noise {args.traffic_rate:g}/s seed {args.seed} + {args.gaps} gap-opening swaps of "
+                       f"{args.gap_eth} ETH", "samples": len(rows), "run": attrs.asdict(run), "summary": summary,
+            "feed_triggered_outcomes": recorder.feed_triggered_outcomes(), "log_triggered": log_summary,
+            "logs_before_feed": recorder.logs_before_feed(), "round_trips": {
+                name: {"n": len(v), "p50_ms": round(percentile(v, 0.5), 3), "p99_ms": round(percentile(v, 0.99), 3)}
+                for name, v in recorder.round_trips.items()},
+            "target_p50_ms": TARGET_P50_MS,
+            "notes": NOTES + (" " + LOGS_LAG_NOTE.format(lag=f"{args.logs_lag_ms:g}") if args.logs_lag_ms else ""),
+            "rows": rows, "log_rows": log_rows}
+
+
+def render_all(reports: list[dict]) -> str:
+    """One row per placement (frame received → signed / → send accepted), then each run in full."""
+    first = reports[0]
+    lines = ["# End to end: feed frame received to signed transaction sent, per placement", "",
+             f"`{first['command']}` — each placement on a fresh devnet (anvil from the same saved chain state, "
+             f"250 ms blocks, real Uniswap V2/V3 and SushiSwap) with the same traffic: {first['traffic']}; "
+             f"Python {first['python']}, {first['cpus']} shared cores (the devnet, the traffic and every bot process "
+             "share them). Monolithic: the bot in the bench's own process (memory bus). Hybrid and distributed: one "
+             "real `mevbot run --process NAME` per process, with a generated `[deploy]` config, linked over the "
+             "bus's Unix sockets.", "",
+             "Clock: every stamp is `time.time_ns()` (CLOCK_REALTIME, shared by all processes of this host). "
+             "Frame received: the feed client's frame handler, wrapped in the process that runs the monitor "
+             "(bench-only, as in the monolithic run; its stamps are written to a file when the process exits). "
+             "Signed / send accepted: the execution result's `signed_ns` / `sent_ns`, stamped by the engine in the "
+             "process that runs execution; in the placed runs read back from the store's `execution_results` "
+             "payloads (the store in its own process); the other stages from the store's tables (each row's `ts` "
+             "is its bus envelope's creation time in the publishing process). Samples: requests a feed message "
+             "triggered.", "",
+             "| placement | processes | run s | feed-triggered requests | signed n | frame → signed p50 ms | p99 ms | "
+             "send accepted n | frame → send accepted p50 ms | p99 ms | results | load before | load after |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
+    for rep in reports:
+        run, st = rep["run"], rep["summary"]["stages"]
+        signed, sent = st.get("signed") or {}, st.get("send accepted") or {}
+        procs = (" + ".join("{" + ", ".join(m) + "}" for m in run["layout"].values()) if run.get("layout")
+                 else "1 (all modules)")
+        lines.append(f"| {run['placement']} | {run['processes']}: {procs} | {run['duration_s']} | {rep['samples']} | "
+                     f"{signed.get('n', 0)} | {signed.get('p50_ms', '–')} | {signed.get('p99_ms', '–')} | "
+                     f"{sent.get('n', 0)} | {sent.get('p50_ms', '–')} | {sent.get('p99_ms', '–')} | "
+                     f"{run['results_by_status']} | {rep['load_before']} | {rep['load_after']} |")
+    for rep in reports:
+        body = render_markdown(rep).split("\n", 2)[2]
+        lines += ["", f"## {rep['run']['placement']}", "", body.rstrip("\n").replace(f"`{rep['command']}` — ", "", 1)]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == CHILD:
+        return child_main(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--placement", choices=sorted(PLACEMENTS), default="monolithic")
+    parser.add_argument("--placement", choices=[*PLACEMENTS, "all"], default="monolithic",
+                        help="where the modules run; all: each placement in turn, one table")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of live trading measured")
     parser.add_argument("--traffic-rate", type=float, default=2.0, help="noise trades per second")
     parser.add_argument("--gaps", type=int, default=12, help="seeded gap-opening swaps spread over the run")
@@ -506,30 +851,19 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results alone")
     args = parser.parse_args()
 
-    load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    recorder = Recorder()
-    run = trio.run(PLACEMENTS[args.placement], args, recorder)
-    load_after = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    rows = recorder.samples()
-    log_rows = recorder.log_samples()
-    summary = summarise(rows)
-    log_summary = summarise(log_rows, LOG_STAGES)
-    command = "python bench/e2e.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "python bench/e2e.py"
-    report = {"command": ".venv/bin/" + command, "python": platform.python_version(), "cpus": os.cpu_count(),
-              "load_before": load_before, "load_after": load_after,
-              "traffic": f"noise {args.traffic_rate:g}/s seed {args.seed} + {args.gaps} gap-opening swaps of "
-                         f"{args.gap_eth} ETH", "samples": len(rows), "run": attrs.asdict(run), "summary": summary,
-              "feed_triggered_outcomes": recorder.feed_triggered_outcomes(), "log_triggered": log_summary,
-              "logs_before_feed": recorder.logs_before_feed(), "round_trips": {
-                  name: {"n": len(v), "p50_ms": round(percentile(v, 0.5), 3), "p99_ms": round(percentile(v, 0.99), 3)}
-                  for name, v in recorder.round_trips.items()},
-              "target_p50_ms": TARGET_P50_MS,
-              "notes": NOTES + (" " + LOGS_LAG_NOTE.format(lag=f"{args.logs_lag_ms:g}") if args.logs_lag_ms else ""), "rows": rows, "log_rows": log_rows}
-    print(render_markdown(report))
+    placements = list(PLACEMENTS) if args.placement == "all" else [args.placement]
+    reports = [measure(args, placement) for placement in placements]
+    if args.placement == "all":
+        text = render_all(reports)
+        data: dict[str, Any] = {"command": reports[0]["command"], "placements": reports}
+    else:
+        text = render_markdown(reports[0])
+        data = reports[0]
+    print(text)
     if not args.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "e2e.json").write_text(json.dumps(report, indent=1) + "\n")
-        (RESULTS / "e2e.md").write_text(render_markdown(report))
+        (RESULTS / "e2e.json").write_text(json.dumps(data, indent=1) + "\n")
+        (RESULTS / "e2e.md").write_text(text)
         print(f"wrote {RESULTS / 'e2e.json'} and {RESULTS / 'e2e.md'}")
     return 0
 
