@@ -814,7 +814,11 @@ def render_all(reports: list[dict]) -> str:
              "process that runs execution; in the placed runs read back from the store's `execution_results` "
              "payloads (the store in its own process); the other stages from the store's tables (each row's `ts` "
              "is its bus envelope's creation time in the publishing process). Samples: requests a feed message "
-             "triggered.", "",
+             "triggered; with n around 40 per placement, p99 is the largest sample or next to it. The placed runs "
+             "have no log-triggered table and no logs-before-feed count (`market.pool.logs` is not stored), and no "
+             "pipeline/scanner counters (they live in the child processes). The load average is the host's: the "
+             "devnet (anvil), the noise traders and the bench share the 2 cores with the bot, and so does anything "
+             "else running on the host.", "",
              "| placement | processes | run s | feed-triggered requests | signed n | frame → signed p50 ms | p99 ms | "
              "send accepted n | frame → send accepted p50 ms | p99 ms | results | load before | load after |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
@@ -822,7 +826,7 @@ def render_all(reports: list[dict]) -> str:
         run, st = rep["run"], rep["summary"]["stages"]
         signed, sent = st.get("signed") or {}, st.get("send accepted") or {}
         procs = (" + ".join("{" + ", ".join(m) + "}" for m in run["layout"].values()) if run.get("layout")
-                 else "1 (all modules)")
+                 else "{all modules}")
         lines.append(f"| {run['placement']} | {run['processes']}: {procs} | {run['duration_s']} | {rep['samples']} | "
                      f"{signed.get('n', 0)} | {signed.get('p50_ms', '–')} | {signed.get('p99_ms', '–')} | "
                      f"{sent.get('n', 0)} | {sent.get('p50_ms', '–')} | {sent.get('p99_ms', '–')} | "
