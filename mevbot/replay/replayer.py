@@ -256,7 +256,7 @@ class Replayer:
             await pipeline._on_reorg(pipeline_ctx, reorg, trace)
 
         async def on_state_for_risk(change, trace: int) -> None:
-            await risk.on_state(risk_ctx, change)
+            await risk.on_state(risk_ctx, change, trace)
 
         async def on_state_for_scanner(change, trace: int) -> None:
             await scanner._on_change(scanner_ctx, self.chain, change, trace)
@@ -287,7 +287,7 @@ class Replayer:
             await bus.publish(TOPIC_RESULT, result, source="execution", trace_id=trace)
 
         async def on_result(result, trace: int) -> None:
-            await risk.on_result(risk_ctx, result)
+            await risk.on_result(risk_ctx, result, trace)
 
         bus.route(TOPIC_FEED_BLOCK, on_block)
         bus.route(TOPIC_SWAP_INTENT, on_intent)

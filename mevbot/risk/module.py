@@ -94,10 +94,11 @@ class RiskModule(Module):
 
     async def _results(self, ctx: ModuleContext, sub) -> None:
         async for env in sub:
-            await self.on_result(ctx, env.payload)
+            await self.on_result(ctx, env.payload, env.trace_id)
 
-    async def on_result(self, ctx: ModuleContext, result) -> None:
-        """Close the trade of one execution result; failures count towards the breaker."""
+    async def on_result(self, ctx: ModuleContext, result, trace_id: int = 0) -> None:
+        """Close the trade of one execution result; failures count towards the breaker (a trip
+        carries the trace of the result that tripped it)."""
         now = self.clock()
         if result.status in ("dropped", "dry_run"):
             self.book.in_flight.pop(result.request_id, None)
@@ -108,14 +109,15 @@ class RiskModule(Module):
         if trip is not None:
             ctx.log.error("circuit breaker tripped: %s", trip.reason)
             ctx.health.degraded(f"circuit breaker: {trip.reason}")
-            await ctx.bus.publish(TOPIC_BREAKER, trip, source=self.name)
+            await ctx.bus.publish(TOPIC_BREAKER, trip, source=self.name, trace_id=trace_id)
 
     async def _volatility(self, ctx: ModuleContext, sub) -> None:
         async for env in sub:
-            await self.on_state(ctx, env.payload)
+            await self.on_state(ctx, env.payload, env.trace_id)
 
-    async def on_state(self, ctx: ModuleContext, change) -> None:
-        """Track the prices of the pools one state change moved; a wild move trips the breaker."""
+    async def on_state(self, ctx: ModuleContext, change, trace_id: int = 0) -> None:
+        """Track the prices of the pools one state change moved; a wild move trips the breaker
+        (the trip carries the trace of the change)."""
         if change.cause == "snapshot":
             return
         for entry in change.entries:
@@ -129,4 +131,4 @@ class RiskModule(Module):
             if trip is not None:
                 ctx.log.error("circuit breaker tripped: %s", trip.reason)
                 ctx.health.degraded(f"circuit breaker: {trip.reason}")
-                await ctx.bus.publish(TOPIC_BREAKER, trip, source=self.name)
+                await ctx.bus.publish(TOPIC_BREAKER, trip, source=self.name, trace_id=trace_id)
