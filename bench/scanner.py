@@ -54,10 +54,9 @@ import attrs  # noqa: E402
 
 from mevbot.parser.messages import FeedPosition, PoolKind, RouterKind, SwapHop, SwapIntent  # noqa: E402
 from mevbot.pools.state import PoolSnapshot, PoolStateBook  # noqa: E402
-from mevbot.pricing.tick_bitmap import flip_tick  # noqa: E402
-from mevbot.pricing.tick_math import MAX_TICK, MIN_TICK, get_tick_at_sqrt_ratio  # noqa: E402
+from mevbot.pricing.tick_math import MAX_TICK, get_tick_at_sqrt_ratio  # noqa: E402
 from mevbot.pricing.v2 import V2PoolState  # noqa: E402
-from mevbot.pricing.v3_pool import V3PoolState, simulate_v3_swap  # noqa: E402
+from mevbot.pricing.v3_pool import V3PoolState, simulate_v3_swap, v3_state_from_positions  # noqa: E402
 from mevbot.scanner.cycles import build_cycle_index  # noqa: E402
 from mevbot.scanner.engine import CostInputs, ReferenceScanner, ScanFilters, Scanner, _ViewMemo  # noqa: E402
 
@@ -131,17 +130,7 @@ def v3_state(rng: random.Random, price: float, full_range_liquidity: float, fee:
         low = (tick + rng.randrange(-2000, 2000)) // spacing * spacing
         high = low + spacing * rng.randrange(1, max(2, 600 // spacing))
         ranges.append((max(low, low_usable), min(high, high_usable), int(full_range_liquidity * rng.uniform(0.05, 0.6))))
-    net: dict[int, int] = defaultdict(int)
-    for low, high, liquidity in ranges:
-        net[low] += liquidity
-        net[high] -= liquidity
-    words: dict[int, int] = {}
-    for t in net:
-        flip_tick(words, t, spacing)
-    return V3PoolState(sqrt_price_x96=sqrt_price, tick=tick, liquidity=sum(l for lo, hi, l in ranges if lo <= tick < hi),
-                       fee_pips=fee, tick_spacing=spacing, bitmap_words={w: v for w, v in words.items() if v},
-                       liquidity_net_by_tick=dict(net),
-                       complete_word_range=((MIN_TICK // spacing) >> 8, (MAX_TICK // spacing) >> 8))
+    return v3_state_from_positions(sqrt_price, fee, spacing, ranges)
 
 
 def make_intents(rng: random.Random, tokens, pools, count: int) -> list[SwapIntent]:

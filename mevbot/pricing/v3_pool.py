@@ -23,13 +23,15 @@ through the steps they consume in full, memoised per state and direction (v3_wal
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
 import attrs
 
 from mevbot.pricing.errors import InvalidPoolState, MissingTickData, SolidityRevert
 from mevbot.pricing.full_math import MAX_INT256, MAX_UINT128, MAX_UINT160, MAX_UINT256, MIN_INT256
 from mevbot.pricing.sqrt_price_math import get_next_sqrt_price_from_input, get_next_sqrt_price_from_output
+from mevbot.pricing.tick_bitmap import flip_tick
 from mevbot.pricing.tick_math import (
     MAX_SQRT_RATIO,
     MAX_TICK,
@@ -442,3 +444,25 @@ def apply_v3_swap(state: V3PoolState, result: V3SwapResult) -> V3PoolState:
     return attrs.evolve(
         state, sqrt_price_x96=result.sqrt_price_x96, tick=result.tick, liquidity=result.liquidity
     )
+
+
+def v3_state_from_positions(sqrt_price_x96: int, fee_pips: int, tick_spacing: int,
+                            positions: Iterable[tuple[int, int, int]]) -> V3PoolState:
+    """The state of a V3 pool holding ``positions`` (``(tick_lower, tick_upper, liquidity)``) at
+    ``sqrt_price_x96``, as the pool's mints would leave it: liquidityNet per boundary tick, those
+    ticks flipped in the bitmap, the in-range liquidity, and every bitmap word known. For the
+    benchmarks and tests that build markets in memory."""
+    tick = get_tick_at_sqrt_ratio(sqrt_price_x96)
+    positions = list(positions)
+    net: dict[int, int] = defaultdict(int)
+    for low, high, liquidity in positions:
+        net[low] += liquidity
+        net[high] -= liquidity
+    words: dict[int, int] = {}
+    for t in net:
+        flip_tick(words, t, tick_spacing)
+    return V3PoolState(sqrt_price_x96=sqrt_price_x96, tick=tick,
+                       liquidity=sum(liq for low, high, liq in positions if low <= tick < high), fee_pips=fee_pips,
+                       tick_spacing=tick_spacing, bitmap_words={w: v for w, v in words.items() if v},
+                       liquidity_net_by_tick=dict(net),
+                       complete_word_range=((MIN_TICK // tick_spacing) >> 8, (MAX_TICK // tick_spacing) >> 8))

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import math
 import random
-from collections import defaultdict
 
 import attrs
 
-from mevbot.pricing.tick_bitmap import flip_tick
-from mevbot.pricing.tick_math import MAX_TICK, MIN_TICK, get_tick_at_sqrt_ratio
+from mevbot.pricing.tick_math import MAX_TICK, get_tick_at_sqrt_ratio
 from mevbot.pricing.v2 import V2PoolState
-from mevbot.pricing.v3_pool import V3PoolState
+from mevbot.pricing.v3_pool import V3PoolState, v3_state_from_positions
 
 SPACING = {100: 1, 500: 10, 3000: 60, 10000: 200}
 # symbol, decimals, USD price
@@ -81,15 +79,4 @@ def v3_state(rng: random.Random, price: float, full_range_liquidity: float, fee:
         high = low + spacing * rng.randrange(1, max(2, 900 // spacing))
         ranges.append((max(low, low_usable), min(high, high_usable),
                        int(full_range_liquidity * rng.uniform(0.02, 0.8))))
-    net: dict[int, int] = defaultdict(int)
-    for low, high, liquidity in ranges:
-        net[low] += liquidity
-        net[high] -= liquidity
-    words: dict[int, int] = {}
-    for t in net:
-        flip_tick(words, t, spacing)
-    return V3PoolState(sqrt_price_x96=sqrt_price, tick=tick,
-                       liquidity=sum(liq for lo, hi, liq in ranges if lo <= tick < hi), fee_pips=fee,
-                       tick_spacing=spacing, bitmap_words={w: v for w, v in words.items() if v},
-                       liquidity_net_by_tick=dict(net),
-                       complete_word_range=((MIN_TICK // spacing) >> 8, (MAX_TICK // spacing) >> 8))
+    return v3_state_from_positions(sqrt_price, fee, spacing, ranges)
