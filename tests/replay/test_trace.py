@@ -85,7 +85,21 @@ def stored_run(devnet):
             assert seq is not None, _store_summary(db_path, gap_tx)
             return seq, gap_tx
 
-        seq, gap_tx = trio.run(run)
+        # As on Arbitrum One, the feed message must come before its block's logs, or the pipeline
+        # takes the swap from the logs and no opportunity is triggered at a feed position. The
+        # devnet's relay publishes a block only once mined, often after the block monitor has read
+        # its logs, so the monitor's block reads are held back here (like bench/e2e.py --logs-lag-ms).
+        from mevbot.rpc.blocks import BlockMonitor
+
+        deliver = BlockMonitor._deliver_range
+
+        async def lagged(self, low: int, high: int) -> None:
+            await trio.sleep(0.25)
+            await deliver(self, low, high)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(BlockMonitor, "_deliver_range", lagged)
+            seq, gap_tx = trio.run(run)
         yield work, env, seq, gap_tx
 
 
