@@ -38,7 +38,6 @@ from cattrs.preconf.json import make_converter as json_converter  # noqa: E402
 from cattrs.preconf.msgpack import make_converter as msgpack_converter  # noqa: E402
 from cattrs.preconf.orjson import make_converter as orjson_converter  # noqa: E402
 
-from mevbot.bus.codec import Codec  # noqa: E402
 from mevbot.bus.catalog import register_all  # noqa: E402
 from mevbot.bus.registry import MESSAGES  # noqa: E402
 from mevbot.feed.blocks import decode_block  # noqa: E402
@@ -142,10 +141,8 @@ def main() -> int:
             rows.append({"message": name, "codec": codec_name, "bytes": len(data), "round_trip_ok": ok,
                          "encode_us": round(cpu_us(lambda: encode(payload), args.n), 2),
                          "decode_us": round(cpu_us(lambda: decode(data), args.n), 2)})
-    codec = Codec()
     report = {"python": platform.python_version(), "load_avg_before": load, "load_avg_after": os.getloadavg(),
               "n": args.n, "rows": rows, "bus_codec_json_path": "cattrs + json", "binary_types": ["feed.block"]}
-    del codec
     print(f"{'message':<28} {'codec':<18} {'bytes':>7} {'encode us':>10} {'decode us':>10} {'total':>8}")
     for r in rows:
         if "error" in r:

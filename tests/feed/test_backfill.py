@@ -5,23 +5,19 @@ revealed the gap."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
 import pytest
 import trio
 
-from mevbot.config import load_config
 from mevbot.devnet.abi import encode_call
 from mevbot.feed.codec import encode_broadcast
 from mevbot.feed.messages import BroadcastMessage
 from mevbot.feed.module import TOPIC_FEED_BLOCK
-from mevbot.runtime.bot import Bot
-from mevbot.runtime.registry import select_modules
 from tests.devnet.test_relay import collect
 from tests.feed.feed_server import SampleFeedServer
-from tests.fixtures.botconfig import devnet_environ
+from tests.fixtures.botconfig import bot_on_feed
 
 pytestmark = pytest.mark.devnet
 
@@ -49,15 +45,10 @@ async def test_a_dropped_feed_message_is_backfilled_from_the_chain_in_sequence_o
 
     with tempfile.TemporaryDirectory(prefix="mbfill") as name:  # short: the control socket's path limit
         workdir = Path(name)
-        environ = devnet_environ(devnet, workdir)
         async with trio.open_nursery() as nursery:
             server = SampleFeedServer(frames)
             await server.start(nursery)
-            environ["MEVBOT__MONITOR__FEED_URLS"] = json.dumps([server.url])
-            environ["MEVBOT__CONTROL__SOCKET_PATH"] = str(workdir / "bot.sock")
-            config = load_config(None, environ=environ)
-            modules, _ = select_modules(config, ["monitor"])
-            bot = Bot(config, modules, handle_signals=False)
+            bot = bot_on_feed(devnet, workdir, server.url, ["monitor"])
             published = bot.bus.subscribe(TOPIC_FEED_BLOCK, name="test.feed")
             await nursery.start(bot.run)
             got = []

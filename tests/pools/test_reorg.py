@@ -8,7 +8,6 @@ so no receipt or log can reconcile it: only the reorg can take it back.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -16,17 +15,14 @@ import attrs
 import pytest
 import trio
 
-from mevbot.config import load_config
 from mevbot.devnet.abi import encode_call
 from mevbot.devnet.chain import sign_typed
 from mevbot.feed.codec import encode_broadcast, encode_l2_batch
 from mevbot.feed.messages import BroadcastMessage
 from mevbot.pools.messages import TOPIC_POOL_STATE
-from mevbot.runtime.bot import Bot
-from mevbot.runtime.registry import select_modules
 from tests.devnet.test_relay import collect
 from tests.feed.feed_server import SampleFeedServer
-from tests.fixtures.botconfig import devnet_environ
+from tests.fixtures.botconfig import bot_on_feed
 
 pytestmark = pytest.mark.devnet
 
@@ -55,15 +51,10 @@ async def test_a_reorged_feed_message_takes_its_swaps_speculative_state_back(dev
 
     with tempfile.TemporaryDirectory(prefix="mbreorg") as name:  # short: the control socket's path limit
         workdir = Path(name)
-        environ = devnet_environ(devnet, workdir)
         async with trio.open_nursery() as nursery:
             server = SampleFeedServer(frames, available=0)
             await server.start(nursery)
-            environ["MEVBOT__MONITOR__FEED_URLS"] = json.dumps([server.url])
-            environ["MEVBOT__CONTROL__SOCKET_PATH"] = str(workdir / "bot.sock")
-            config = load_config(None, environ=environ)
-            modules, _ = select_modules(config, ["monitor", "parser", "pipeline"])
-            bot = Bot(config, modules, handle_signals=False)
+            bot = bot_on_feed(devnet, workdir, server.url, ["monitor", "parser", "pipeline"])
             states = bot.bus.subscribe(TOPIC_POOL_STATE, name="test.states")
             await nursery.start(bot.run)
             server.release(2)
