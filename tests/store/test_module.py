@@ -164,3 +164,34 @@ async def test_a_paused_store_takes_no_new_messages_until_resumed(tmp_path):
         ctx.gate.open()
         await _until(lambda: store.writer.rows_written == 2)
         nursery.cancel_scope.cancel()
+
+
+async def test_a_critical_result_from_a_peer_is_acknowledged_only_once_its_row_is_committed(tmp_path):
+    """Two buses over a real Unix socket: the execution side ("exec") keeps exec.result pending
+    in its journal while the store's database is busy, and forgets it once the row is in."""
+    from mevbot.bus.journal import Journal
+    from mevbot.bus.settings import BusSettings
+    from tests.bus.test_critical import wait_for
+    from transports.unix import UnixTransport
+
+    from mevbot.bus.catalog import register_all
+
+    register_all()  # the real catalog: the link's own messages and ExecutionResult
+    settings = BusSettings(persist_path="", critical_topics=["exec.result"])
+    execution = Bus(settings, process="exec", journal=Journal(str(tmp_path / "exec.sqlite")))
+    store_bus = Bus(settings, process="store", journal=Journal(str(tmp_path / "store-bus.sqlite")))
+    store = StoreModule()
+    address = str(tmp_path / "store.sock")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store_bus.serve, UnixTransport(), address)
+        nursery.start_soon(execution.dial, "store", UnixTransport(), address)
+        await nursery.start(store.run, _context(tmp_path, store_bus))
+        await wait_for(lambda: "store" in execution.links and execution.links["store"].wants("exec.result"))
+        async with store._db_limiter:  # the database is busy: nothing can be committed
+            await execution.publish("exec.result", m.exec_result(), source="execution")
+            await wait_for(lambda: store.writer.accepted == 1)  # received and queued for the writer
+            await trio.testing.wait_all_tasks_blocked(0.05)
+            assert execution.journal.pending_count("store") == 1  # not acknowledged yet
+        await wait_for(lambda: execution.journal.pending_count("store") == 0)
+        assert _count(tmp_path, "execution_results") == 1
+        nursery.cancel_scope.cancel()
