@@ -5,6 +5,11 @@ over the memory transport. `mevbot run --process NAME` runs only the modules [de
 process NAME, with that process's overrides and its own control socket, and links its bus to
 the other processes as the router plans (Unix socket on the same host, TCP across hosts). Every
 peer must connect within [deploy] peer_timeout_s, or the process stops naming the missing ones.
+
+With ``[monitor] replay = "PATH"`` (every process of a placement reads the same config) the bot
+runs on a recording instead of the live feed and chain: every process answers the replaying
+monitor's settle probes once its modules are up (mevbot/replay/settle.py), execution must be in
+dry run, and a recording that cannot be read is refused before any module starts.
 """
 
 from __future__ import annotations
@@ -94,6 +99,11 @@ def prepare_bot(config_arg, overrides, module_names, process: str | None = None)
         return reloader
     config = reloader.current
     configure_logging(config.log)
+    if config.monitor.replay:
+        problem = replay_problem(config, process)
+        if problem is not None:
+            print(f"mevbot run: [monitor] replay: {problem}", file=sys.stderr)
+            return 2
     elsewhere: list[str] = []
     if process is None:
         # monolithic: whatever [deploy] places, everything runs here over the memory transport
@@ -112,12 +122,53 @@ def prepare_bot(config_arg, overrides, module_names, process: str | None = None)
         return 2
 
 
+def replay_problem(config, process: str | None) -> str | None:
+    """Why this config cannot run its replay here (None: it can)."""
+    from mevbot.replay.errors import RecordingError
+    from mevbot.replay.source import READERS, load_replay
+
+    if not config.execution.dry_run:
+        return ("a recording is never traded: set [execution] dry_run = true (the default) "
+                "to run on one")
+    if process is not None:
+        from mevbot.deploy.placement import modules_of
+
+        if not set(modules_of(config.deploy, process)) & set(READERS):
+            return None  # this process never opens the recording
+    try:
+        load_replay(config)
+    except RecordingError as exc:
+        return str(exc)
+    return None
+
+
+async def run_bot(bot) -> object:
+    """``bot.run()``; when replaying, answer settle probes from the moment its modules are up."""
+    import trio
+
+    if not bot.config.monitor.replay:
+        return await bot.run()
+    from mevbot.replay.settle import serve_settle_probes
+
+    reports = []
+    async with trio.open_nursery() as nursery:
+        async def run(task_status=trio.TASK_STATUS_IGNORED) -> None:
+            try:
+                reports.append(await bot.run(task_status=task_status))
+            finally:
+                nursery.cancel_scope.cancel()
+
+        await nursery.start(run)
+        await serve_settle_probes(bot.bus)
+    return reports[0]
+
+
 async def run_process(bot, process: str | None) -> tuple[object, str | None]:
     """Run ``bot``; for a placed process also check its peers. (report, fatal error or None)."""
     import trio
 
     if process is None:
-        return await bot.run(), None
+        return await run_bot(bot), None
     from mevbot.deploy.errors import PeerUnreachable
     from mevbot.deploy.peers import await_peers, log as deploy_log, peer_report
     from mevbot.deploy.placement import expected_peers
@@ -154,7 +205,7 @@ async def run_process(bot, process: str | None) -> tuple[object, str | None]:
         supervisor_pid = _supervisor_pid()
         if supervisor_pid is not None:
             nursery.start_soon(stop_when_orphaned, supervisor_pid)
-        report = await bot.run()
+        report = await run_bot(bot)
         nursery.cancel_scope.cancel()
     return report, (fatal[0] if fatal else None)
 
@@ -184,7 +235,12 @@ def handle_run(args: argparse.Namespace) -> int:
     if isinstance(bot, int):
         return bot
     try:
-        report, fatal = trio.run(run_process, bot, args.process)
+        try:
+            report, fatal = trio.run(run_process, bot, args.process)
+        except BaseExceptionGroup as group:  # from a nursery around the bot: one error, unwrapped
+            while isinstance(group, BaseExceptionGroup) and len(group.exceptions) == 1:
+                group = group.exceptions[0]
+            raise group from None
     except ControlError as exc:
         print(f"mevbot run: {exc}", file=sys.stderr)
         return 1

@@ -4,6 +4,9 @@ Publishes ``feed.block`` (one per sequencer message, in sequence order, before a
 ``chain.head`` (every block, none skipped) and ``market.pool.logs`` (the logs of watched pools,
 per block). A sequence gap the feed client detects is backfilled from RPC blocks before the
 block that revealed it is published, so downstream sees every sequence number once, in order.
+
+With ``[monitor] replay = "PATH"`` it publishes a recording instead, one event at a time, each
+once the whole deployment has settled (mevbot/replay/source.py).
 """
 
 from __future__ import annotations
@@ -54,6 +57,11 @@ class MonitorModule(Module):
         from mevbot.rpc.client import RpcClient
         from mevbot.runtime.deployment import feed_genesis_block, load_manifest
 
+        if ctx.config.replay:
+            from mevbot.replay.source import run_replay
+
+            await run_replay(ctx, task_status=task_status)
+            return
         bus, cfg, full = ctx.bus, ctx.config, ctx.full_config
         manifest = load_manifest(full)
         genesis = feed_genesis_block(manifest)

@@ -5,6 +5,8 @@ it applies, in order, the pool updates from logs (confirmed state) and the swap 
 feed (speculative state, before any receipt), and publishes the new state of the pools each one
 changed on ``pools.state``, tagged with the feed position or block that caused it. A pool
 marked stale (V3 mint/burn, a removed log) or missing tick data is refetched from RPC.
+Replaying a recording (``[monitor] replay``), it starts from the recorded state instead and has
+no chain to read (mevbot/replay/source.py).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class PipelineModule(Module):
 
     async def run(self, ctx: ModuleContext, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         from mevbot.pools.fetch import fetch_snapshot
+        from mevbot.replay.source import recorded_start
         from mevbot.rpc.client import RpcClient
         from mevbot.runtime.deployment import feed_genesis_block, load_manifest, load_registry
 
@@ -39,10 +42,16 @@ class PipelineModule(Module):
         async with RpcClient.from_settings(ctx.full_config.rpc) as rpc:
             self.rpc = rpc
             with bus.subscribe("market.#", name="pipeline") as sub:
-                block = await rpc.block_number()
-                for info in self.registry.pools():
-                    snap = await fetch_snapshot(rpc, info, block, words_around=ctx.config.v3_words_around)
-                    self.book.set_snapshot(snap)
+                recorded = recorded_start(ctx.full_config)  # [monitor] replay: the recording's state
+                if recorded is not None:
+                    self.rpc, block = recorded.chain, recorded.block_number
+                    for snap in recorded.snapshots:
+                        self.book.set_snapshot(snap)
+                else:
+                    block = await rpc.block_number()
+                    for info in self.registry.pools():
+                        snap = await fetch_snapshot(rpc, info, block, words_around=ctx.config.v3_words_around)
+                        self.book.set_snapshot(snap)
                 self.block_number = block
                 await self._publish(ctx, self.book.pools(), cause="snapshot")
                 ctx.health.ok(f"tracking {len(self.book.pools())} pools from block {block}")
