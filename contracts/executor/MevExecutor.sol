@@ -104,11 +104,17 @@ contract MevExecutor {
     /// @param amountIn input of the first hop
     /// @param minProfit the call reverts unless the start token's balance grows by this much
     /// @param flash borrow the first hop from its pool instead of paying it up front
+    /// @return profit how much the start token's balance grew
+    /// @return gasUsed the gas this call spent between its first statement and its last (swaps,
+    ///  callbacks, the event), as `gasleft()` counts it: a simulation with eth_call returns it
+    ///  beside the profit, so the bot sets the gas limit without a separate eth_estimateGas
+    ///  (adding the intrinsic cost, this function's entry and exit, and its margin)
     function execute(address startToken, uint256[] calldata hops, uint256 amountIn, uint256 minProfit, bool flash)
         external
         onlyOwner
-        returns (uint256 profit)
+        returns (uint256 profit, uint256 gasUsed)
     {
+        uint256 gasAtEntry = gasleft();
         if (hops.length < 2) revert BadRoute("a cycle needs at least two hops");
         if (amountIn == 0) revert BadRoute("zero input");
         uint256 before = IERC20(startToken).balanceOf(address(this));
@@ -124,6 +130,7 @@ contract MevExecutor {
         profit = afterwards > before ? afterwards - before : 0;
         if (afterwards < before + minProfit) revert InsufficientProfit(profit, minProfit);
         emit Executed(startToken, amountIn, profit, flash);
+        gasUsed = gasAtEntry - gasleft();
     }
 
     /// Swap `amountIn` through one hop to this contract; returns the output amount.

@@ -1,11 +1,13 @@
 """The execution engine: from an approved opportunity to a landed (or dropped) transaction.
 
 For each request: build the executor calldata; simulate it with ``eth_call`` at the latest
-state and drop it, with the reason, if it reverts or its profit fell below the floor; estimate
-gas with a margin (asked at the same time as the simulation and the head, so the wait before
-signing is one round trip); set EIP-1559 fees from the base fee and the configured priority fee; sign;
-send the same raw transaction to every sequencer endpoint at once; track the receipt and read
-the realised profit from the executor's ``Executed`` event.
+state and drop it, with the reason, if it reverts or its profit fell below the floor; set the gas
+limit from the gas the simulation measured, with a margin (the executor returns it beside the
+profit, :mod:`mevbot.execution.gas`, so the wait before signing is that one round trip); set
+EIP-1559 fees from the newest head's base fee (kept up to date from ``chain.head``, not read per
+request) and the configured priority fee; sign; send the same raw transaction to every sequencer
+endpoint at once; track the receipt and read the realised profit from the executor's
+``Executed`` event.
 
 Sending is careful about "may have landed": a send that failed in transport (timeout, endpoint
 down) is never simply repeated. The engine first asks the node whether it knows the transaction
@@ -23,8 +25,10 @@ from typing import Any
 import attrs
 import trio
 from eth_abi import decode
+from eth_utils import to_checksum_address
 
 from mevbot.execution.contract import describe_executor_error, execute_calldata, executed_events
+from mevbot.execution.gas import gas_limit, l1_gas_of
 from mevbot.execution.keys import TradingKey
 from mevbot.execution.nonces import NonceManager, nonce_error_kind
 from mevbot.execution.settings import ExecutionSettings
@@ -104,6 +108,19 @@ def min_profit_of(opp: ArbitrageOpportunity, settings: ExecutionSettings) -> int
     return opp.gross_profit * settings.min_profit_share_pct // 100
 
 
+def decode_execute_result(raw: bytes) -> tuple[int, int]:
+    """``(profit, gasUsed)`` from what ``execute`` returned; a clear error for an executor built
+    before it measured its gas (one word only: it must be redeployed)."""
+    if len(raw) == 32:
+        raise ValueError("the executor returned its profit only, not (profit, gasUsed): it predates the "
+                         "gas-measuring build; redeploy it (`mevbot contract deploy`, or a fresh devnet)")
+    try:
+        profit, gas_used = decode(["uint256", "uint256"], raw)
+    except Exception as exc:
+        raise ValueError(f"unexpected return from execute ({len(raw)} bytes): {exc}") from None
+    return profit, gas_used
+
+
 def build_transaction(calldata: bytes, settings: ExecutionSettings, *, executor: str, chain_id: int,
                       gas_limit: int, base_fee_wei: int, nonce: int | None = None) -> dict[str, Any]:
     """The EIP-1559 transaction to the executor, unsigned (the engine and `mevbot replay` build it here)."""
@@ -129,12 +146,42 @@ class ExecutionEngine:
         self.rpc = rpc
         self.senders = senders or [rpc]
         self.key = key
-        self.executor = executor
+        # checksummed, as eth-account requires of a transaction's `to` (the fast signer agrees)
+        self.executor = to_checksum_address(executor) if executor else executor
         self.settings = settings
         self.chain_id = chain_id
         self.nonces = nonces
+        #: The base fee of the newest head seen (:meth:`observe_head`); read once from the node if
+        #: no head came yet, never per request.
+        self.base_fee_wei: int | None = None
+        self.base_fee_block: int | None = None
         if key is not None and nonces is None:
             self.nonces = NonceManager(lambda: rpc.get_transaction_count(key.address, "pending"))
+
+    def observe_head(self, number: int, base_fee_wei: int | None) -> None:
+        """Take a new head's base fee (the execution module feeds it ``chain.head``); an older head
+        than the one held is ignored."""
+        if base_fee_wei is None or (self.base_fee_block is not None and number < self.base_fee_block):
+            return
+        self.base_fee_block, self.base_fee_wei = number, base_fee_wei
+
+    async def refresh_base_fee(self) -> int:
+        """Read the latest head's base fee from the node (at start, or when no head came yet)."""
+        head = await self.rpc.get_block("latest")
+        base_fee = int(head.get("baseFeePerGas", "0x0"), 16) if head else 0
+        number = int(head["number"], 16) if head and head.get("number") else None
+        if number is None or self.base_fee_block is None or number >= self.base_fee_block:
+            self.base_fee_block, self.base_fee_wei = number, base_fee
+        return self.base_fee_wei
+
+    async def prepare(self) -> None:
+        """What the first live request would otherwise wait for: the base fee and the nonce."""
+        if self.key is None or self.settings.dry_run:
+            return
+        if self.base_fee_wei is None:
+            await self.refresh_base_fee()
+        if self.nonces is not None and self.nonces.next_nonce is None:
+            await self.nonces.sync()
 
     async def execute(self, request: ExecutionRequest, *, halted: Callable[[], str | None] | None = None
                       ) -> ExecutionResult:
@@ -152,7 +199,11 @@ class ExecutionEngine:
                      ) -> ExecutionResult | Submitted:
         """Simulate, sign and send one request: its final result when it ends before or at the
         send (dropped, dry run, refused), else :class:`Submitted`, to :meth:`track`. Split from
-        the tracking so that the next request need not wait for this one's receipt."""
+        the tracking so that the next request need not wait for this one's receipt.
+
+        One round trip before signing: the simulation. It returns the profit and the gas the
+        executor measured itself spending, so the gas limit needs no eth_estimateGas
+        (:mod:`mevbot.execution.gas`); the base fee is the newest head's (:meth:`observe_head`)."""
         opp = request.opportunity
         s = self.settings
         min_profit = min_profit_of(opp, s)
@@ -161,31 +212,15 @@ class ExecutionEngine:
                     calldata="0x" + calldata.hex(), seq=opp.seq, tx_index=opp.tx_index)
         sender = self.key.address if self.key is not None else None
         live = not (s.dry_run or self.key is None)
-        # The simulation, the gas estimate and the head (for the base fee) are independent reads of
-        # the latest state: ask for them at once, so the wait before signing is one round trip.
-        replies: dict[str, tuple[Any, Exception | None]] = {}
-
-        async def ask(name: str, call: Callable[[], Any]) -> None:
-            try:
-                replies[name] = (await call(), None)
-            except (RpcError, ValueError) as exc:
-                replies[name] = (None, exc)
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(ask, "simulation", lambda: self.rpc.eth_call(
-                self.executor, calldata, "latest", **({"sender": sender} if sender else {})))
-            if live:
-                nursery.start_soon(ask, "estimate", lambda: self.rpc.estimate_gas(
-                    {"from": sender, "to": self.executor, "data": "0x" + calldata.hex()}))
-                nursery.start_soon(ask, "head", lambda: self.rpc.get_block("latest"))
-        raw, error = replies["simulation"]
-        if isinstance(error, NodeError):
-            return ExecutionResult(status="dropped", reason=f"simulation reverted: {revert_reason(error)}", **base)
         try:
-            if error is not None:
-                raise error
-            (simulated,) = decode(["uint256"], raw)
+            raw = await self.rpc.eth_call(self.executor, calldata, "latest", **({"sender": sender} if sender else {}))
+        except NodeError as exc:
+            return ExecutionResult(status="dropped", reason=f"simulation reverted: {revert_reason(exc)}", **base)
         except (RpcError, ValueError) as exc:
+            return ExecutionResult(status="dropped", reason=f"simulation failed: {exc}", **base)
+        try:
+            simulated, measured_gas = decode_execute_result(raw)
+        except ValueError as exc:
             return ExecutionResult(status="dropped", reason=f"simulation failed: {exc}", **base)
         if simulated < min_profit:
             return ExecutionResult(status="dropped", reason=f"simulated profit {simulated} below {min_profit}",
@@ -193,16 +228,16 @@ class ExecutionEngine:
         if not live:
             return ExecutionResult(status="dry_run", reason="dry run: simulated, not sent",
                                    simulated_profit=simulated, **base)
-        (estimate, error), (head, head_error) = replies["estimate"], replies["head"]
-        if isinstance(error, NodeError):
-            return ExecutionResult(status="dropped", reason=f"gas estimate reverted: {revert_reason(error)}",
-                                   simulated_profit=simulated, **base)
-        if error is not None or head_error is not None:
-            return ExecutionResult(status="dropped", reason=f"gas estimate failed: {error or head_error}",
-                                   simulated_profit=simulated, **base)
-        gas_limit = estimate * (100 + s.gas_margin_pct) // 100
-        base_fee = int(head.get("baseFeePerGas", "0x0"), 16) if head else 0
-        tx = build_transaction(calldata, s, executor=self.executor, chain_id=self.chain_id, gas_limit=gas_limit,
+        if self.base_fee_wei is None:
+            try:
+                await self.refresh_base_fee()
+            except (RpcError, ValueError) as exc:
+                return ExecutionResult(status="dropped", reason=f"no base fee: the head could not be read: {exc}",
+                                       simulated_profit=simulated, **base)
+        base_fee = self.base_fee_wei or 0
+        limit = gas_limit(measured_gas=measured_gas, calldata=calldata, hops=len(opp.route),
+                          l1_gas=l1_gas_of(opp.l1_cost_wei, base_fee), margin_pct=s.gas_margin_pct)
+        tx = build_transaction(calldata, s, executor=self.executor, chain_id=self.chain_id, gas_limit=limit,
                                base_fee_wei=base_fee)
         reason = halted() if halted is not None else None
         if reason:
@@ -220,7 +255,7 @@ class ExecutionEngine:
                 slot.resync()
             else:
                 slot.refused()
-        sent = dict(base, simulated_profit=simulated, nonce=tx["nonce"], gas_limit=gas_limit, signed_ns=signed_ns,
+        sent = dict(base, simulated_profit=simulated, nonce=tx["nonce"], gas_limit=limit, signed_ns=signed_ns,
                     sent_ns=sent_ns)
         if tx_hash is None:
             return ExecutionResult(status="failed", reason=f"send refused: {error}", **sent)

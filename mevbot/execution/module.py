@@ -9,7 +9,8 @@ restarted module is handed it again and, finding its id handled, acknowledges it
 rather than risk a second send. The emergency stop is checked right before
 every send. A request being handled when the module is stopped is finished first (within the
 shutdown deadline), so a clean stop never leaves a sent transaction without its result. Requests are
-simulated and sent one at a time, in arrival order (so nonces follow it); a sent transaction's
+simulated and sent one at a time, in arrival order (so nonces follow it), priced with the base fee
+of the newest ``chain.head`` (followed in a task of its own); a sent transaction's
 receipt is awaited in a task of its own, so the next request does not wait up to a block for it,
 and results are published as their receipts come. In dry-run mode (the default) requests are
 simulated and never sent.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import trio
 
 from mevbot.execution.engine import TOPIC_REQUEST, TOPIC_RESULT, ExecutionEngine, ExecutionResult, Submitted
+from mevbot.feed.module import TOPIC_CHAIN_HEAD
 from mevbot.observability import metrics
 from mevbot.runtime.module import Module, ModuleContext
 
@@ -47,6 +49,7 @@ class ExecutionModule(Module):
         from mevbot.execution.keys import load_trading_key
         from mevbot.risk.breakers import EmergencyStopStore
         from mevbot.rpc.client import RpcClient
+        from mevbot.rpc.errors import RpcError
         from mevbot.runtime.deployment import load_manifest
 
         cfg, full = ctx.config, ctx.full_config
@@ -71,7 +74,12 @@ class ExecutionModule(Module):
                 ctx.log.warning("no executor contract configured: requests are dropped unsimulated")
             self.engine = ExecutionEngine(rpc=rpc, senders=senders or [rpc], key=key, executor=executor,
                                           settings=cfg, chain_id=chain_id)
-            with ctx.bus.subscribe(TOPIC_REQUEST, name="execution.requests", ack="manual") as requests:
+            try:  # the base fee and the nonce, before the first request needs them
+                await self.engine.prepare()
+            except RpcError as exc:
+                ctx.log.warning("could not read the base fee or the nonce yet (the first request will): %s", exc)
+            with ctx.bus.subscribe(TOPIC_REQUEST, name="execution.requests", ack="manual") as requests, \
+                    ctx.bus.subscribe(TOPIC_CHAIN_HEAD, name="execution.heads", overflow="drop-oldest") as heads:
                 mode = "dry run" if cfg.dry_run or key is None else f"live as {key.address}"
                 if executor:
                     ctx.health.ok(f"{mode}, executor {executor}")
@@ -85,19 +93,27 @@ class ExecutionModule(Module):
 
                 # Sent transactions wait for their receipts here, so the next request is simulated
                 # and sent without waiting up to a block for the previous one's receipt.
-                async with trio.open_nursery() as receipts:
-                    async for env in requests:
-                        await ctx.gate.wait_open()
-                        request = env.payload
-                        if request.request_id in self.handled:
-                            requests.ack(env)  # a redelivery of a critical message we already handled
-                            continue
-                        self.handled.add(request.request_id)
-                        # A request once started is finished, result published, even if STOP comes
-                        # meanwhile: a sent transaction is never left untracked by a clean shutdown
-                        # (the shutdown deadline still cuts it; the receipt waits are shielded too).
-                        with ctx.shielded_cleanup():
-                            await self._handle(ctx, env, request, executor, halted, receipts, requests)
+                async with trio.open_nursery() as follower:
+                    follower.start_soon(self._follow_heads, heads)
+                    async with trio.open_nursery() as receipts:
+                        async for env in requests:
+                            await ctx.gate.wait_open()
+                            request = env.payload
+                            if request.request_id in self.handled:
+                                requests.ack(env)  # a redelivery of a critical message we already handled
+                                continue
+                            self.handled.add(request.request_id)
+                            # A request once started is finished, result published, even if STOP comes
+                            # meanwhile: a sent transaction is never left untracked by a clean shutdown
+                            # (the shutdown deadline still cuts it; the receipt waits are shielded too).
+                            with ctx.shielded_cleanup():
+                                await self._handle(ctx, env, request, executor, halted, receipts, requests)
+                    follower.cancel_scope.cancel()
+
+    async def _follow_heads(self, heads) -> None:
+        """Keep the engine's base fee at the newest head's, so no request reads it from the node."""
+        async for env in heads:
+            self.engine.observe_head(env.payload.number, env.payload.base_fee_per_gas)
 
     async def _handle(self, ctx: ModuleContext, env, request, executor: str, halted, receipts, requests) -> None:
         """Simulate and send ``request``; its result is published and ``env`` acknowledged now,
