@@ -14,7 +14,8 @@ that message's frame arrived each stage ended:
     approved        ``risk.decision`` envelope created (risk rules passed; ``exec.request`` follows)
     execution started  the engine starts on the request (the bench wraps ``ExecutionEngine.execute``):
                     after the critical topic's delivery and any request queued before it
-    signed          the execution engine signed it (simulated, gas estimated, fees set, nonce taken):
+    signed          the execution engine signed it (simulated, gas limit set from the simulation, fees
+                    from the newest head, nonce taken):
                     ``ExecutionResult.signed_ns``, the moment the send starts
     send accepted   the first sequencer endpoint answered with the hash (``sent_ns``)
 
@@ -26,7 +27,8 @@ frame to measure from).
 recorder) -> RunInfo`` that starts the devnet and the bot its way and feeds the same
 :class:`Recorder`):
 
-    monolithic   every module in the bench's process, in-memory bus; stamps from bus subscriptions
+    monolithic   every module in the bench's process, in-memory bus; stamps from bus subscriptions;
+                 the devnet (anvil, feed relay) and the traffic in a child process of their own
     hybrid       hot (monitor, parser, pipeline, scanner, risk, execution) + cold (store, observability)
     distributed  feed (monitor, parser, pipeline) + scan (scanner) + trade (risk, execution, store)
     all          each of them in turn, on a fresh devnet with the same traffic; one table
@@ -268,7 +270,7 @@ def stamp_execution_starts(recorder: Recorder) -> None:
         try:
             return sign(self, tx)
         finally:
-            recorder.round_trips.setdefault("sign (eth-account)", []).append((time.perf_counter_ns() - started) / 1e6)
+            recorder.round_trips.setdefault("sign", []).append((time.perf_counter_ns() - started) / 1e6)
 
     TradingKey.sign_transaction = timed_sign
 
@@ -331,13 +333,75 @@ def lag_logs(lag_s: float) -> None:
     BlockMonitor._deliver_range = lagged
 
 
+DEVNET_CHILD = "_devnet"  # bench/e2e.py _devnet SPEC_JSON: the monolithic run's devnet and traffic
+
+
+def devnet_child_main(argv: list[str]) -> int:
+    """The monolithic run's devnet (anvil, the feed relay) and traffic (noise traders, gap-opening
+    swaps) in a process of their own, so that the bot's event loop runs the bot alone, as in the
+    placed runs. Protocol on stdio: prints ``ready MANIFEST_PATH`` once the devnet serves, starts
+    the traffic on a ``go`` line, prints ``traffic done`` when its duration is over, and stops
+    the devnet (anvil with it) when stdin closes or on SIGTERM."""
+    spec = json.loads(argv[0])
+
+    async def main() -> None:
+        from mevbot.devnet.runner import DevnetOptions, run_devnet
+        from mevbot.devnet.traders import TrafficOptions, run_traffic
+
+        options = DevnetOptions(**{k: Path(v) if k in ("home", "cache_dir", "manifest_path") else v
+                                   for k, v in spec["devnet"].items()})
+        stdin = trio.lowlevel.FdStream(os.dup(0))
+        lines = b""
+
+        async def next_line() -> bytes | None:
+            nonlocal lines
+            while b"\n" not in lines:
+                chunk = await stdin.receive_some(4096)
+                if not chunk:
+                    return None
+                lines += chunk
+            line, _, lines = lines.partition(b"\n")
+            return line.strip()
+
+        async with trio.open_nursery() as nursery:
+            manifest = await nursery.start(run_devnet, options)
+            print(f"ready {options.manifest_path}", flush=True)
+            if await next_line() == b"go":
+                gaps = spec["gaps"]
+
+                async def traffic() -> None:
+                    with trio.move_on_after(spec["duration_s"]):
+                        async with trio.open_nursery() as inner:
+                            inner.start_soon(run_traffic, manifest, TrafficOptions(**spec["traffic"]))
+                            inner.start_soon(lambda: open_gaps(manifest, count=gaps["count"], eth_in=gaps["eth_in"],
+                                                               interval_s=gaps["interval_s"]))
+                            await trio.sleep(spec["duration_s"])
+                            inner.cancel_scope.cancel()
+                    print("traffic done", flush=True)
+
+                nursery.start_soon(traffic)
+                while await next_line() is not None:
+                    pass  # until the parent closes stdin
+            nursery.cancel_scope.cancel()
+
+    try:
+        trio.run(main)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 async def run_monolithic(args: argparse.Namespace, recorder: Recorder) -> RunInfo:
-    """Devnet, traffic and every bot module in this one process (in-memory bus)."""
+    """Every bot module in this one process (in-memory bus); the devnet and its traffic in a child
+    process (:func:`devnet_child_main`), so nothing but the bot runs on the bot's event loop."""
+    import signal
+    import subprocess
+
     from mevbot.config import load_config
     from mevbot.demo.session import DemoStats, _balance, _count, bot_overrides
     from mevbot.devnet.executor import bot_account
-    from mevbot.devnet.runner import DevnetOptions, run_devnet
-    from mevbot.devnet.traders import TrafficOptions, run_traffic
+    from mevbot.devnet.runner import DevnetOptions
+    from mevbot.devnet.traders import TrafficOptions
     from mevbot.rpc.client import RpcClient
     from mevbot.runtime.bot import Bot
     from mevbot.runtime.registry import select_modules
@@ -356,13 +420,26 @@ async def run_monolithic(args: argparse.Namespace, recorder: Recorder) -> RunInf
     empty.write_text("")  # hermetic: the repo's config.toml does not apply
     base = load_config(str(empty), overrides=files)
     options = DevnetOptions.from_settings(base.devnet, cache_dir=args.cache_dir)
+    spec = {"devnet": {k: str(v) if isinstance(v, Path) else v for k, v in attrs.asdict(options).items()},
+            "traffic": attrs.asdict(TrafficOptions.from_settings(base.devnet, rate_per_s=args.traffic_rate,
+                                                                 seed=args.seed)),
+            "gaps": {"count": args.gaps, "eth_in": args.gap_eth * 10**18, "interval_s": args.duration / (args.gaps + 1)},
+            "duration_s": args.duration}
     stamp_frames(recorder)
     stamp_execution_starts(recorder)
     if args.logs_lag_ms:
         lag_logs(args.logs_lag_ms / 1000)
     stats = DemoStats()
-    async with trio.open_nursery() as outer:
-        manifest = await outer.start(run_devnet, options)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    child_log = open(work / "devnet-child.log", "wb")
+    child = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), DEVNET_CHILD, json.dumps(spec)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=child_log, cwd=work, env=env,
+                             start_new_session=True)
+    try:
+        ready = (await trio.to_thread.run_sync(child.stdout.readline)).decode().strip()
+        if not ready.startswith("ready "):
+            raise RuntimeError(f"monolithic: the devnet child did not start ({ready!r}); see {work}/devnet-child.log")
+        manifest = json.loads(Path(ready.split(" ", 1)[1]).read_text())
         os.environ[base.execution.devnet_key_env] = bot_account().key.hex()  # anvil's public test key
         config = load_config(str(empty), overrides=[*files, *bot_overrides(manifest, options.manifest_path)])
         from mevbot.runtime.logs import configure_logging
@@ -386,19 +463,23 @@ async def run_monolithic(args: argparse.Namespace, recorder: Recorder) -> RunInf
                 inner.start_soon(recorder.watch, bot.bus)
                 inner.start_soon(_count, bot, stats)
                 await inner.start(run_bot)
-                inner.start_soon(run_traffic, manifest, TrafficOptions.from_settings(
-                    config.devnet, rate_per_s=args.traffic_rate, seed=args.seed))
-                inner.start_soon(lambda: open_gaps(manifest, count=args.gaps, eth_in=args.gap_eth * 10**18,
-                                                   interval_s=args.duration / (args.gaps + 1)))
+                child.stdin.write(b"go\n")
+                child.stdin.flush()
                 await trio.sleep(args.duration)
                 bot.request_stop()
                 with trio.move_on_after(30):
                     await bot_done.wait()
                 end_balance = await _balance(rpc, weth, executor)
                 inner.cancel_scope.cancel()
-
             elapsed = trio.current_time() - started
-        outer.cancel_scope.cancel()
+    finally:
+        try:
+            child.stdin.close()  # the child stops the devnet and exits
+            child.wait(timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+        child_log.close()
     by_status: dict[str, int] = {}
     for _trace, r, _at in recorder.results:
         by_status[r.status] = by_status.get(r.status, 0) + 1
@@ -714,7 +795,8 @@ def _stage_table(summary: dict, stages: tuple[str, ...], start: str) -> list[str
 
 def _describe(run: dict) -> str:
     if not run.get("layout"):
-        return f"{run['placement']} (1 process: devnet, noise traders and every bot module together)"
+        return (f"{run['placement']} (1 bot process with every module, in-memory bus; the devnet's feed relay and "
+                f"the noise traders in a child process of their own, off the bot's event loop)")
     procs = "; ".join(f"{name}: {', '.join(mods)}" for name, mods in run["layout"].items())
     return (f"{run['placement']} ({run['processes']} bot processes, `mevbot run --process NAME` over Unix sockets "
             f"— {procs}; devnet and noise traders in the bench process; exit codes after SIGTERM "
@@ -761,8 +843,9 @@ def render_markdown(report: dict) -> str:
     trips = report.get("round_trips") or {}
     if trips:
         lines += ["", "Inside the engine, in the same run (every request, sent or dropped): how long each call took "
-                      "from its start to its reply being processed. The simulation, the estimate and the head are "
-                      "asked at once; the rest of `execution started → signed` is waiting for the event loop of "
+                      "from its start to its reply being processed. Before signing the engine waits for the "
+                      "simulation only (it returns the gas the executor measured; the base fee is the newest "
+                      "`chain.head`'s); the rest of `execution started → signed` is waiting for the event loop of "
                       + ("this one process, which the scanner's CPU work holds:" if not run.get("layout") or any(
                           "scanner" in m and "execution" in m for m in run["layout"].values()) else
                          "the process running execution:"), "",
@@ -804,7 +887,8 @@ def render_all(reports: list[dict]) -> str:
              f"`{first['command']}` — each placement on a fresh devnet (anvil from the same saved chain state, "
              f"250 ms blocks, real Uniswap V2/V3 and SushiSwap) with the same traffic: {first['traffic']}; "
              f"Python {first['python']}, {first['cpus']} shared cores (the devnet, the traffic and every bot process "
-             "share them). Monolithic: the bot in the bench's own process (memory bus). Hybrid and distributed: one "
+             "share them). Monolithic: the bot in the bench's own process (memory bus), the devnet's relay and the "
+             "traffic in a child process. Hybrid and distributed: one "
              "real `mevbot run --process NAME` per process, with a generated `[deploy]` config, linked over the "
              "bus's Unix sockets.", "",
              "Clock: every stamp is `time.time_ns()` (CLOCK_REALTIME, shared by all processes of this host). "
@@ -840,6 +924,8 @@ def render_all(reports: list[dict]) -> str:
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == CHILD:
         return child_main(sys.argv[2:])
+    if len(sys.argv) > 1 and sys.argv[1] == DEVNET_CHILD:
+        return devnet_child_main(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--placement", choices=[*PLACEMENTS, "all"], default="monolithic",
                         help="where the modules run; all: each placement in turn, one table")
