@@ -1,8 +1,8 @@
 """Distributed and clustered placements decide exactly as the monolithic bot, on the same market.
 
-Not yet on a replayed recording (`mevbot record`/`replay` are being built): instead the
-monolithic bot and the placed one run side by side, as real processes, on the same devnet, and
-see the same feed and chain. Two price gaps are opened by real router swaps; each run's store
+Here live: the monolithic bot and the placed one run side by side, as real processes, on the
+same devnet, and see the same feed and chain (test_replayed_decisions.py compares them exactly on
+a replayed recording). Two price gaps are opened by real router swaps; each run's store
 then holds the opportunities and risk decisions it made, compared by procs.compare_runs (amounts
 and rules; not timestamps, and not net profit, which depends on which block's base fee each bot
 had seen when it priced gas; rows with a feed position only as a set: whether a swap's feed
