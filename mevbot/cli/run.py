@@ -170,7 +170,7 @@ async def run_process(bot, process: str | None) -> tuple[object, str | None]:
     if process is None:
         return await run_bot(bot), None
     from mevbot.deploy.errors import PeerUnreachable
-    from mevbot.deploy.peers import await_peers, log as deploy_log, peer_report
+    from mevbot.deploy.peers import await_peers, log as deploy_log, peer_report, peers_health
     from mevbot.deploy.placement import expected_peers
 
     deploy = bot.config.deploy
@@ -180,6 +180,7 @@ async def run_process(bot, process: str | None) -> tuple[object, str | None]:
         return {"process": process, "peers": peer_report(bot.bus, expected)}
 
     bot.control.register("peers", peers_command, replace=True)
+    bot.manager.health_sources["peers"] = lambda: peers_health(bot.bus, expected)
     fatal: list[str] = []
 
     async def check_peers() -> None:

@@ -5,6 +5,10 @@ only watches those links. A peer still down after a moment is named in a warning
 ``peers`` control command), and one that never connects within [deploy] peer_timeout_s raises
 :class:`PeerUnreachable`, which stops the process with exit code 1 (under `mevbot up` it is
 then restarted with backoff).
+
+After start-up, :func:`peers_health` is part of the process's health (`mevbot ctl status`, `mevbot
+up --status`, the dashboard): degraded while any peer is not connected, naming each one, whether
+it never connected or was lost, and how this process reaches it; ok again once it is back.
 """
 
 from __future__ import annotations
@@ -26,6 +30,23 @@ POLL_S = 0.05
 def is_connected(bus: Any, peer: str) -> bool:
     link = bus.links.get(peer)
     return link is not None and link.lanes[FAST].connected
+
+
+def peers_health(bus: Any, expected: dict[str, str]):
+    """The health the links to ``expected`` (peer -> where) give this process."""
+    from mevbot.runtime.module import Health, HealthState
+
+    down = []
+    for peer, where in sorted(expected.items()):
+        if is_connected(bus, peer):
+            continue
+        link = bus.links.get(peer)
+        sessions = link.lanes[FAST].sessions if link is not None else 0
+        state = "unreachable: disconnected" if sessions else "unreachable: not connected yet"
+        down.append(f"peer {peer!r} {state} ({where})")
+    if not down:
+        return Health(HealthState.OK, f"{len(expected)} peer(s) connected")
+    return Health(HealthState.DEGRADED, "; ".join(down))
 
 
 def peer_report(bus: Any, expected: dict[str, str]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -117,6 +117,8 @@ class ModuleManager:
                                 log=logging.getLogger(f"mevbot.{module.name}"),
                                 bus=bus, full_config=config)
             self._slots[module.name] = _Slot(module, ctx)
+        #: Parts of the process's health that are no module (e.g. its bus peers): name -> reader.
+        self.health_sources: dict[str, Callable[[], Health]] = {}
         self._nursery: trio.Nursery | None = None
         self._closing = False
         self._closed = trio.Event()
@@ -372,5 +374,12 @@ class ModuleManager:
         return [self.status_of(name) for name in self.order]
 
     def health(self) -> Health:
-        """The bot's health: the worst of its modules', with the reasons of those not ok."""
-        return aggregate_health({s.name: s.health for s in self.statuses()})
+        """The bot's health: the worst of its modules' and of :attr:`health_sources`, with the
+        reasons of those not ok."""
+        parts = {s.name: s.health for s in self.statuses()}
+        if parts:  # a source that is ok says nothing ("all 3 modules ok" stays true)
+            for name, read in self.health_sources.items():
+                health = read()
+                if health.state is not HealthState.OK:
+                    parts[name] = health
+        return aggregate_health(parts)

@@ -142,3 +142,50 @@ def test_plain_run_ignores_the_placement_and_links_to_no_peer(workdir):
         assert not (workdir / "bus-a.sock").exists() and "bus-b.sock" not in bot.log_text()
     finally:
         bot.kill()
+
+
+def test_status_names_a_peer_that_is_lost_as_unreachable_and_clears_once_it_is_back(workdir):
+    """Real processes: `mevbot run --process a` (store) and `--process b` (observability); b is
+    killed with SIGKILL and started again, and a's health (`mevbot ctl status`) follows."""
+    import signal
+    import socket as sockets
+
+    from .procs import Proc, status_of, wait_until
+
+    def free_port() -> int:
+        with sockets.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    b_overrides = ["observability.enabled=true", f"observability.metrics_port={free_port()}",
+                   f"observability.dashboard_port={free_port()}"]
+    (workdir / "config.toml").write_text(base_config(workdir) + f'\n[store]\npath = "{workdir / "s.sqlite"}"\n'
+                                         + placement_toml(workdir, {"a": ["store"], "b": ["observability"]},
+                                                          {"b": b_overrides}))
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    config = str(workdir / "config.toml")
+    a_socket = workdir / "run" / "bot-a.sock"
+
+    def health() -> dict:
+        return (status_of(a_socket) or {}).get("health") or {}
+
+    a = Proc(["run", "--config", config, "--process", "a"], workdir, env, "a.log")
+    b = Proc(["run", "--config", config, "--process", "b"], workdir, env, "b.log")
+    try:
+        wait_until(lambda: health().get("state") == "ok", 30, "a healthy with b connected", a.log_text)
+        assert health()["reason"] == "all 1 modules ok"
+        b.signal(signal.SIGKILL)
+        b.wait(10)
+        lost = f"peer 'b' unreachable: disconnected (we dial unix {workdir / 'bus-b.sock'})"
+        wait_until(lambda: lost in health().get("reason", ""), 20, "a's status naming b", a.log_text)
+        assert health()["state"] == "degraded"
+        shown = subprocess.run([*MEVBOT, "ctl", "--socket", str(a_socket), "status"], cwd=workdir, env=env,
+                               capture_output=True, text=True, timeout=30)
+        assert shown.returncode == 0 and f"bot: degraded (peers degraded ({lost}))" in shown.stdout, shown.stdout
+        b.kill()
+        b = Proc(["run", "--config", config, "--process", "b"], workdir, env, "b2.log")
+        wait_until(lambda: health().get("state") == "ok", 30, "a healthy again with b back", a.log_text)
+        assert "peer" not in health()["reason"]
+    finally:
+        b.kill()
+        a.kill()
