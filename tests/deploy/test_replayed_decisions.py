@@ -8,7 +8,9 @@ is published once the whole deployment has settled (mevbot/replay/settle.py), so
 must hold the same opportunities, with every amount and cost, and the same risk decisions, in
 the same order: compared exactly, not as sets. Execution is dry run. Risk's two timing rules are
 off in both (procs.SAME_TIMING_RISK): they read the wall clock, which a replay does not fix.
-The opportunities are also those `mevbot replay` finds on the same recording.
+Clustered (two scanner shards) on the same recording finds together exactly what one scanner
+finds, none twice, event by event (within an event the two shards' rows reach the store in
+either order). The opportunities are also those `mevbot replay` finds on the same recording.
 """
 
 from __future__ import annotations
@@ -97,36 +99,75 @@ def _finished(socket: Path, store: Path, proc: Proc, what: str) -> tuple[list, l
     return _stored(store)
 
 
-def test_the_distributed_placement_decides_as_the_monolithic_bot_on_a_replayed_recording(devnet, recording):
+@pytest.fixture(scope="module")
+def monolithic(devnet, recording):
+    """(opportunities, decisions) the monolithic `mevbot run` stores on the recording."""
     path, manifest = recording
-    with tempfile.TemporaryDirectory(prefix="mbmono") as mono_dir, \
-            tempfile.TemporaryDirectory(prefix="mbdist") as dist_dir:
-        mono_dir, dist_dir = Path(mono_dir), Path(dist_dir)
-        mono_cfg = _config(mono_dir)
-        dist_cfg = _config(dist_dir, placement_toml(dist_dir, THREE_PROCESSES))
-        mono = Proc(["run", "--config", str(mono_cfg)], mono_dir, _env(devnet, mono_dir, path, manifest), "bot.log")
+    with tempfile.TemporaryDirectory(prefix="mbmono") as name:
+        work = Path(name)
+        mono = Proc(["run", "--config", str(_config(work))], work, _env(devnet, work, path, manifest), "bot.log")
         try:
-            want_opps, want_decisions = _finished(mono_dir / "run" / "bot-{process}.sock", mono_dir / "store.sqlite",
-                                                  mono, "monolithic")
+            opps, decisions = _finished(work / "run" / "bot-{process}.sock", work / "store.sqlite", mono, "monolithic")
         finally:
             mono.kill()
-        placed = Proc(["up", "--config", str(dist_cfg)], dist_dir, _env(devnet, dist_dir, path, manifest), "up.log")
+    # not trivial: every gap was found, some trades approved and some rejected by a rule
+    assert len(opps) >= len(GAPS) and len(decisions) == len(opps)
+    assert any(d[1] for d in decisions) and not all(d[1] for d in decisions)
+    return opps, decisions
+
+
+def _placed(devnet, recording, processes, overrides=None) -> tuple[list, list, str]:
+    path, manifest = recording
+    with tempfile.TemporaryDirectory(prefix="mbplaced") as name:
+        work = Path(name)
+        config = _config(work, placement_toml(work, processes, overrides or {}))
+        placed = Proc(["up", "--config", str(config)], work, _env(devnet, work, path, manifest), "up.log")
         try:
-            got_opps, got_decisions = _finished(socket_of(dist_dir, "feed"), dist_dir / "store.sqlite", placed,
-                                                "distributed")
-            log = placed.log_text()
+            opps, decisions = _finished(socket_of(work, "feed"), work / "store.sqlite", placed, "placed")
+            return opps, decisions, placed.log_text()
         finally:
             placed.kill()
 
-    # not trivial: every gap was found, some trades approved and some rejected by a rule
-    assert len(want_opps) >= len(GAPS)
-    assert any(d[1] for d in want_decisions) and len(want_decisions) == len(want_opps)
+
+def test_the_distributed_placement_decides_as_the_monolithic_bot_on_a_replayed_recording(devnet, recording,
+                                                                                          monolithic):
+    want_opps, want_decisions = monolithic
+    got_opps, got_decisions, log = _placed(devnet, recording, THREE_PROCESSES)
     assert got_opps == want_opps
     assert got_decisions == want_decisions
     assert "[scan] " in log and "[trade] " in log and "replay of" in log
 
-    # the same opportunities `mevbot replay` finds on that recording (its own risk clock and dry run
-    # differ, so only what the scanner found is compared)
+
+def _by_event(rows_: list[tuple], position: slice) -> list[list[tuple]]:
+    """Rows grouped by consecutive event position, each group sorted: the order of the events and
+    what each found, not the order two publishers' rows reached the store within one event."""
+    groups: list[list[tuple]] = []
+    last = object()
+    for row in rows_:
+        if row[position] != last:
+            groups.append([])
+            last = row[position]
+        groups[-1].append(row)
+    return [sorted(group, key=repr) for group in groups]
+
+
+def test_two_scanner_shards_on_a_replay_find_together_exactly_what_one_scanner_finds(devnet, recording,
+                                                                                     monolithic):
+    want_opps, want_decisions = monolithic
+    processes = {"feed": ["monitor", "parser", "pipeline"], "scan0": ["scanner"], "scan1": ["scanner"],
+                 "trade": ["risk", "execution", "store"]}
+    got_opps, got_decisions, log = _placed(devnet, recording, processes,
+                                           {"scan0": ["scanner.shard=0/2"], "scan1": ["scanner.shard=1/2"]})
+    assert "scanner: shard 0/2:" in log and "scanner: shard 1/2:" in log
+    # each opportunity once (none found by both shards), event by event; the decisions follow
+    assert _by_event(got_opps, slice(3, 6)) == _by_event(want_opps, slice(3, 6))
+    assert _by_event(got_decisions, slice(4, 6)) == _by_event(want_decisions, slice(4, 6))
+
+
+def test_mevbot_replay_finds_the_opportunities_the_bot_finds_on_the_recording(devnet, recording, monolithic):
+    """`mevbot replay` (its own sequential bus, risk clock and dry run) finds what the bot found."""
+    path, manifest = recording
+    want_opps, _ = monolithic
     with tempfile.TemporaryDirectory(prefix="mbrpl") as rpl_dir:
         rpl_dir = Path(rpl_dir)
         (rpl_dir / "config.toml").write_text(SAME_TIMING_RISK)
