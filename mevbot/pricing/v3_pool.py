@@ -387,9 +387,12 @@ def quote_v3_exact_input(state: V3PoolState, zero_for_one: bool, amount_in: int)
         # Walked past the amount already: WalkSteps.full_steps without the extension. With the
         # widest limit every walked stop lies before it, so only the amount decides.
         full = bisect_right(cost_end, amount_in, 0, walked)
-        started = 1 + bisect_left(cost_end, amount_in, 0, walked)
-        if started < full:
-            full = started
+        if full and cost_end[full - 1] == amount_in:
+            # Only an amount equal to a cumulative cost can have a zero remainder in front of a
+            # step (a free one): otherwise bisect_left equals bisect_right and this changes nothing.
+            started = 1 + bisect_left(cost_end, amount_in, 0, walked)
+            if started < full:
+                full = started
     else:
         limit = MIN_SQRT_RATIO + 1 if zero_for_one else MAX_SQRT_RATIO - 1
         full = walk.full_steps(state, True, amount_in, limit)
@@ -434,6 +437,56 @@ def quote_v3_exact_input(state: V3PoolState, zero_for_one: bool, amount_in: int)
     if out > MAX_INT256:
         raise SolidityRevert("UniswapV3Pool.swap", "", f"amountCalculated {-out} overflows int256")
     return out, price_next, liquidity, crossed, full
+
+
+_Q96_FLOAT = float(1 << 96)
+
+
+def estimate_v3_exact_input(state: V3PoolState, zero_for_one: bool,
+                            amount_in: float) -> tuple[float, float, float, int] | None:
+    """A float estimate of an exact-input swap, no limit, for a size search's trial points:
+    ``(amount_out, sqrt price after / 2^96, liquidity after, full_steps)``, or None when the
+    memoised walk (v3_walk.py) cannot say where the amount ends (unknown words or ticks ahead,
+    the price bounds).
+
+    The same segment as :func:`quote_v3_exact_input` (``full_steps``, the price segment the swap
+    ends in) and, within it, the real-valued constant-product step the integer one rounds:
+    amounts and prices to float precision, never to the wei. Nothing reported is computed here:
+    the scanner uses it to choose where to simulate exactly, and only there.
+    """
+    walk = state._walks.get(zero_for_one)
+    if walk is None:
+        walk = state._walks[zero_for_one] = SwapWalk(zero_for_one)
+    cost_end = walk.cost_end
+    walked = len(walk.crossed_end)
+    if not walked or cost_end[walked - 1] <= amount_in:
+        if not amount_in < 1e77:  # above int256: the pool's revert, the exact quote's business
+            return None
+        limit = MIN_SQRT_RATIO + 1 if zero_for_one else MAX_SQRT_RATIO - 1
+        walk.full_steps(state, True, int(amount_in) + 1, limit)
+        walked = len(walk.crossed_end)
+        if not walked or cost_end[walked - 1] <= amount_in:
+            return None  # the walk ended before the amount: where it ends is not known here
+    full = bisect_right(cost_end, amount_in, 0, walked)
+    if full:
+        last = full - 1
+        remaining = amount_in - cost_end[last]
+        out = float(walk.out_end[last])
+        price = walk.price_end[last] / _Q96_FLOAT
+        liquidity = float(walk.liquidity_end[last])
+    else:
+        remaining, out = amount_in, 0.0
+        price, liquidity = state.sqrt_price_x96 / _Q96_FLOAT, float(state.liquidity)
+    less_fee = remaining * (1_000_000 - state.fee_pips) / 1_000_000
+    # out = L*(sqrtP - sqrtP') and L*(1/sqrtP - 1/sqrtP'), written without the difference (which
+    # cancels to nothing for a small amount): in*sqrtP*sqrtP' and in/(sqrtP*sqrtP')
+    if zero_for_one:  # sqrtP' = L*sqrtP / (L + in*sqrtP)
+        price_next = liquidity * price / (liquidity + less_fee * price)
+        out += less_fee * price * price_next
+    else:  # sqrtP' = sqrtP + in/L
+        price_next = price + less_fee / liquidity
+        out += less_fee / (price * price_next)
+    return out, price_next, liquidity, full
 
 
 def apply_v3_swap(state: V3PoolState, result: V3SwapResult) -> V3PoolState:

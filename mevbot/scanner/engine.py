@@ -26,6 +26,11 @@ the event loop, one cycle per step). For each cycle through a changed pool, :cla
    (profit is concave) catches steps that overshoot (regula falsi, else bisection). A hop
    without liquidity at its price falls back to the golden-section search. Every reported
    amount is the simulator's, at the best simulated point.
+   The steps before the last are taken on float estimates first (``_presearch``: the same
+   segments from the memoised swap walks, real-valued within them, a cheaper pass than an
+   exact one), so the exact search starts at their point and usually just confirms it: one
+   exact simulation per cycle instead of two to four. The exact search's stopping rule is
+   unchanged, so a point is only ever accepted on exact simulations.
 3. **Prices** the gas (L2 estimate times gas price, plus the L1 data component) in ETH and in
    the start token, and keeps the cycles whose net profit and profit-to-cost ratio pass.
 
@@ -42,6 +47,9 @@ gives the same list; the search itself is deterministic (no clocks, no dict-orde
 
 from __future__ import annotations
 
+import math
+from operator import attrgetter
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
 import attrs
@@ -50,7 +58,8 @@ from mevbot.pools.state import PoolState
 from mevbot.pricing.errors import MissingTickData, PricingError, SolidityRevert
 from mevbot.pricing.full_math import MAX_UINT256
 from mevbot.pricing.v2 import V2PoolState, get_amount_out
-from mevbot.pricing.v3_pool import V3PoolState, quote_v3_exact_input, simulate_v3_swap
+from mevbot.pricing.v3_walk import SwapWalk
+from mevbot.pricing.v3_pool import V3PoolState, estimate_v3_exact_input, quote_v3_exact_input, simulate_v3_swap
 from mevbot.scanner.cycles import Cycle, CycleIndex
 from mevbot.scanner.opportunity import ArbitrageOpportunity, RouteHop
 from mevbot.scanner.search import (
@@ -70,6 +79,11 @@ PRUNE_MARGIN = 1e-9
 #: The Newton search stops when its next step is below 2**-NEWTON_TOLERANCE_BITS of the input.
 NEWTON_TOLERANCE_BITS = 32
 _Q96_FLOAT = float(1 << 96)
+_INF = math.inf
+#: Float Newton steps before the exact search (Scanner._presearch); it takes two to four.
+PRESEARCH_STEPS = 8
+_UNSEEN = object()
+_ORDER_KEY = attrgetter("order_key")
 
 
 class SizeTooSmall(ArithmeticError):
@@ -224,31 +238,40 @@ class Scanner:
         found = []
         states = _ViewMemo(view).__getitem__  # states do not change during one scan
         hop_cache = self._hops
-        counters = self.counters
+        seen: dict[tuple[str, bool], tuple | None] = {}  # leg -> its hop this scan (None: no state)
         threshold = 1.0 - PRUNE_MARGIN
-        for cycle in self.index.through_any(changed_pools):
+        cycles = self.index.through_any(changed_pools)
+        pruned = 0
+        for cycle in cycles:
             # _prefilter, inlined: this loop runs for every cycle of every event
-            counters.cycles_evaluated += 1
             hops = []
             rate = 1.0
             for leg in cycle.legs:
-                state = states(leg[0])
-                if state is None:
+                hop = seen.get(leg, _UNSEEN)
+                if hop is _UNSEEN:
+                    state = states(leg[0])
+                    if state is None:
+                        hop = None
+                    else:
+                        hop = hop_cache.get(leg)
+                        if hop is None or hop[0] is not state:
+                            hop = hop_cache[leg] = self._hop(leg[0], state, leg[1])
+                    seen[leg] = hop
+                if hop is None:
                     break
-                hop = hop_cache.get(leg)
-                if hop is None or hop[0] is not state:
-                    hop = hop_cache[leg] = self._hop(leg[0], state, leg[1])
                 rate *= hop[1]
                 hops.append(hop)
             else:
                 if rate <= threshold:
-                    counters.pruned += 1
+                    pruned += 1
                     continue
                 hops.append(rate)
                 opportunity = self._evaluate(cycle, hops, states, costs, block_number, seq, tx_index, trigger_tx)
                 if opportunity is not None:
                     found.append(opportunity)
-        found.sort(key=lambda o: o.order_key)
+        self.counters.cycles_evaluated += len(cycles)
+        self.counters.pruned += pruned
+        found.sort(key=_ORDER_KEY)
         return found
 
     def evaluate(self, cycle: Cycle, view: StateView, costs: CostInputs, *, block_number: int,
@@ -296,6 +319,8 @@ class Scanner:
         if sized is None:
             return None
         amount_in, amount_out, evaluations, trace = sized
+        # _opportunity, inlined for the hot path (ReferenceScanner calls it): gas from the
+        # trace, costs, filters, and the route only for a cycle that passes them
         gas = self.gas
         gas_units = gas.base
         for hop, step in zip(hops, trace):
@@ -303,16 +328,37 @@ class Scanner:
                 gas_units += gas.per_v2_hop
             else:
                 gas_units += gas.per_v3_hop + step[4] * gas.per_tick_crossed
-        return self._opportunity(cycle, amount_in, amount_out, evaluations, gas_units,
-                                 lambda: self._route(cycle, hops, trace), view, costs, block_number=block_number,
-                                 seq=seq, tx_index=tx_index, trigger_tx=trigger_tx)
+        profit = amount_out - amount_in
+        gas_price = costs.gas_price_wei
+        l2_cost = gas_units * gas_price
+        cost_wei = l2_cost + costs.l1_cost_wei
+        start = cycle.start_token
+        if self.weth is None or start == self.weth:
+            cost_in_start = cost_wei
+        else:
+            cost_in_start = self._wei_in_start_token(start, cost_wei, view)
+            if cost_in_start is None:
+                self.counters.unpriced += 1
+                return None
+        net = profit - cost_in_start
+        filters = self.filters
+        if (net < filters.min_profit or net <= 0
+                or (cost_in_start != 0 and profit < filters.min_profit_to_cost * cost_in_start)):
+            self.counters.filtered += 1
+            return None
+        self.counters.profitable += 1
+        net_wei = net if cost_in_start == cost_wei else (net * cost_wei // cost_in_start if cost_in_start else 0)
+        return ArbitrageOpportunity(cycle.key, start, self._route(cycle, hops, trace), amount_in, amount_out, profit,
+                                    gas_units, gas_price, l2_cost, costs.l1_cost_wei, cost_in_start, net, net_wei,
+                                    block_number, seq, tx_index, trigger_tx, evaluations)
 
     # -- per hop ---------------------------------------------------------------------------
 
     def _hop(self, pool: str, state: PoolState, zero_for_one: bool) -> tuple:
         """One pool direction as the hot loops read it, a plain tuple: ``(state, marginal rate,
         fee factor, r_in, r_out, is_v2, zero_for_one, pool, reserve in, reserve out, dex, fee
-        pips, price before)``.
+        pips, price before, V2 fee numerator, V2 fee denominator, and for V3 the memoised swap walk of
+        that direction, sqrt price / 2^96 and liquidity as floats)``.
 
         The marginal rate at zero input after the fee, and the constant-product reserves the
         pool behaves as near its price, as floats: V2 its reserves, V3 its virtual reserves in
@@ -327,7 +373,7 @@ class Scanner:
             rate = gamma * r_out / r_in if r_in > 0 else 0.0
             fee = round((state.fee_denominator - state.fee_numerator) * 1_000_000 / state.fee_denominator)
             return (state, rate, gamma, float(r_in), float(r_out), True, zero_for_one, pool, r_in, r_out, dex, fee,
-                    0)
+                    0, state.fee_numerator, state.fee_denominator, None, 0.0, 0.0)
         sqrt_price = state.sqrt_price_x96 / _Q96_FLOAT
         gamma = (1_000_000 - state.fee_pips) / 1_000_000
         liquidity = float(state.liquidity)
@@ -335,17 +381,30 @@ class Scanner:
             rate, r_in, r_out = gamma * sqrt_price * sqrt_price, liquidity / sqrt_price, liquidity * sqrt_price
         else:
             rate, r_in, r_out = gamma / (sqrt_price * sqrt_price), liquidity * sqrt_price, liquidity / sqrt_price
+        walk = state._walks.get(zero_for_one)
+        if walk is None:
+            walk = state._walks[zero_for_one] = SwapWalk(zero_for_one)
         return (state, rate, gamma, r_in, r_out, False, zero_for_one, pool, 0, 0, dex, state.fee_pips,
-                state.sqrt_price_x96 * state.sqrt_price_x96)
+                state.sqrt_price_x96 * state.sqrt_price_x96, 0, 0, walk, sqrt_price, liquidity)
 
     # -- sizing ----------------------------------------------------------------------------
 
     def _size(self, cycle: Cycle, hops: list[tuple], rate: float) -> tuple[int, int, int, list] | None:
         """``(amount_in, amount_out, simulations, trace)`` of the best size found, or None."""
         max_input = self.filters.max_input
-        if all(hop[5] for hop in hops):
-            chain = [V2Hop(hop[8], hop[9], hop[0].fee_numerator, hop[0].fee_denominator) for hop in hops]
-            guess = min(v2_chain_optimum(chain), max_input)
+        for hop in hops:
+            if not hop[5]:
+                break
+        else:
+            # v2_chain_optimum on the hops' integers, inlined (its V2Hop objects cost more than
+            # the arithmetic): out = a*x / (b + c*x), optimum (sqrt(a*b) - b) / c
+            a, b, c = 1, 1, 0
+            for hop in hops:
+                n, d = hop[13], hop[14]
+                a, b, c = n * hop[9] * a, d * hop[8] * b, d * hop[8] * c + n * a
+            if c == 0 or a <= b:
+                return None
+            guess = min(max(0, (math.isqrt(a * b) - b) // c), max_input)
             if guess <= 0:
                 return None
             # The closed form is the exact real optimum; the integer rounding around it is
@@ -359,9 +418,92 @@ class Scanner:
         start = mobius_optimum(a, b, c)
         if start is None:  # a V3 hop without liquidity at its price: no local model
             return self._golden_section(cycle, hops)
-        return self._newton(cycle, hops, rate, min(max(1, int(start)), max_input))
+        x, basis = self._presearch(hops, min(max(1.0, start), float(max_input)))
+        return self._newton(cycle, hops, rate, min(max(1, int(x)), max_input), basis)
 
-    def _newton(self, cycle: Cycle, hops: list[tuple], rate: float, x: int) -> tuple[int, int, int, list] | None:
+    def _presearch(self, hops: list[tuple], x: float) -> tuple[float, list[int]]:
+        """Newton steps as :meth:`_newton` takes them, from ``x``, on float estimates of the
+        hops (estimate_v3_exact_input: the same price segments, real-valued within them)
+        instead of exact simulations: ``(x, the segments of the model that chose x)``, where
+        the exact search then starts. A float pass costs about half an exact one, and the
+        exact search usually confirms its first point (it ends in those segments): one exact
+        simulation where the steps used to take two to four. It stops where the exact search
+        would (its point is in its model's segments, or the step is below a grain), at a step
+        out of range, or where an estimate has no answer (the exact search takes over from the
+        last point with no model, i.e. segments ``[]``). Nothing it computes is reported.
+        """
+        estimate = estimate_v3_exact_input
+        sqrt = math.sqrt
+        high = float(self.filters.max_input)
+        basis = [0] * len(hops)
+        for _ in range(PRESEARCH_STEPS):
+            amount = x
+            segments = []
+            a, b, c = 1.0, 1.0, 0.0
+            grain = 1.0
+            for hop in hops:
+                if a > 0 and b / a > grain:
+                    grain = b / a
+                gamma = hop[2]
+                if hop[5]:
+                    r_in_f, r_out_f = hop[3], hop[4]
+                    moved = r_in_f + gamma * amount
+                    out = r_out_f * gamma * amount / moved
+                    r_in_f, r_out_f = moved, r_out_f * r_in_f / moved
+                    segments.append(0)
+                else:
+                    # estimate_v3_exact_input's usual case, inlined: the walk covers the amount
+                    walk = hop[15]
+                    cost_end = walk.cost_end
+                    walked = len(walk.crossed_end)
+                    if not walked or cost_end[walked - 1] <= amount:
+                        estimated = estimate(hop[0], hop[6], amount)  # extends the walk
+                        if estimated is None:
+                            return x, []
+                        out, price, liquidity_f, segment = estimated
+                    else:
+                        segment = bisect_right(cost_end, amount, 0, walked)
+                        if segment:
+                            last = segment - 1
+                            remaining = amount - cost_end[last]
+                            out = float(walk.out_end[last])
+                            price = walk.price_end[last] / _Q96_FLOAT
+                            liquidity_f = float(walk.liquidity_end[last])
+                        else:
+                            remaining, out, price, liquidity_f = amount, 0.0, hop[16], hop[17]
+                        less_fee = remaining * gamma
+                        if hop[6]:
+                            price_next = liquidity_f * price / (liquidity_f + less_fee * price)
+                            out += less_fee * price * price_next
+                        else:
+                            price_next = price + less_fee / liquidity_f
+                            out += less_fee / (price * price_next)
+                        price = price_next
+                    segments.append(segment)
+                    if hop[6]:
+                        r_in_f, r_out_f = liquidity_f / price, liquidity_f * price
+                    else:
+                        r_in_f, r_out_f = liquidity_f * price, liquidity_f / price
+                if not out > 0:
+                    return x, []
+                amount = out
+                a, b, c = gamma * r_out_f * a, r_in_f * b, r_in_f * c + gamma * a
+            if segments == basis:
+                break  # the model's optimum in its own segments: the exact search checks it
+            if not (0 < a < _INF and 0 < b < _INF and 0 < c < _INF):
+                return x, []
+            step = (sqrt(a) * sqrt(b) - b) / c
+            if abs(step) <= max(grain, x / (1 << NEWTON_TOLERANCE_BITS)):
+                break  # x is the optimum to a grain: the exact search builds the model there
+            target = x + step
+            if not 1.0 <= target <= high:  # not NaN either
+                return x, []
+            basis = segments
+            x = target
+        return x, basis
+
+    def _newton(self, cycle: Cycle, hops: list[tuple], rate: float, x: int,
+                basis: list[int] | None = None) -> tuple[int, int, int, list] | None:
         """Newton steps from ``x``, the optimum of the cycle's constant-product model at the
         current prices (each V3 hop in price segment 0, see quote_v3_exact_input).
 
@@ -371,19 +513,75 @@ class Scanner:
         stops there. Otherwise the simulated end states give the next model. A step leaving
         the bracket is replaced by regula falsi on the marginal rate (known at both ends) or,
         without it, by bisection.
+
+        The hot loop of the scanner: each pass simulates the cycle exactly (as :meth:`_simulate`
+        does, inlined) and builds the next model from each hop's end state in the same walk over
+        the hops, with everything in locals (the model's terms and the segment check used to be
+        a second pass over the trace; this is the same arithmetic in the same order).
         """
         max_input = self.filters.max_input
         budget = self.filters.max_evaluations
+        quote = quote_v3_exact_input
+        sqrt = math.sqrt
         # The optimum lies in (low, high]; slope (marginal rate - 1) at low, at high if known.
         low, high = 0, max_input + 1
         slope_low, slope_high = rate - 1.0, None
-        basis = (0,) * len(hops)  # the segments the current model is exact in
+        if basis is None:
+            basis = [0] * len(hops)  # the segments the current model is exact in ([] when none)
         best = None
+        best_profit = 0
         evaluations = 0
         while evaluations < budget:
             evaluations += 1
+            amount = x
+            trace = []
+            segments = []
+            a, b, c = 1.0, 1.0, 0.0
+            grain = 1.0  # input that moves the coarsest intermediate output by one unit
             try:
-                out, trace = self._simulate(cycle, hops, x)
+                for hop in hops:
+                    if a > 0 and b / a > grain:  # d(this hop's input)/dx = a/b so far
+                        grain = b / a
+                    gamma = hop[2]
+                    if hop[5]:
+                        # UniswapV2Library.getAmountOut, inlined; the library for its reverts
+                        r_in, r_out = hop[8], hop[9]
+                        with_fee = amount * hop[13]
+                        numerator = with_fee * r_out
+                        denominator = r_in * hop[14] + with_fee
+                        if r_in <= 0 or r_out <= 0 or numerator > MAX_UINT256 or denominator > MAX_UINT256:
+                            try:
+                                get_amount_out(amount, r_in, r_out, hop[13], hop[14])
+                            except SolidityRevert as exc:
+                                raise SizeRejected(f"{hop[7]}: {exc}") from exc
+                        out = numerator // denominator
+                        trace.append((amount, out, 0, 0, 0, 0))
+                        segments.append(0)
+                        # the same hyperbola after taking ``amount`` in, shifted
+                        r_in_f = hop[3]
+                        moved = r_in_f + gamma * amount
+                        r_in_f, r_out_f = moved, hop[4] * r_in_f / moved
+                    else:
+                        try:
+                            out, sqrt_price, liquidity, crossed, segment = quote(hop[0], hop[6], amount)
+                        except MissingTickData as exc:
+                            exc.pool = hop[7]  # which pool lacks the data: only it gets fetched
+                            raise
+                        except SolidityRevert as exc:
+                            raise SizeRejected(f"{hop[7]}: {exc}") from exc
+                        trace.append((amount, out, sqrt_price, liquidity, crossed, segment))
+                        segments.append(segment)
+                        # at its end price and liquidity: that segment's virtual reserves
+                        liquidity_f = float(liquidity)
+                        sqrt_price_f = sqrt_price / _Q96_FLOAT
+                        if hop[6]:
+                            r_in_f, r_out_f = liquidity_f / sqrt_price_f, liquidity_f * sqrt_price_f
+                        else:
+                            r_in_f, r_out_f = liquidity_f * sqrt_price_f, liquidity_f / sqrt_price_f
+                    if out <= 0:
+                        raise SizeTooSmall("a hop gives nothing")
+                    amount = out
+                    a, b, c = gamma * r_out_f * a, r_in_f * b, r_in_f * c + gamma * a
             except SizeTooSmall:  # the output rounds to nothing: the optimum is above
                 low = x
                 x = inside_bracket(low, high, slope_low, slope_high)
@@ -396,29 +594,11 @@ class Scanner:
                 if x is None:
                     break
                 continue
-            if best is None or out - x > best[1] - best[0]:
-                best = (x, out, trace)
-            segments = tuple([step[5] for step in trace])
+            if best is None or amount - x > best_profit:
+                best = (x, amount, trace)
+                best_profit = amount - x
             if segments == basis and -1 not in segments:
                 break  # the model's optimum, in the model's own segments: the optimum
-            a, b, c = 1.0, 1.0, 0.0
-            grain = 1.0  # input that moves the coarsest intermediate output by one unit
-            for hop, step in zip(hops, trace):
-                if a > 0 and b / a > grain:  # d(this hop's input)/dx = a/b so far
-                    grain = b / a
-                gamma = hop[2]
-                if hop[5]:  # V2 after taking step[0] in: the same hyperbola, shifted
-                    r_in, r_out = hop[3], hop[4]
-                    moved = r_in + gamma * step[0]
-                    r_in, r_out = moved, r_out * r_in / moved
-                else:  # V3 at its end price and liquidity: that segment's virtual reserves
-                    liquidity = float(step[3])
-                    sqrt_price = step[2] / _Q96_FLOAT
-                    if hop[6]:
-                        r_in, r_out = liquidity / sqrt_price, liquidity * sqrt_price
-                    else:
-                        r_in, r_out = liquidity * sqrt_price, liquidity / sqrt_price
-                a, b, c = gamma * r_out * a, r_in * b, r_in * c + gamma * a
             basis = segments
             slope = a / b - 1.0 if b > 0 else -1.0  # the cycle's marginal rate at x, minus 1
             if slope > 0:
@@ -427,7 +607,13 @@ class Scanner:
                     break
             else:
                 high, slope_high = x, slope
-            step = mobius_optimum(a, b, c, signed=True)
+            # mobius_optimum(a, b, c, signed=True), inlined
+            if 0 < a < _INF and 0 < b < _INF and 0 < c < _INF:
+                step = (sqrt(a) * sqrt(b) - b) / c
+                if step != step or step in (_INF, -_INF):
+                    step = None
+            else:
+                step = None
             # Each hop's integer output moves the end states the model is built on by up to one
             # unit of its token, so the optimum is known to about a grain of input (one unit of
             # WBTC is ~1e11 wei): steps below that (or 2^-32 of the input) only chase rounding.
@@ -436,7 +622,7 @@ class Scanner:
             target = None if step is None else int(x + step)
             if target is None or not low < target < high:
                 target = inside_bracket(low, high, slope_low, slope_high)
-                basis = ()  # not the model's point: it proves nothing
+                basis = []  # not the model's point: it proves nothing
                 if target is None:
                     break
             if target == x:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from mevbot.pricing import MissingTickData, SolidityRevert, simulate_v3_swap
-from mevbot.pricing.v3_pool import quote_v3_exact_input
+from mevbot.pricing.v3_pool import estimate_v3_exact_input, quote_v3_exact_input
 from mevbot.pricing.v3_walk import SwapWalk
 from tests.pricing.pools import random_v3_pool
 
@@ -79,3 +79,39 @@ def test_output_never_exceeds_the_marginal_rate_at_the_current_price(seed, zero_
     price = Fraction(state.sqrt_price_x96 ** 2, 1 << 192)  # token1 per token0
     rate = Fraction(1_000_000 - state.fee_pips, 1_000_000) * (price if zero_for_one else 1 / price)
     assert result[0] <= rate * amount
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32), st.booleans(), st.lists(st.integers(2**20, 2**100), min_size=1, max_size=8))
+def test_the_float_estimate_ends_in_the_quotes_segment_with_its_amount_to_float_precision(seed, zero_for_one, amounts):
+    """The scanner's float pre-search (Scanner._presearch) steers by estimate_v3_exact_input: it
+    must name the price segment the exact quote ends in and its output to float precision, or
+    say it cannot (None), never guess."""
+    state, _ = random_v3_pool(random.Random(seed), positions=30, spread_ticks=3000, full_range=seed % 2 == 0)
+    for amount in amounts:
+        amount = int(float(amount))  # the estimate's input, exactly
+        estimate = estimate_v3_exact_input(state, zero_for_one, float(amount))
+        exact = quoted_raw(state, zero_for_one, amount)
+        if estimate is None:
+            continue
+        out, sqrt_price, liquidity, segment = estimate
+        assert isinstance(exact[0], int), "an estimate where the pool would revert"
+        exact_out, exact_price, exact_liquidity, _, full = exact
+        if full == -1:  # the loop answered: no segment to compare
+            continue
+        assert segment == full and liquidity == float(exact_liquidity)
+        # The pool floors the input less its fee and rounds its next price to integers: the exact
+        # amount is the real one at an input and a price up to one unit off, i.e. off by about
+        # 1/input + 1/(price move in Q96 units), relative.
+        walk = state._walks[zero_for_one]
+        before = walk.price_end[full - 1] if full else state.sqrt_price_x96
+        rounding = 2 / amount + 2 / max(1, abs(exact_price - before))
+        assert out == pytest.approx(exact_out, rel=1e-9 + rounding, abs=2)
+        assert sqrt_price == pytest.approx(exact_price / 2**96, rel=1e-9, abs=2 / 2**96)
+
+
+def quoted_raw(state, zero_for_one, amount):
+    try:
+        return quote_v3_exact_input(state, zero_for_one, amount)
+    except (SolidityRevert, MissingTickData) as error:
+        return type(error), str(error)
