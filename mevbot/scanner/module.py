@@ -24,6 +24,8 @@ reads from RPC the state of every pool of its cycles that it has not been sent y
 
 from __future__ import annotations
 
+import gc
+
 import trio
 
 from mevbot.pools.messages import TOPIC_POOL_STATE, PoolStateChange
@@ -33,6 +35,18 @@ from mevbot.scanner.opportunity import TOPIC_OPPORTUNITY
 TOPIC_CHAIN_HEAD = "chain.head"
 #: A head's base fee waits at most this long for its NodeInterface L1 estimate (then the last one).
 L1_QUERY_TIMEOUT_S = 2.0
+
+
+def freeze_startup_heap() -> None:
+    """Move everything alive now (the cycle index, the start-up pool states, the registry, the
+    code) into the collector's permanent generation: a full collection then no longer walks it
+    (on the scanner bench's heap, 23k tracked objects, a full collection took 8-10 ms before and
+    under 0.1 ms after; bench/scanner.py measures it and then runs frozen, as the bot does).
+    Objects frozen here are still freed by reference counting; only cyclic garbage among them
+    would stay. The thresholds stay CPython's: a higher gen0 threshold makes the pauses rarer
+    but each one longer, and the bench showed no clear gain in its p99 for it."""
+    gc.collect()
+    gc.freeze()
 
 
 class ScannerModule(Module):
@@ -128,6 +142,7 @@ class ScannerModule(Module):
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._heads, rpc, heads)
                     await self._read_own_snapshot(ctx, rpc)
+                    freeze_startup_heap()
                     ctx.health.ok(f"{len(self.scanner.index.cycles)} cycles indexed")
                     task_status.started()
                     while True:
