@@ -114,7 +114,8 @@ async def test_dead_letters_from_a_real_peer_are_listed_replayed_and_purged_and_
             if not (workdir / "run" / "bot-main.sock").exists():
                 return None
             done = await ctl(workdir, "--json", "status")
-            return done.returncode == 0 and json.loads(done.stdout)["health"]["state"] == "ok"
+            # degraded, not ok: its health names the peer 'edge' this test plays until it links
+            return done.returncode == 0 and json.loads(done.stdout)["health"]["state"] in ("ok", "degraded")
 
         await wait_until(ready, "bot not ready", log_path)
         register_all()
