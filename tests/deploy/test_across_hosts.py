@@ -1,20 +1,24 @@
 """Across hosts: two network namespaces joined by a veth pair stand in for two machines.
 
-Host a (10.213.0.1) runs process ``feed`` (monitor, parser, pipeline, scanner, risk); host b
-(10.213.0.2) runs ``exec`` (execution, store). Each namespace runs its own `mevbot up` (which
+Host a (10.213.0.1) runs process ``feed`` (monitor, parser, pipeline, scanner, risk, store); host
+b (10.213.0.2) runs ``exec`` (execution). Each namespace runs its own `mevbot up` (which
 finds its host by the address the namespace owns); the two processes link over TCP at those
 private addresses with the bus's HMAC handshake, so ``exec.request`` (a -> b) and ``exec.result``
 (b -> a), the critical topics, cross the TCP link. The devnet listens on the root namespace's
 loopback: tests/deploy/netns_forward.py forwards its ports into each namespace's loopback.
 
 A monolithic bot runs beside them on the same devnet as the reference. One price gap is opened
-with everything up; then ``exec`` is killed with -9, restarted by its `mevbot up` and relinked;
-then a second gap. The decisions, execution requests and results stored by ``exec`` must equal
-the monolithic bot's. (The kill falls between the two bursts, when nothing is in flight: a kill
-*during* a burst would hold trades in flight at risk for longer than in the reference, so its
-in-flight rule would decide differently. Redelivery of journalled messages across a kill
-mid-stream is tested in tests/bus/test_critical.py.) Risk's in-flight rule is off in both bots
-(procs.SAME_TIMING_RISK): a TCP hop makes results come back later than in one process.
+with everything up. Then the second burst is caught in flight: ``exec``'s execution module is
+paused, the second gap opened, and once risk (on host a) has approved its trades and their
+``exec.request`` messages have crossed to ``exec`` and wait there unhandled (unacknowledged,
+``critical_unhandled`` in its bus stats), ``exec`` is killed with -9, restarted by its `mevbot up`
+and relinked; feed's journal redelivers every request, and each is executed and answered. The
+decisions, execution requests and results stored on host a must equal the monolithic bot's, and
+every request has its result, once. (The store is on host a: a store in the killed process would
+miss the results its restarted execution module publishes before the store has subscribed,
+see docs/deployment.md, known limitations.)
+Risk's in-flight rule is off in both bots (procs.SAME_TIMING_RISK): results that come back late
+(a TCP hop, a kill) would otherwise change what it decides.
 """
 
 from __future__ import annotations
@@ -89,12 +93,12 @@ address = "{ADDRESS_B}"
 
 [deploy.processes.feed]
 host = "a"
-modules = ["monitor", "parser", "pipeline", "scanner", "risk"]
+modules = ["monitor", "parser", "pipeline", "scanner", "risk", "store"]
 tcp = "{ADDRESS_A}:7311"
 
 [deploy.processes.exec]
 host = "b"
-modules = ["execution", "store"]
+modules = ["execution"]
 tcp = "{ADDRESS_B}:7312"
 """ + TRADING_RISK
 
@@ -158,23 +162,37 @@ def test_two_hosts_over_tcp_survive_a_kill_9_and_decide_as_the_monolithic_bot(de
             first = settled(lambda: decisions(mono_store, t0), 60, "reference decisions", mono.log_text)
             matches_eventually(lambda: decisions(placed_store, t0), first)
 
+            # the second burst, caught in flight: its requests reach exec, which cannot handle them yet
+            t1 = time.time()
+            send_command(sockets["exec"], "pause", {"module": "execution"})
+            open_gap(devnet, devnet.pool("sushiswap", "WETH", "USDC"), 20 * 10**18)
+            both = settled(lambda: decisions(mono_store, t0), 60, "reference decisions", mono.log_text)
+            assert len(both) > len(first)
+            matches_eventually(lambda: decisions(placed_store, t0), both)
+            approved = [d for d in decisions(placed_store, t1) if d[1]]
+            assert approved  # something crosses as exec.request in this burst
+
+            def unhandled() -> int:
+                return send_command(sockets["exec"], "routes")["stats"]["critical_unhandled"]
+
+            wait_until(lambda: unhandled() == len(approved), 30, "the burst's requests waiting at exec", logs)
+            assert not rows(placed_store, RESULTS, t1)  # none of them answered yet
+
             killed = status_of(sockets["exec"])["pid"]
             os.kill(killed, signal.SIGKILL)
             wait_until(lambda: (status_of(sockets["exec"]) or {}).get("pid") not in (None, killed)
                        and all(is_ready(s) for s in sockets.values()), 60, "exec restarted and relinked", logs)
             assert "up: process exec died (killed by SIGKILL)" in ups["b"].log_text()
 
-            open_gap(devnet, devnet.pool("sushiswap", "WETH", "USDC"), 20 * 10**18)
-            both = settled(lambda: decisions(mono_store, t0), 60, "reference decisions", mono.log_text)
-            assert len(both) > len(first)
-            matches_eventually(lambda: decisions(placed_store, t0), both)
             want = settled(lambda: outcomes(mono_store, t0), 30, "reference results", mono.log_text)
             assert settled(lambda: outcomes(placed_store, t0), 30, "results across hosts", logs) == want
             assert executed(placed_store, t0) == executed(mono_store, t0)
-            # none lost across the kill: every request that reached exec over TCP was executed and answered
-            answered = {r for r, *_ in rows(placed_store, RESULTS, t0)}
-            assert {r for r, _ in rows(placed_store, EXECUTIONS, t0)} == answered
-            assert any(approved for _, approved, *_ in both)  # something did cross as exec.request
+            # none lost across the kill: every request that reached exec over TCP was executed and
+            # answered, the burst's too, each once
+            answered = [r for r, *_ in rows(placed_store, RESULTS, t0)]
+            assert {r for r, _ in rows(placed_store, EXECUTIONS, t0)} == set(answered)
+            assert len(answered) == len(set(answered))
+            assert len(rows(placed_store, RESULTS, t1)) == len(approved)
 
             new_pids = [status_of(s)["pid"] for s in sockets.values()]
             for proc in ups.values():
