@@ -2,9 +2,10 @@
 
 It keeps the latest (speculative) state of every pool from ``pools.state`` and the gas price
 from ``chain.head``. For each state change it evaluates only the cycles through the pools that
-changed, one cycle at a time with a checkpoint in between (a scan never holds the event loop
-for more than one cycle's search), fetches tick data a simulation asks for, and publishes the
-profitable ones on ``arb.opportunity`` in (feed position, most profitable first, cycle key) order.
+changed, one cycle at a time, yielding to the event loop every ``CHUNK_BUDGET_NS`` (0.5 ms: a
+scan never holds the loop for longer than that plus one cycle's search), fetches tick data a
+simulation asks for, and publishes the profitable ones on ``arb.opportunity`` in (feed position,
+most profitable first, cycle key) order.
 
 When changes queued up while a scan ran (the scanner is behind), the next step takes them all
 and evaluates them as one (``_on_changes``: latest state per pool, the cycles through every pool
@@ -25,6 +26,7 @@ reads from RPC the state of every pool of its cycles that it has not been sent y
 from __future__ import annotations
 
 import gc
+import time
 
 import trio
 
@@ -35,6 +37,29 @@ from mevbot.scanner.opportunity import TOPIC_OPPORTUNITY
 TOPIC_CHAIN_HEAD = "chain.head"
 #: A head's base fee waits at most this long for its NodeInterface L1 estimate (then the last one).
 L1_QUERY_TIMEOUT_S = 2.0
+
+
+#: A scan yields to the event loop once it has run this long since it last did. A checkpoint
+#: costs 4-5 us, more than most cycles' evaluation (a pruned one takes ~1 us), so yielding after
+#: every cycle doubled a busy intent's scan; bench/scanner_concurrency.py measures both. A block
+#: is this plus one cycle's evaluation (at most a few hundred us): within the issue's ~1 ms.
+CHUNK_BUDGET_NS = 500_000
+
+
+class ChunkClock:
+    """Checkpoints a CPU-bound loop every ``budget_ns`` of wall time it has held the event loop."""
+
+    def __init__(self, budget_ns: int = CHUNK_BUDGET_NS) -> None:
+        self.budget_ns = budget_ns
+        self.since = time.perf_counter_ns()
+
+    def restart(self) -> None:
+        self.since = time.perf_counter_ns()
+
+    async def tick(self) -> None:
+        if time.perf_counter_ns() - self.since >= self.budget_ns:
+            await trio.lowlevel.checkpoint()
+            self.since = time.perf_counter_ns()
 
 
 def freeze_startup_heap() -> None:
@@ -206,7 +231,7 @@ class ScannerModule(Module):
         """The cycles through ``pools`` on the current states; the profitable ones are published
         at ``change``'s feed position, best first (ArbitrageOpportunity.order_key)."""
         from mevbot.pools.fetch import fill_missing
-        from mevbot.scanner.engine import CostInputs
+        from mevbot.scanner.engine import CostInputs, _ViewMemo
 
         cfg = ctx.config
         gas_price = self.base_fee_wei + ctx.full_config.execution.priority_fee_wei
@@ -217,9 +242,11 @@ class ScannerModule(Module):
         costs = CostInputs(gas_price_wei=gas_price, l1_cost_wei=l1_cost)
         scanner = self.scanner
         found = []
+        chunk = ChunkClock()
+        view = _ViewMemo(self._view).__getitem__  # each pool looked up once per scan, until a fetch
         for cycle in scanner.index.through_any(pools):
             for _ in range(4):  # fetch what a walk past the known ticks needs, then retry
-                opp = scanner.evaluate(cycle, self._view, costs, block_number=change.block_number,
+                opp = scanner.evaluate(cycle, view, costs, block_number=change.block_number,
                                        seq=change.seq, tx_index=change.tx_index, trigger_tx=change.trigger_tx)
                 if not scanner.missing:
                     break
@@ -231,9 +258,11 @@ class ScannerModule(Module):
                     break
                 finally:
                     scanner.missing.clear()
+                    view = _ViewMemo(self._view).__getitem__  # the fetch extended states
+                    chunk.restart()  # the fetch waited on the network: the loop ran meanwhile
             if opp is not None:
                 found.append(opp)
-            await trio.lowlevel.checkpoint()
+            await chunk.tick()
         found.sort(key=lambda o: o.order_key)
         for opp in found:
             await ctx.bus.publish(TOPIC_OPPORTUNITY, opp, source=self.name, trace_id=trace_id)

@@ -113,3 +113,36 @@ async def test_a_snapshot_in_a_batch_updates_states_but_moves_nothing():
     await module._on_changes(ctx, None, [(change(gap, seq=None, cause="snapshot"), 3),
                                          (change({P3: FLAT[P3]}, seq=20), 4)])
     assert all(P1 not in {h.pool for h in opp.route} for _, opp in published)
+
+
+async def test_a_cycle_that_walks_past_the_known_ticks_is_retried_on_the_fetched_state(monkeypatch):
+    """The scan asks for the missing bitmap word, the module fetches it and evaluates the cycle
+    again on the extended state (not on the state it looked up before the fetch)."""
+    import math
+
+    from mevbot.pools.state import PoolSnapshot
+    from mevbot.pricing.v3_pool import v3_state_from_positions
+
+    price = 2_200 * (1 + 1e-12)  # USDC per WETH on the V3 pool, 10 % above P1's 2,000
+    full = v3_state_from_positions(int(math.sqrt(price) * 2**96), 500, 1,
+                                   [(-887_272, 887_272, 10**22)] + [(t, t + 50, 10**21) for t in range(70_000, 82_000, 97)])
+    word = full.tick >> 8
+    known = attrs.evolve(full, bitmap_words={w: v for w, v in full.bitmap_words.items() if w == word},
+                         complete_word_range=(word, word))
+    module, ctx, published = module_and_log()
+    module.scanner = Scanner(build_cycle_index(POOLS[:2], start_tokens=[WETH]), filters=ScanFilters(), weth=WETH)
+    await module._on_change(ctx, None, change({P1: FLAT[P1], P2: known}, seq=None, cause="snapshot"), 1)
+    fetched = []
+
+    async def fill_missing(rpc, states, missing):
+        # Stands in for the RPC read (tested in tests/pools): it installs the full words.
+        fetched.append(sorted(missing))
+        states[P2.lower()] = PoolSnapshot(P2.lower(), full, 5)
+
+    monkeypatch.setattr("mevbot.pools.fetch.fill_missing", fill_missing)
+    await module._on_change(ctx, None, change({P1: V2PoolState(1000 * E18, 2_000_000 * E18 + 1)}, seq=3), 2)
+    assert fetched == [[P2.lower()]]
+    expected = Scanner(build_cycle_index(POOLS[:2], start_tokens=[WETH]), filters=ScanFilters(), weth=WETH).scan(
+        [P1], {P1: V2PoolState(1000 * E18, 2_000_000 * E18 + 1), P2: full}.get, costs(), block_number=5, seq=3,
+        tx_index=0, trigger_tx=f"0x{3:064x}")
+    assert expected and [opp for _, opp in published] == expected
