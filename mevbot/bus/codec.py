@@ -35,6 +35,10 @@ _HEADER = struct.Struct("<BBHQQQQQQBBBB")
 HEADER_SIZE = _HEADER.size
 _pack_header = _HEADER.pack
 _unpack_header = _HEADER.unpack_from
+# the same header in three pieces, so that encode packs only the per-message ids and time
+_pack_lead = struct.Struct("<BBH").pack
+_pack_ids = struct.Struct("<QQQQQQ").pack
+_pack_lens = struct.Struct("<BBBB").pack
 _MASK64 = (1 << 64) - 1
 
 converter = make_converter()
@@ -66,8 +70,10 @@ class Codec:
     def __init__(self, registry: MessageRegistry = MESSAGES) -> None:
         self.registry = registry
         self._by_tag = registry._by_tag  # read-only fast path; misses go through for_tag
+        # (topic, tag, source, reply_to, version, encoding) -> the header's constant bytes
+        self._encode_parts: dict[tuple, tuple[bytes, bytes]] = {}
         # the bytes of the four strings -> (topic, tag, source, reply_to)
-        self._decode_strings: dict[bytes, tuple[str, str, str, str]] = {}
+        self._decode_strings: dict[bytes, tuple] = {}
 
     def encode_payload(self, tag: str, payload: Any) -> tuple[int, bytes]:
         entry = self.registry.for_tag(tag)
@@ -83,19 +89,57 @@ class Codec:
         else:
             encoding = ENCODING_JSON
             body = _json_dumps(converter.unstructure(env.payload, entry.cls)).encode()
-        encoded = _encoded
-        topic = encoded.get(env.topic) or _encode_str(env.topic)
-        tag = encoded.get(env.tag) or _encode_str(env.tag)
-        source = encoded.get(env.source) or _encode_str(env.source)
-        reply_to = encoded.get(env.reply_to) or _encode_str(env.reply_to) if env.reply_to else b""
+        key = (env.topic, env.tag, env.source, env.reply_to, env.version, encoding)
+        parts = self._encode_parts.get(key)
+        if parts is None:
+            parts = self._parts_of(key)
         message_id = env.id
         trace_id = env.trace_id
-        return b"".join((
-            _pack_header(MAGIC, encoding, env.version, message_id >> 64, message_id & _MASK64,
-                         env.created_ns, trace_id >> 64, trace_id & _MASK64,
-                         env.correlation_id & _MASK64,
-                         len(topic), len(tag), len(source), len(reply_to)),
-            topic, tag, source, reply_to, body))
+        return b"".join((parts[0], _pack_ids(message_id >> 64, message_id & _MASK64, env.created_ns,
+                                             trace_id >> 64, trace_id & _MASK64,
+                                             env.correlation_id & _MASK64), parts[1], body))
+
+    def encode_run(self, envs: list[Envelope]) -> list[bytes]:
+        """:meth:`encode` of each envelope of a run sharing one topic, source and reply_to
+        (``Bus.publish_many``): the type's layout and the header's constant bytes are looked up
+        once per change of type instead of once per message."""
+        frames = []
+        append = frames.append
+        last_tag = None
+        pack = entry = lead = tail = None
+        for env in envs:
+            if env.tag != last_tag:
+                last_tag = env.tag
+                entry = self._by_tag.get(last_tag) or self.registry.for_tag(last_tag)
+                pack = entry.pack
+                lead, tail = self._parts_of((env.topic, last_tag, env.source, env.reply_to, env.version,
+                                             ENCODING_BINARY if pack is not None else ENCODING_JSON))
+            if pack is not None:
+                body = pack(env.payload)
+            else:
+                body = _json_dumps(converter.unstructure(env.payload, entry.cls)).encode()
+            message_id = env.id
+            trace_id = env.trace_id
+            append(b"".join((lead, _pack_ids(message_id >> 64, message_id & _MASK64, env.created_ns,
+                                             trace_id >> 64, trace_id & _MASK64,
+                                             env.correlation_id & _MASK64), tail, body)))
+        return frames
+
+    def _parts_of(self, key: tuple) -> tuple[bytes, bytes]:
+        """The constant bytes of a header around its ids: (magic, encoding, version) and (the
+        four string lengths, the strings), for one (topic, tag, source, reply_to, version,
+        encoding); memoised, since a process publishes few distinct combinations."""
+        topic, tag, source, reply_to, version, encoding = key
+        parts = self._encode_parts.get(key)
+        if parts is not None:
+            return parts
+        strings = [_encode_str(value) if value else b"" for value in (topic, tag, source, reply_to)]
+        parts = (_pack_lead(MAGIC, encoding, version),
+                 _pack_lens(*(len(raw) for raw in strings)) + b"".join(strings))
+        if len(self._encode_parts) >= _STRING_CACHE_LIMIT:
+            self._encode_parts.clear()
+        self._encode_parts[key] = parts
+        return parts
 
     def decode_header(self, frame: bytes) -> tuple:
         if len(frame) < HEADER_SIZE:
@@ -108,6 +152,7 @@ class Codec:
         return fields
 
     def _strings_from(self, raw: bytes, topic_len: int, tag_len: int, source_len: int) -> tuple:
+        """(topic, tag, source, reply_to) from the header's string bytes, memoised by them."""
         try:
             tag_at = topic_len + tag_len
             source_at = tag_at + source_len
@@ -122,18 +167,21 @@ class Codec:
 
     def decode(self, frame: bytes) -> Envelope:
         """The envelope in ``frame``; raises :class:`MessageDecodeError` saying why not."""
-        if len(frame) < HEADER_SIZE or frame[0] != MAGIC:
+        try:
+            (magic, encoding, version, id_hi, id_lo, created_ns, trace_hi, trace_lo, correlation_id,
+             topic_len, tag_len, source_len, reply_len) = _unpack_header(frame)
+        except struct.error:
+            magic = None
+        if magic != MAGIC:
             self.decode_header(frame)  # raises with the precise reason
-        (_, encoding, version, id_hi, id_lo, created_ns, trace_hi, trace_lo, correlation_id,
-         topic_len, tag_len, source_len, reply_len) = _unpack_header(frame)
         end = HEADER_SIZE + topic_len + tag_len + source_len + reply_len
         if end > len(frame):
             raise MessageDecodeError(f"envelope strings need {end} bytes, frame has {len(frame)}")
         raw = frame[HEADER_SIZE:end]
-        strings = self._decode_strings.get(raw)
-        if strings is None:
-            strings = self._strings_from(raw, topic_len, tag_len, source_len)
-        topic, tag, source, reply_to = strings
+        known = self._decode_strings.get(raw)
+        if known is None:
+            known = self._strings_from(raw, topic_len, tag_len, source_len)
+        topic, tag, source, reply_to = known
         entry = self._by_tag.get(tag) or self.registry.for_tag(tag)
         unpack = entry.unpack
         if encoding == ENCODING_BINARY and unpack is not None and version == entry.version:

@@ -47,6 +47,7 @@ class Lane:
         # link control (Interest, Ack) leaves before queued data, in the order it was made
         self.control: collections.deque[Envelope] = collections.deque()
         self._wake = trio.lowlevel.ParkingLot()
+        self.parked = False  # the writer waits on _wake (a plain flag: publishers test it per message)
         self._room = trio.lowlevel.ParkingLot()
         self.max_batch_items = MAX_BATCH_ITEMS  # 1 = one write per message (benchmarks only)
         self.stream: MessageStream | None = None
@@ -85,8 +86,13 @@ class Lane:
         out.append((env, frame, critical))
         if len(out) > self.max_queued:
             self.max_queued = len(out)
-        if self._wake:
-            self._wake.unpark()
+        if self.parked:
+            self.wake()
+
+    def wake(self) -> None:
+        """Let the waiting writer run (publishers call it when they queue for an idle lane)."""
+        self.parked = False
+        self._wake.unpark()
 
     def enqueue_control(self, payload) -> None:
         """Queue a link message ahead of data. Control keeps its own order (an Interest queued
@@ -96,8 +102,8 @@ class Lane:
         if isinstance(payload, Interest):
             self._drop_queued_interest()
         self.control.append(env)
-        if self._wake:
-            self._wake.unpark()
+        if self.parked:
+            self.wake()
 
     def _drop_queued_interest(self) -> None:
         for env in [env for env in self.control if isinstance(env.payload, Interest)]:
@@ -164,18 +170,24 @@ class Lane:
                 out = self.out
             control = self.control
             while not out and not control:
-                await self._wake.park()
+                self.parked = True
+                try:
+                    await self._wake.park()
+                finally:
+                    self.parked = False
                 out = self.out
-            taken = []
             frames = [encode(control.popleft()) if serialises else control.popleft()
                       for _ in range(len(control))]
+            append = frames.append
+            first = len(frames)
             size = 0
-            now = time.time_ns()
-            max_items = self.max_batch_items
-            while out and size < max_bytes and len(frames) < max_items:
-                item = out.popleft()
+            oldest_ok = time.time_ns() - ttl_ns
+            popleft = out.popleft
+            taken = []
+            for _ in range(min(len(out), self.max_batch_items - first)):
+                item = popleft()
                 env, frame, critical = item
-                if not critical and now - env.created_ns > ttl_ns:
+                if env.created_ns < oldest_ok and not critical:
                     self.dead_lettered += 1
                     bus.dlq.add(f"expired: waited over {bus.settings.message_ttl_s} s for peer "
                                 f"{self.link.peer!r}", envelope=env, origin=f"link:{self.link.peer}")
@@ -183,11 +195,13 @@ class Lane:
                 if serialises:
                     if frame is None:
                         frame = encode(env)
+                    append(frame)
                     size += len(frame)
-                    frames.append(frame)
                 else:
-                    frames.append(env)
+                    append(env)
                 taken.append(item)
+                if size >= max_bytes:
+                    break
             if self._room:
                 self._room.unpark_all()
             if not frames:

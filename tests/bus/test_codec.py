@@ -39,6 +39,19 @@ def frame_of(payload=b'{"seq": 1}', tag="test.quote"):
     return good
 
 
+@given(seqs=st.lists(st.integers(-2**63, 2**63 - 1), min_size=1, max_size=20),
+       amounts=st.lists(st.integers(0, 2**256 - 1), max_size=5), trace=st.integers(0, 2**128 - 1))
+def test_encoding_a_run_gives_the_frames_of_encoding_each_message(seqs, amounts, trace):
+    """Codec.encode_run (Bus.publish_many) caches per type within the run: a run mixing a binary
+    layout and a JSON type, switching back and forth, encodes exactly as message by message."""
+    payloads = [Tick(s) for s in seqs] + [Quote(b"p" * 20, a, a // 2, 1) for a in amounts] + [Tick(0)]
+    envs = [make_envelope("market.mixed", p, *(("test.tick", 1) if isinstance(p, Tick) else ("test.quote", 1)),
+                          "scanner", trace_id=trace) for p in payloads]
+    frames = codec.encode_run(envs)
+    assert frames == [codec.encode(env) for env in envs]
+    assert [codec.decode(f) for f in frames] == envs
+
+
 @pytest.mark.parametrize("mangle, reason", [
     (lambda f: f[:10], "shorter than"),
     (lambda f: b"\x00" + f[1:], "magic"),
