@@ -17,7 +17,7 @@ import trio
 from mevbot.execution.engine import TOPIC_REQUEST, TOPIC_RESULT, ExecutionRequest
 from mevbot.pools.messages import TOPIC_POOL_STATE
 from mevbot.risk.breakers import TOPIC_BREAKER, CircuitBreaker, EmergencyStopStore
-from mevbot.risk.rules import TOPIC_DECISION, RiskBook, judge
+from mevbot.risk.rules import TOPIC_DECISION, RiskBook, RiskDecision, judge
 from mevbot.runtime.module import Module, ModuleContext
 from mevbot.scanner.opportunity import TOPIC_OPPORTUNITY
 
@@ -69,28 +69,71 @@ class RiskModule(Module):
                 nursery.start_soon(self._volatility, ctx, states)
                 ctx.health.ok("judging opportunities")
                 task_status.started()
-                async for env in opps:
+                while True:
+                    try:
+                        batch = await opps.receive_batch()
+                    except trio.EndOfChannel:
+                        break
                     await ctx.gate.wait_open()
-                    await self._judge(ctx, env.payload, env.trace_id)
+                    await self._judge_batch(ctx, [(env.payload, env.trace_id) for env in batch])
                 nursery.cancel_scope.cancel()
 
+    async def _judge_batch(self, ctx: ModuleContext, batch: list[tuple[object, int]]) -> None:
+        """Judge queued opportunities in arrival order, as :meth:`_judge` would one by one (the
+        same decisions), but publish each approval and its request at once and the rejections'
+        decisions after the batch: a scanner's burst (a state change reports one opportunity per
+        profitable cycle, the later ones mostly through pools the first one now holds) then
+        costs the approved trade no wait behind a dozen rejections being published."""
+        rejected = []
+        approved = False
+        for opp, trace_id in batch:
+            decision, request = self._decide(ctx, opp)
+            if request is not None:
+                await self._approve(ctx, decision, request, trace_id)
+                approved = True
+            else:
+                rejected.append((decision, trace_id))
+        if approved and rejected:
+            await trio.lowlevel.checkpoint()  # let execution take the request before the rejections
+        for decision, trace_id in rejected:
+            await self._reject(ctx, decision, trace_id)
+
     async def _judge(self, ctx: ModuleContext, opp, trace_id: int) -> None:
+        """Judge one opportunity and publish the decision (and, if approved, the request)."""
+        decision, request = self._decide(ctx, opp)
+        if request is not None:
+            await self._approve(ctx, decision, request, trace_id)
+        else:
+            await self._reject(ctx, decision, trace_id)
+
+    def _decide(self, ctx: ModuleContext, opp) -> tuple[RiskDecision, ExecutionRequest | None]:
+        """The decision on ``opp``, and the request to send if approved (its trade is open in the
+        book from here, so the next opportunity through its pools is held)."""
         now = self.clock()
         for request_id in self.book.expire(now, ctx.config.in_flight_timeout_s):
             ctx.log.warning("no execution result for %s within %gs: no longer counted in flight", request_id,
                             ctx.config.in_flight_timeout_s)
         decision = judge(opp, ctx.config, self.book, now=now, halted=self.halted())
-        await ctx.bus.publish(TOPIC_DECISION, decision, source=self.name, trace_id=trace_id)
         if not decision.approved:
             self.rejected += 1
-            ctx.log.info("rejected %s by %s: %s", opp.cycle_key, decision.rule, decision.reason)
-            return
+            return decision, None
         self.approved += 1
         self._requests += 1
         position = f"{opp.seq}.{opp.tx_index}" if opp.seq is not None else f"b{opp.block_number}"
         request = ExecutionRequest(f"{position}.{self._requests}", opp)
         self.book.open_trade(request.request_id, opp, now=now)
+        return decision, request
+
+    async def _approve(self, ctx: ModuleContext, decision: RiskDecision, request: ExecutionRequest,
+                       trace_id: int) -> None:
+        await ctx.bus.publish(TOPIC_DECISION, decision, source=self.name, trace_id=trace_id)
         await ctx.bus.publish(TOPIC_REQUEST, request, source=self.name, trace_id=trace_id)
+
+    async def _reject(self, ctx: ModuleContext, decision: RiskDecision, trace_id: int) -> None:
+        await ctx.bus.publish(TOPIC_DECISION, decision, source=self.name, trace_id=trace_id)
+        # debug: a rejection is published and stored already (risk_decisions); at info, a
+        # scanner's bursts made this the bot's busiest log line (~3700 a minute, ~0.2 ms each)
+        ctx.log.debug("rejected %s by %s: %s", decision.cycle_key, decision.rule, decision.reason)
 
     async def _results(self, ctx: ModuleContext, sub) -> None:
         async for env in sub:
