@@ -25,7 +25,7 @@ from mevbot.bus import protocol  # noqa: F401  (registers the link messages)
 from mevbot.bus.codec import Codec
 from mevbot.bus.deadletter import DeadLetterQueue
 from mevbot.bus.envelope import Envelope, format_id, new_message_id
-from mevbot.bus.errors import MessageDecodeError, NoResponder, RequestTimeout
+from mevbot.bus.errors import JournalError, MessageDecodeError, NoResponder, RequestTimeout
 from mevbot.bus.handover import CriticalHandover
 from mevbot.bus.journal import Journal
 from mevbot.bus.link import BULK, FAST, PeerLink
@@ -516,8 +516,12 @@ class Bus:
             self.journal = Journal(self.settings.persist_path.replace("{process}", self.process))
             for link in self.links.values():
                 link.patterns = tuple(self.journal.interest().get(link.peer, link.patterns))
+        if self.journal is not None:
+            self.dlq.attach(self.journal, self.codec)
         try:
             async with trio.open_nursery() as nursery:
+                if self.journal is not None:
+                    nursery.start_soon(self._flush_dead_letters)
                 if self.deploy is not None and self.deploy.processes:
                     for kind, address in listen_endpoints(self.deploy, self.process):
                         await nursery.start(self.serve, self._transport(kind), address)
@@ -542,7 +546,20 @@ class Bus:
                 await trio.sleep_forever()
         finally:
             if self.journal is not None:
+                try:
+                    self.dlq.flush()
+                except JournalError as exc:
+                    log.error("bus %s: dead letters not saved at shutdown: %s", self.process, exc)
                 self.journal.close()
+
+    async def _flush_dead_letters(self) -> None:
+        """Write new dead letters to the journal every 0.2 s (one transaction per burst)."""
+        while True:
+            await trio.sleep(0.2)
+            try:
+                self.dlq.flush()
+            except JournalError as exc:  # a full disk, say: the letters stay in memory, retried
+                log.error("bus %s: dead letters not saved yet: %s", self.process, exc)
 
     # ---- introspection -----------------------------------------------------------------
     def routes(self) -> list[dict]:

@@ -7,7 +7,8 @@ handled here (written just before their Ack: mevbot/bus/handover.py), so a redel
 is acknowledged again but never surfaces twice, while one received and never handled (this
 process died first) is not in it and surfaces again after the restart.
 The last known subscription patterns of each peer are kept too, so messages published while a
-peer is down (even across our own restart) are kept for it.
+peer is down (even across our own restart) are kept for it, and so are the dead letters
+(``dead_letters``: mevbot/bus/deadletter.py), so that a restart does not lose them.
 
 ``synchronous=NORMAL`` with WAL survives a process crash (the case we redeliver for); a power
 loss may lose the last transactions. Calls are synchronous and short (no fsync per commit).
@@ -29,6 +30,9 @@ CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, dest 
                                     id TEXT NOT NULL, UNIQUE (dest, id));
 CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, seen_ns INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS interest (dest TEXT PRIMARY KEY, patterns TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dead_letters (seq INTEGER PRIMARY KEY, reason TEXT NOT NULL,
+                                         dead_ns INTEGER NOT NULL, origin TEXT NOT NULL,
+                                         is_envelope INTEGER NOT NULL, data BLOB);
 """
 
 
@@ -108,3 +112,22 @@ class Journal:
 
     def interest(self) -> dict[str, list[str]]:
         return {d: json.loads(p) for d, p in self.db.execute("SELECT dest, patterns FROM interest")}
+
+    # ---- dead letters (mevbot/bus/deadletter.py) ------------------------------------------
+    def save_dead_letters(self, rows: list[tuple], evicted_through: int = 0) -> None:
+        """Store letters (seq, reason, dead_ns, origin, is_envelope, data) and drop every letter
+        up to ``evicted_through`` (the queue's bound pushed them out), in one transaction."""
+        self._write([("INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?)", rows),
+                     ("DELETE FROM dead_letters WHERE seq <= ?", [(evicted_through,)] if evicted_through else [])])
+
+    def delete_dead_letters(self, seqs: list[int] | None) -> None:
+        if seqs is None:
+            self._write([("DELETE FROM dead_letters", [()])])
+        else:
+            self._write([("DELETE FROM dead_letters WHERE seq = ?", [(s,) for s in seqs])])
+
+    def dead_letters(self, limit: int) -> list[tuple]:
+        """The newest ``limit`` letters, oldest first."""
+        rows = self.db.execute("SELECT seq, reason, dead_ns, origin, is_envelope, data FROM dead_letters "
+                               "ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+        return rows[::-1]

@@ -19,7 +19,8 @@ class BusSettings:
                                          doc="Topics persisted in SQLite and delivered at least once.")
     persist_path: str = setting("run/bus.sqlite", doc="SQLite file of the critical-topic journal "
                                 "(one per process: '{process}' in the path is replaced by its name).")
-    dlq_size: int = setting(10_000, doc="Dead letters kept in memory (oldest evicted first).", gt=0)
+    dlq_size: int = setting(10_000, doc="Dead letters kept (oldest evicted first); with a journal "
+                            "(persist_path) they are kept there too and survive a restart.", gt=0)
     link_buffer: int = setting(100_000, doc="Messages buffered per peer process while its link is "
                                "down; beyond that they are dead-lettered (critical ones stay journalled).", gt=0)
     message_ttl_s: float = setting(30.0, doc="A non-critical message still buffered for a peer after "
