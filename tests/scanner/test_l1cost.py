@@ -154,3 +154,50 @@ async def test_l1_cost_is_node_interfaces_answer_where_offered_else_config(devne
             assert slimmest.cycle_key not in {o.cycle_key for o in found}
     finally:
         devnet.rpc.call("anvil_setCode", NODE_INTERFACE, "0x")
+
+
+#: Runtime code that reverts every call (PUSH1 0, PUSH1 0, REVERT): a NodeInterface that says no.
+REVERTING_CODE = "0x60006000fd"
+
+
+@pytest.mark.devnet
+async def test_a_reverting_node_interface_gives_the_config_cost_and_a_dead_endpoint_keeps_the_last_answer(devnet,
+                                                                                                           caplog):
+    """Through the real RPC path on anvil, with the stand-in (anvil has no Arbitrum precompiles,
+    so the real NodeInterface cannot run here) and then code that reverts placed at 0x...C8:
+    the node answering no (a revert) means no estimate, so the configured one; an endpoint that
+    cannot be reached says nothing about NodeInterface, so the last answer is kept."""
+    estimator = L1CostEstimator(representative_call("0x" + "0a" * 20, ["0x" + "11" * 20, "0x" + "22" * 20]),
+                                logger=logging.getLogger("test.scanner"))
+    node_cost = len(estimator.call_data) * L1_GAS_PER_BYTE * STAND_IN_BASE_FEE
+    config_cost = 2000 * BASE_FEE
+    code = stand_in_runtime_code(devnet)
+    try:
+        async with RpcClient([devnet.rpc_url], timeout_s=60.0, rate_per_s=1000.0) as rpc:
+            async def new_head(runtime_code: str) -> int:
+                await rpc.call("anvil_setCode", [NODE_INTERFACE, runtime_code])
+                await rpc.call("evm_mine", [])
+                return await rpc.block_number()
+
+            await estimator.refresh(rpc, await new_head(code))
+            assert (estimator.source, estimator.cost_wei(2000, BASE_FEE)) == ("node", node_cost)
+
+            with caplog.at_level(logging.INFO, logger="test.scanner"):
+                await estimator.refresh(rpc, await new_head(REVERTING_CODE))
+            assert (estimator.source, estimator.cost_wei(2000, BASE_FEE)) == ("config", config_cost)
+            said = [r.getMessage() for r in caplog.records if "does not offer NodeInterface" in r.getMessage()]
+            assert len(said) == 1 and "revert" in said[0]
+
+            with caplog.at_level(logging.INFO, logger="test.scanner"):
+                await estimator.refresh(rpc, await new_head(code))
+            assert estimator.source == "node"
+            assert any("answers again" in r.getMessage() for r in caplog.records)
+            last = await rpc.block_number()
+        # a port nothing listens on: a transport error, not an answer
+        async with RpcClient(["http://127.0.0.1:9"], timeout_s=1.0, retries=0) as dead:
+            await estimator.refresh(dead, last + 1)
+        assert estimator.failures == 1
+        assert (estimator.source, estimator.cost_wei(2000, BASE_FEE)) == ("node", node_cost)
+        assert estimator.queries == 4
+    finally:
+        devnet.rpc.call("anvil_setCode", NODE_INTERFACE, "0x")
