@@ -514,10 +514,9 @@ class Scanner:
         the bracket is replaced by regula falsi on the marginal rate (known at both ends) or,
         without it, by bisection.
 
-        The hot loop of the scanner: each pass simulates the cycle exactly (as :meth:`_simulate`
-        does, inlined) and builds the next model from each hop's end state in the same walk over
-        the hops, with everything in locals (the model's terms and the segment check used to be
-        a second pass over the trace; this is the same arithmetic in the same order).
+        Each pass simulates the cycle exactly (:meth:`_simulate`, inlined) and builds the next
+        model from the hops' end states only when the point is not confirmed: after the float
+        pre-search (:meth:`_presearch`) the first exact pass usually is the last.
         """
         max_input = self.filters.max_input
         budget = self.filters.max_evaluations
@@ -536,13 +535,8 @@ class Scanner:
             amount = x
             trace = []
             segments = []
-            a, b, c = 1.0, 1.0, 0.0
-            grain = 1.0  # input that moves the coarsest intermediate output by one unit
             try:
                 for hop in hops:
-                    if a > 0 and b / a > grain:  # d(this hop's input)/dx = a/b so far
-                        grain = b / a
-                    gamma = hop[2]
                     if hop[5]:
                         # UniswapV2Library.getAmountOut, inlined; the library for its reverts
                         r_in, r_out = hop[8], hop[9]
@@ -557,10 +551,6 @@ class Scanner:
                         out = numerator // denominator
                         trace.append((amount, out, 0, 0, 0, 0))
                         segments.append(0)
-                        # the same hyperbola after taking ``amount`` in, shifted
-                        r_in_f = hop[3]
-                        moved = r_in_f + gamma * amount
-                        r_in_f, r_out_f = moved, hop[4] * r_in_f / moved
                     else:
                         try:
                             out, sqrt_price, liquidity, crossed, segment = quote(hop[0], hop[6], amount)
@@ -571,17 +561,9 @@ class Scanner:
                             raise SizeRejected(f"{hop[7]}: {exc}") from exc
                         trace.append((amount, out, sqrt_price, liquidity, crossed, segment))
                         segments.append(segment)
-                        # at its end price and liquidity: that segment's virtual reserves
-                        liquidity_f = float(liquidity)
-                        sqrt_price_f = sqrt_price / _Q96_FLOAT
-                        if hop[6]:
-                            r_in_f, r_out_f = liquidity_f / sqrt_price_f, liquidity_f * sqrt_price_f
-                        else:
-                            r_in_f, r_out_f = liquidity_f * sqrt_price_f, liquidity_f / sqrt_price_f
                     if out <= 0:
                         raise SizeTooSmall("a hop gives nothing")
                     amount = out
-                    a, b, c = gamma * r_out_f * a, r_in_f * b, r_in_f * c + gamma * a
             except SizeTooSmall:  # the output rounds to nothing: the optimum is above
                 low = x
                 x = inside_bracket(low, high, slope_low, slope_high)
@@ -599,6 +581,25 @@ class Scanner:
                 best_profit = amount - x
             if segments == basis and -1 not in segments:
                 break  # the model's optimum, in the model's own segments: the optimum
+            # The model at x: each hop's end state, as a constant-product map from there
+            a, b, c = 1.0, 1.0, 0.0
+            grain = 1.0  # input that moves the coarsest intermediate output by one unit
+            for hop, step in zip(hops, trace):
+                if a > 0 and b / a > grain:  # d(this hop's input)/dx = a/b so far
+                    grain = b / a
+                gamma = hop[2]
+                if hop[5]:  # V2 after taking step[0] in: the same hyperbola, shifted
+                    r_in_f = hop[3]
+                    moved = r_in_f + gamma * step[0]
+                    r_in_f, r_out_f = moved, hop[4] * r_in_f / moved
+                else:  # V3 at its end price and liquidity: that segment's virtual reserves
+                    liquidity_f = float(step[3])
+                    sqrt_price_f = step[2] / _Q96_FLOAT
+                    if hop[6]:
+                        r_in_f, r_out_f = liquidity_f / sqrt_price_f, liquidity_f * sqrt_price_f
+                    else:
+                        r_in_f, r_out_f = liquidity_f * sqrt_price_f, liquidity_f / sqrt_price_f
+                a, b, c = gamma * r_out_f * a, r_in_f * b, r_in_f * c + gamma * a
             basis = segments
             slope = a / b - 1.0 if b > 0 else -1.0  # the cycle's marginal rate at x, minus 1
             if slope > 0:
