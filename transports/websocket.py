@@ -4,11 +4,19 @@ One WebSocket binary message carries a coalesced batch: the same length-prefixed
 socket transports, so the bus codec and batching are shared. A message whose frames do not
 exactly fill it is a truncated frame and closes that connection. trio-websocket runs a reader
 task per connection, so connecting needs a nursery: pass it to the transport.
+
+With a ``token``, the listener accepts only a client that presents it in its upgrade request,
+as ``Authorization: Bearer <token>`` or, for browsers (whose WebSocket API cannot set headers),
+as the ``token`` query parameter of the URL; any other request is refused with HTTP 401 before
+the handshake completes. The connecting side sends the header.
 """
 
 from __future__ import annotations
 
+import hmac
+import logging
 from collections.abc import Sequence
+from urllib.parse import parse_qs, urlsplit
 
 import trio
 import trio_websocket
@@ -20,6 +28,17 @@ from transports.tcp import split_address
 
 PATH = "/bus"
 CLOSE_TIMEOUT_S = 2.0
+
+log = logging.getLogger("transports.websocket")
+
+
+def presented_token(request: trio_websocket.WebSocketRequest) -> str:
+    """The token of an upgrade request: its Bearer Authorization header, else ``?token=``."""
+    for name, value in request.headers:
+        if name.lower() == b"authorization" and value[:7].lower() == b"bearer ":
+            return value[7:].decode("latin-1").strip()
+    values = parse_qs(urlsplit(request.path).query).get("token")
+    return values[0] if values else ""
 
 
 class WebSocketStream(MessageStream):
@@ -65,12 +84,28 @@ class WebSocketStream(MessageStream):
                 await self.ws.aclose()
 
 
+def _leaves(group: BaseException):
+    if isinstance(group, BaseExceptionGroup):
+        for exc in group.exceptions:
+            yield from _leaves(exc)
+    else:
+        yield group
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, trio_websocket.ConnectionRejected):
+        return f"refused with HTTP {exc.status_code}" + (" (a valid token is required)"
+                                                         if exc.status_code == 401 else "")
+    return str(exc)
+
+
 class WebSocketTransport(Transport):
     name = "websocket"
 
     def __init__(self, nursery: trio.Nursery, *, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-                 ssl_context=None) -> None:
+                 ssl_context=None, token: str = "") -> None:
         self.nursery = nursery
+        self.token = token
         self.max_frame_bytes = max_frame_bytes
         self.ssl_context = ssl_context
         # a coalesced batch may hold many max-size frames' worth of small ones
@@ -79,12 +114,23 @@ class WebSocketTransport(Transport):
     async def connect(self, address: str) -> WebSocketStream:
         host, port = split_address(address)
         scheme = "wss" if self.ssl_context else "ws"
+        headers = [(b"Authorization", b"Bearer " + self.token.encode())] if self.token else None
+
+        async def hold(task_status=trio.TASK_STATUS_IGNORED) -> None:
+            # The connection's reader task lives in a nursery of its own under self.nursery: a
+            # refusal (HTTP 401) surfaces in that task, and so reaches connect() through start()
+            # instead of cancelling the caller's nursery.
+            async with trio.open_nursery() as own:
+                ws = await trio_websocket.connect_websocket_url(
+                    own, f"{scheme}://{host}:{port}{PATH}", self.ssl_context,
+                    max_message_size=self._max_message, message_queue_size=64, extra_headers=headers)
+                task_status.started(ws)
+
         try:
-            ws = await trio_websocket.connect_websocket_url(
-                self.nursery, f"{scheme}://{host}:{port}{PATH}", self.ssl_context,
-                max_message_size=self._max_message, message_queue_size=64)
-        except (OSError, trio_websocket.HandshakeError) as exc:
-            raise ConnectFailed(f"websocket: cannot connect to {address}: {exc}") from None
+            ws = await self.nursery.start(hold)
+        except* (OSError, trio_websocket.HandshakeError) as group:
+            reasons = "; ".join(_reason(exc) for exc in _leaves(group))
+            raise ConnectFailed(f"websocket: cannot connect to {address}: {reasons}") from None
         return WebSocketStream(ws, self.max_frame_bytes, f"ws:{address}")
 
     async def listen(self, address: str, handler: Handler, *,
@@ -92,6 +138,12 @@ class WebSocketTransport(Transport):
         host, port = split_address(address)
 
         async def accept(request: trio_websocket.WebSocketRequest) -> None:
+            if self.token and not hmac.compare_digest(presented_token(request).encode(), self.token.encode()):
+                remote = request.remote
+                log.warning("websocket %s: refused a client at %s:%s without the right token",
+                            address, getattr(remote, "address", "?"), getattr(remote, "port", "?"))
+                await request.reject(401, body=b"a valid token is required\n")
+                return
             ws = await request.accept()
             remote = ws.remote
             peer = f"ws:{getattr(remote, 'address', '?')}:{getattr(remote, 'port', '?')}"

@@ -25,13 +25,13 @@ from mevbot.bus import protocol  # noqa: F401  (registers the link messages)
 from mevbot.bus.codec import Codec
 from mevbot.bus.deadletter import DeadLetterQueue
 from mevbot.bus.envelope import Envelope, format_id, new_message_id
-from mevbot.bus.errors import JournalError, MessageDecodeError, NoResponder, RequestTimeout
+from mevbot.bus.errors import JournalError, MessageDecodeError, NoResponder, PlacementError, RequestTimeout
 from mevbot.bus.handover import CriticalHandover
 from mevbot.bus.journal import Journal
 from mevbot.bus.link import BULK, FAST, PeerLink
 from mevbot.bus.protocol import Hello
 from mevbot.bus.registry import MESSAGES, MessageRegistry
-from mevbot.bus.router import listen_endpoints, plan_routes
+from mevbot.bus.router import listen_endpoints, plan_routes, websocket_problems
 from mevbot.bus.settings import BusSettings, DeploySettings
 from mevbot.bus.subscription import Overflow, Subscription
 from mevbot.bus.topics import topic_matches, validate_pattern, validate_topic
@@ -537,11 +537,16 @@ class Bus:
                 if self.deploy is not None and self.deploy.websocket:
                     from transports.websocket import WebSocketTransport
 
-                    monitors = WebSocketTransport(nursery, max_frame_bytes=self.settings.max_frame_bytes)
+                    problems = websocket_problems(self.deploy)
+                    if problems:
+                        raise PlacementError("; ".join(problems))
+                    monitors = WebSocketTransport(nursery, max_frame_bytes=self.settings.max_frame_bytes,
+                                                  token=self.deploy.websocket_token)
                     self.monitor_address = await nursery.start(functools.partial(
                         self.serve, monitors, self.deploy.websocket, read_only=True))
-                    log.info("bus %s: monitoring websocket (read-only) on ws://%s/bus",
-                             self.process, self.monitor_address)
+                    log.info("bus %s: monitoring websocket (read-only%s) on ws://%s/bus",
+                             self.process, ", token required" if self.deploy.websocket_token else "",
+                             self.monitor_address)
                 task_status.started()
                 await trio.sleep_forever()
         finally:

@@ -86,6 +86,18 @@ def check_placement(deploy: DeploySettings) -> None:
         raise PlacementError("invalid placement: " + "; ".join(problems))
 
 
+def websocket_problems(deploy: DeploySettings) -> list[str]:
+    """The monitoring websocket may listen beyond loopback only behind a token (a config rule:
+    DeploySettings.config_problems; the bus checks it again before it listens)."""
+    if not deploy.websocket or deploy.websocket_token:
+        return []
+    host = deploy.websocket.rpartition(":")[0].strip("[]")
+    if host in ("localhost", "") or host.startswith("127.") or host == "::1":
+        return []
+    return [f"deploy.websocket_token: required because the monitoring websocket listens on "
+            f"{deploy.websocket!r}, beyond loopback (anyone who reaches it could read the bus)"]
+
+
 def pick_transport(deploy: DeploySettings, a: str, b: str) -> tuple[str, str]:
     """(transport, reason) for messages between processes ``a`` and ``b``."""
     if a == b:

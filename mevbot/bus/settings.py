@@ -71,6 +71,9 @@ class DeploySettings:
     tls_key: str = setting("", doc="PEM private key of tls_cert.")
     tls_ca: str = setting("", doc="PEM CA bundle that verifies peers' certificates when TLS is on.")
     websocket: str = setting("", doc="host:port of the monitoring websocket ('' = off).")
+    websocket_token: str = setting("", secret=True, doc="Token a monitoring client must present "
+                                   "(header 'Authorization: Bearer <token>', or '?token=' in the URL); "
+                                   "required when websocket is not on a loopback address.")
     peer_timeout_s: float = setting(30.0, doc="`run --process`: how long every peer process may take "
                                     "to connect at start-up before this one exits naming it.", gt=0)
     restart_backoff_s: float = setting(0.5, doc="`mevbot up`: first delay before restarting a "
@@ -79,3 +82,11 @@ class DeploySettings:
                                            gt=0)
     stable_after_s: float = setting(30.0, doc="`mevbot up`: a process up this long is healthy again "
                                     "(its next restart waits restart_backoff_s).", gt=0)
+
+    def config_problems(self):
+        """Cross-key rule: a monitoring websocket beyond loopback needs websocket_token."""
+        from mevbot.bus.router import websocket_problems
+
+        if websocket_problems(self):
+            yield ("websocket_token", "", f"a token, because websocket = {self.websocket!r} listens "
+                   "beyond loopback (anyone who reaches it could read the bus)")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
+import trio_websocket
 
 from mevbot.bus.bus import Bus
 from mevbot.bus.codec import Codec
@@ -10,6 +12,7 @@ from mevbot.bus.envelope import make_envelope
 from mevbot.bus.protocol import LINK_TOPIC, Hello
 from mevbot.bus.registry import MESSAGES
 from mevbot.bus.settings import BusSettings, DeploySettings
+from transports.errors import ConnectFailed
 from transports.websocket import WebSocketTransport
 
 from .messages import Tick
@@ -86,3 +89,41 @@ async def impostor_session(bus):
                 assert type(exc).__name__ == "StreamClosed"
         assert not bus.links["monitor:hot"].read_only and not bus.links["monitor:hot"].fast.connected
         nursery.cancel_scope.cancel()
+
+
+async def test_with_a_token_only_a_client_presenting_it_is_served():
+    bus = Bus(BusSettings(persist_path=""), process="main",
+              deploy=DeploySettings(websocket="127.0.0.1:0", websocket_token="s3cret-token"))
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(bus.run)
+            for token in ("", "wrong-token"):
+                with pytest.raises(ConnectFailed, match="401"):
+                    await WebSocketTransport(nursery, token=token).connect(bus.monitor_address)
+            assert not any(name.startswith("monitor:") for name in bus.links)
+            # a browser cannot set headers: the token in the URL's query works too
+            browser = await trio_websocket.connect_websocket_url(
+                nursery, f"ws://{bus.monitor_address}/bus?token=s3cret-token")
+            await browser.aclose()
+            client = await WebSocketTransport(nursery, token="s3cret-token").connect(bus.monitor_address)
+            await client.send_batch([frame(LINK_TOPIC, Hello("dash", "fast", ["market.#"]))])
+            await wait_for(lambda: "monitor:dash" in bus.links and bus.links["monitor:dash"].wants("market.x"))
+            await bus.publish("market.x", Tick(7))
+            with trio.fail_after(5):
+                got = []
+                while not got:
+                    got = [codec.decode(f) for f in await client.receive_batch()
+                           if codec.decode(f).topic == "market.x"]
+            assert got[0].payload == Tick(7)
+            await client.aclose()
+            nursery.cancel_scope.cancel()
+
+
+def test_a_websocket_beyond_loopback_without_a_token_is_a_config_problem():
+    from mevbot.config.convert import cross_key_problems
+
+    bare = DeploySettings(websocket="0.0.0.0:9000")
+    assert [(path, expected.split(",")[0]) for path, _, expected in cross_key_problems(bare)] == [
+        (("websocket_token",), "a token")]
+    assert cross_key_problems(DeploySettings(websocket="127.0.0.1:9000")) == []
+    assert cross_key_problems(DeploySettings(websocket="0.0.0.0:9000", websocket_token="t")) == []
