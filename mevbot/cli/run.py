@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the bot: start the modules in dependency order, serve the control socket, "
                     "reload the config on change, and stop gracefully on SIGINT/SIGTERM. "
                     "Exit codes: 0 clean shutdown, 1 runtime error (socket in use, forced shutdown, "
-                    "a peer process unreachable), 2 invalid config or placement.")
+                    "a peer process unreachable), 2 invalid config or placement (or a [monitor] replay "
+                    "recording that cannot be used).")
     add_config_option(parser)
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--modules", metavar="A,B", default=None,

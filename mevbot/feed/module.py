@@ -50,6 +50,7 @@ class MonitorModule(Module):
     def __init__(self) -> None:
         self.client = None
         self.blocks = None
+        self.replay_began = False  # a replay publishes its recording once per process
 
     async def run(self, ctx: ModuleContext, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         from mevbot.feed.client import FeedClient
@@ -60,7 +61,16 @@ class MonitorModule(Module):
         if ctx.config.replay:
             from mevbot.replay.source import run_replay
 
-            await run_replay(ctx, task_status=task_status)
+            if self.replay_began:  # restarted after a crash mid-replay: publishing again would repeat events
+                ctx.health.failed("the replay was interrupted by an error (see the log); restart the deployment "
+                                  "to replay the recording again")
+                task_status.started()
+                await trio.sleep_forever()
+
+            def began() -> None:
+                self.replay_began = True
+
+            await run_replay(ctx, began=began, task_status=task_status)
             return
         bus, cfg, full = ctx.bus, ctx.config, ctx.full_config
         manifest = load_manifest(full)

@@ -121,8 +121,9 @@ def replay_processes(bus: Any) -> list[str]:
     return [bus.process]
 
 
-async def run_replay(ctx: Any, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-    """The monitor module's ``run`` under ``[monitor] replay``; see the module docstring."""
+async def run_replay(ctx: Any, *, began=lambda: None, task_status=trio.TASK_STATUS_IGNORED) -> None:
+    """The monitor module's ``run`` under ``[monitor] replay``; see the module docstring.
+    ``began()`` is called right before the first message is published."""
     from mevbot.feed.client import FeedClient
     from mevbot.feed.module import TOPIC_CHAIN_HEAD, TOPIC_FEED_BLOCK, TOPIC_POOL_LOGS
     from mevbot.feed.reorg import TOPIC_FEED_REORG, FeedReorg
@@ -169,6 +170,7 @@ async def run_replay(ctx: Any, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
                  len(recording.frames), len(recording.events) - len(recording.frames), header.block_number,
                  ", ".join(settler.processes))
     ctx.health.ok(f"replaying {path}")
+    began()
     await publish(TOPIC_POOL_STATE, snapshot_change(recording))
     for event in recording.events:
         if isinstance(event, RecordedFrame):
