@@ -5,8 +5,9 @@ Then the same recording is run, through ``[monitor] replay``, by (a) the monolit
 run`) and (b) the three-process placement (feed: monitor, parser, pipeline; scan: scanner;
 trade: risk, execution, store) under `mevbot up`, real processes over Unix sockets. Each event
 is published once the whole deployment has settled (mevbot/replay/settle.py), so both stores
-must hold the same opportunities, with every amount and cost, and the same risk decisions, in
-the same order: compared exactly, not as sets. Execution is dry run. Risk's two timing rules are
+must hold the same opportunities, with every amount and cost, the same risk decisions and the
+same execution results, in the same order: compared exactly, not as sets. Execution is dry run
+(simulated on the devnet, whose state does not move between the runs). Risk's two timing rules are
 off in both (procs.SAME_TIMING_RISK): they read the wall clock, which a replay does not fix; its
 price-impact cap too, so that trades are approved whatever earlier tests did to these pools.
 Clustered (two scanner shards) on the same recording finds together exactly what one scanner
@@ -88,59 +89,67 @@ def _monitor_health(socket: Path) -> str:
 # the whole opportunity as the store keeps it (route, amounts, gas and L1 costs, position)
 OPPORTUNITIES = "SELECT cycle_key, amount_in, gross_profit, block_number, seq, tx_index, payload FROM opportunities ORDER BY id"
 DECISIONS = "SELECT cycle_key, approved, rule, reason, seq, tx_index FROM risk_decisions ORDER BY id"
+# execution's dry run: simulated on the devnet, which does not move between the runs
+RESULTS = "SELECT request_id, cycle_key, status, reason, expected_profit FROM execution_results ORDER BY id"
 
 
-def _stored(store: Path) -> tuple[list, list]:
-    return rows(store, OPPORTUNITIES), rows(store, DECISIONS)
+def _stored(store: Path) -> tuple[list, list, list]:
+    return rows(store, OPPORTUNITIES), rows(store, DECISIONS), rows(store, RESULTS)
 
 
-def _finished(socket: Path, store: Path, proc: Proc, what: str) -> tuple[list, list]:
-    """The store once the replay is finished and every opportunity has its decision stored."""
+def _complete(opps: list, decisions: list, results: list) -> bool:
+    """Every opportunity has its decision stored and every approval its execution result."""
+    return bool(opps) and len(decisions) == len(opps) and len(results) == sum(1 for d in decisions if d[1])
+
+
+def _finished(socket: Path, store: Path, proc: Proc, what: str) -> tuple[list, list, list]:
+    """The store once the replay is finished and everything it caused is stored."""
     wait_until(lambda: _monitor_health(socket).startswith("replay finished"), 180, f"{what}: replay finished",
                proc.log_text)
     assert "did not settle" not in _monitor_health(socket), proc.log_text()[-4000:]
     # the store writes in batches of its own: poll until every decision is in, with a deadline
-    wait_until(lambda: (lambda o, d: o and len(o) == len(d))(*_stored(store)), 30, f"{what}: stored",
-               proc.log_text)
+    wait_until(lambda: _complete(*_stored(store)), 30, f"{what}: stored", proc.log_text)
     return _stored(store)
 
 
 @pytest.fixture(scope="module")
 def monolithic(devnet, recording):
-    """(opportunities, decisions) the monolithic `mevbot run` stores on the recording."""
+    """(opportunities, decisions, execution results) the monolithic `mevbot run` stores on the recording."""
     path, manifest = recording
     with tempfile.TemporaryDirectory(prefix="mbmono") as name:
         work = Path(name)
         mono = Proc(["run", "--config", str(_config(work))], work, _env(devnet, work, path, manifest), "bot.log")
         try:
-            opps, decisions = _finished(work / "run" / "bot-{process}.sock", work / "store.sqlite", mono, "monolithic")
+            opps, decisions, results = _finished(work / "run" / "bot-{process}.sock", work / "store.sqlite", mono,
+                                                 "monolithic")
         finally:
             mono.kill()
     # not trivial: every gap was found, and trades approved
     assert len(opps) >= len(GAPS) and len(decisions) == len(opps)
-    assert any(d[1] for d in decisions)
-    return opps, decisions
+    assert any(d[1] for d in decisions) and results
+    return opps, decisions, results
 
 
-def _placed(devnet, recording, processes, overrides=None) -> tuple[list, list, str]:
+def _placed(devnet, recording, processes, overrides=None) -> tuple[list, list, list, str]:
     path, manifest = recording
     with tempfile.TemporaryDirectory(prefix="mbplaced") as name:
         work = Path(name)
         config = _config(work, placement_toml(work, processes, overrides or {}))
         placed = Proc(["up", "--config", str(config)], work, _env(devnet, work, path, manifest), "up.log")
         try:
-            opps, decisions = _finished(socket_of(work, "feed"), work / "store.sqlite", placed, "placed")
-            return opps, decisions, placed.log_text()
+            opps, decisions, results = _finished(socket_of(work, "feed"), work / "store.sqlite", placed, "placed")
+            return opps, decisions, results, placed.log_text()
         finally:
             placed.kill()
 
 
 def test_the_distributed_placement_decides_as_the_monolithic_bot_on_a_replayed_recording(devnet, recording,
                                                                                           monolithic):
-    want_opps, want_decisions = monolithic
-    got_opps, got_decisions, log = _placed(devnet, recording, THREE_PROCESSES)
+    want_opps, want_decisions, want_results = monolithic
+    got_opps, got_decisions, got_results, log = _placed(devnet, recording, THREE_PROCESSES)
     assert got_opps == want_opps
     assert got_decisions == want_decisions
+    assert got_results == want_results
     assert "[scan] " in log and "[trade] " in log and "replay of" in log
 
 
@@ -159,10 +168,10 @@ def _by_event(rows_: list[tuple], position: slice) -> list[list[tuple]]:
 
 def test_two_scanner_shards_on_a_replay_find_together_exactly_what_one_scanner_finds(devnet, recording,
                                                                                      monolithic):
-    want_opps, want_decisions = monolithic
+    want_opps, want_decisions, _ = monolithic
     processes = {"feed": ["monitor", "parser", "pipeline"], "scan0": ["scanner"], "scan1": ["scanner"],
                  "trade": ["risk", "execution", "store"]}
-    got_opps, got_decisions, log = _placed(devnet, recording, processes,
+    got_opps, got_decisions, _, log = _placed(devnet, recording, processes,
                                            {"scan0": ["scanner.shard=0/2"], "scan1": ["scanner.shard=1/2"]})
     assert "scanner: shard 0/2:" in log and "scanner: shard 1/2:" in log
     # each opportunity once (none found by both shards), event by event; the decisions follow
@@ -173,7 +182,7 @@ def test_two_scanner_shards_on_a_replay_find_together_exactly_what_one_scanner_f
 def test_mevbot_replay_finds_the_opportunities_the_bot_finds_on_the_recording(devnet, recording, monolithic):
     """`mevbot replay` (its own sequential bus, risk clock and dry run) finds what the bot found."""
     path, manifest = recording
-    want_opps, _ = monolithic
+    want_opps = monolithic[0]
     with tempfile.TemporaryDirectory(prefix="mbrpl") as rpl_dir:
         rpl_dir = Path(rpl_dir)
         (rpl_dir / "config.toml").write_text(REPLAY_RISK)
