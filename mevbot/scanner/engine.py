@@ -221,6 +221,19 @@ class Scanner:
         self.missing: dict[str, MissingTickData] = {}
         # (pool, zero_for_one) -> that pool direction for the last state seen of it (see _hop)
         self._hops: dict[tuple[str, bool], tuple] = {}
+        # Every (pool, zero_for_one) of the index numbered, and each cycle's as those numbers:
+        # scan's prune then indexes a list rather than hashing a tuple per leg
+        self._legs: list[tuple[str, bool]] = []
+        numbers: dict[tuple[str, bool], int] = {}
+        self._leg_ids_of_cycle: dict[str, tuple[int, ...]] = {}
+        for cycle in index.cycles:
+            ids = []
+            for leg in cycle.legs:
+                if leg not in numbers:
+                    numbers[leg] = len(self._legs)
+                    self._legs.append(leg)
+                ids.append(numbers[leg])
+            self._leg_ids_of_cycle[cycle.key] = tuple(ids)
         # token -> a pool pairing it with WETH, to price gas in that token (first by key order)
         self._weth_pool: dict[str, str] = {}
         if self.weth:
@@ -238,17 +251,21 @@ class Scanner:
         found = []
         states = _ViewMemo(view).__getitem__  # states do not change during one scan
         hop_cache = self._hops
-        seen: dict[tuple[str, bool], tuple | None] = {}  # leg -> its hop this scan (None: no state)
+        legs = self._legs
+        leg_ids = self._leg_ids_of_cycle
+        seen = [_UNSEEN] * len(legs)  # leg id -> its hop this scan (None: no state)
         threshold = 1.0 - PRUNE_MARGIN
         cycles = self.index.through_any(changed_pools)
         pruned = 0
         for cycle in cycles:
-            # _prefilter, inlined: this loop runs for every cycle of every event
-            hops = []
+            # _prefilter, inlined: this loop runs for every cycle of every event; the hops'
+            # list is built only for a cycle the marginal rate does not prune
+            ids = leg_ids[cycle.key]
             rate = 1.0
-            for leg in cycle.legs:
-                hop = seen.get(leg, _UNSEEN)
+            for i in ids:
+                hop = seen[i]
                 if hop is _UNSEEN:
+                    leg = legs[i]
                     state = states(leg[0])
                     if state is None:
                         hop = None
@@ -256,15 +273,15 @@ class Scanner:
                         hop = hop_cache.get(leg)
                         if hop is None or hop[0] is not state:
                             hop = hop_cache[leg] = self._hop(leg[0], state, leg[1])
-                    seen[leg] = hop
+                    seen[i] = hop
                 if hop is None:
                     break
                 rate *= hop[1]
-                hops.append(hop)
             else:
                 if rate <= threshold:
                     pruned += 1
                     continue
+                hops = [seen[i] for i in ids]
                 hops.append(rate)
                 opportunity = self._evaluate(cycle, hops, states, costs, block_number, seq, tx_index, trigger_tx)
                 if opportunity is not None:
