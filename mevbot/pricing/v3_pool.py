@@ -450,14 +450,15 @@ def estimate_v3_exact_input(state: V3PoolState, zero_for_one: bool,
     the price bounds).
 
     The same segment as :func:`quote_v3_exact_input` (``full_steps``, the price segment the swap
-    ends in) and, within it, the real-valued constant-product step the integer one rounds:
-    amounts and prices to float precision, never to the wei. Nothing reported is computed here:
+    ends in; an amount within float rounding of a stop may be placed on either side of it) and,
+    within it, the real-valued constant-product step the integer one rounds: amounts and prices
+    to float precision, never to the wei. It bisects the walk's float copies of its stops. Nothing reported is computed here:
     the scanner uses it to choose where to simulate exactly, and only there.
     """
     walk = state._walks.get(zero_for_one)
     if walk is None:
         walk = state._walks[zero_for_one] = SwapWalk(zero_for_one)
-    cost_end = walk.cost_end
+    cost_end = walk.cost_end_f
     walked = len(walk.crossed_end)
     if not walked or cost_end[walked - 1] <= amount_in:
         if not amount_in < 1e77:  # above int256: the pool's revert, the exact quote's business
@@ -471,9 +472,9 @@ def estimate_v3_exact_input(state: V3PoolState, zero_for_one: bool,
     if full:
         last = full - 1
         remaining = amount_in - cost_end[last]
-        out = float(walk.out_end[last])
-        price = walk.price_end[last] / _Q96_FLOAT
-        liquidity = float(walk.liquidity_end[last])
+        out = walk.out_end_f[last]
+        price = walk.price_end_f[last]
+        liquidity = walk.liquidity_end_f[last]
     else:
         remaining, out = amount_in, 0.0
         price, liquidity = state.sqrt_price_x96 / _Q96_FLOAT, float(state.liquidity)

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 # Bound on memoised steps per state and direction; a walk this long is left to the loop.
 MAX_WALK_STEPS = 4096
+_Q96_FLOAT = float(1 << 96)
 
 
 class SwapWalk:
@@ -57,6 +58,10 @@ class SwapWalk:
         "liquidity_end",
         "crossed_end",
         "crossed_ticks",
+        "cost_end_f",
+        "out_end_f",
+        "price_end_f",
+        "liquidity_end_f",
         "_lock",
     )
 
@@ -74,6 +79,12 @@ class SwapWalk:
         self.liquidity_end: list[int] = []
         self.crossed_end: list[int] = []  # len(crossed_ticks) after each step
         self.crossed_ticks: list[int] = []
+        # The same as floats (price / 2^96), for the scanner's float estimates
+        # (estimate_v3_exact_input): a bisection over floats, no int-to-float conversions.
+        self.cost_end_f: list[float] = []
+        self.out_end_f: list[float] = []
+        self.price_end_f: list[float] = []
+        self.liquidity_end_f: list[float] = []
         # Quotes are pure reads once a walk is built; only extending takes the lock, so a
         # state shared with a worker thread never sees a half-appended step.
         self._lock = threading.Lock()
@@ -143,6 +154,10 @@ class SwapWalk:
         self.price_end.append(sqrt_next)
         self.tick_end.append(tick_next - 1 if zero_for_one else tick_next)
         self.liquidity_end.append(liquidity_after)
+        self.cost_end_f.append(float(cost + amount_in + fee))
+        self.out_end_f.append(float(out + amount_out))
+        self.price_end_f.append(sqrt_next / _Q96_FLOAT)
+        self.liquidity_end_f.append(float(liquidity_after))
         self.crossed_end.append(len(self.crossed_ticks))
         return True
 

@@ -471,7 +471,7 @@ class Scanner:
                 else:
                     # estimate_v3_exact_input's usual case, inlined: the walk covers the amount
                     walk = hop[15]
-                    cost_end = walk.cost_end
+                    cost_end = walk.cost_end_f
                     walked = len(walk.crossed_end)
                     if not walked or cost_end[walked - 1] <= amount:
                         estimated = estimate(hop[0], hop[6], amount)  # extends the walk
@@ -483,9 +483,9 @@ class Scanner:
                         if segment:
                             last = segment - 1
                             remaining = amount - cost_end[last]
-                            out = float(walk.out_end[last])
-                            price = walk.price_end[last] / _Q96_FLOAT
-                            liquidity_f = float(walk.liquidity_end[last])
+                            out = walk.out_end_f[last]
+                            price = walk.price_end_f[last]
+                            liquidity_f = walk.liquidity_end_f[last]
                         else:
                             remaining, out, price, liquidity_f = amount, 0.0, hop[16], hop[17]
                         less_fee = remaining * gamma
