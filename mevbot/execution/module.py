@@ -100,7 +100,8 @@ class ExecutionModule(Module):
                     follower.start_soon(self._follow_heads, heads)
                     async with trio.open_nursery() as receipts:
                         async for env in requests:
-                            await ctx.gate.wait_open()
+                            if not ctx.gate.is_open:  # wait_open() checkpoints even when open
+                                await ctx.gate.wait_open()
                             request = env.payload
                             if request.request_id in self.handled:
                                 requests.ack(env)  # a redelivery of a critical message we already handled

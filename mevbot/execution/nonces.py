@@ -63,8 +63,16 @@ class NonceManager:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[NonceSlot]:
-        """Hold the next nonce for one sign-and-send; mark the slot with how the send ended."""
-        async with self._lock:
+        """Hold the next nonce for one sign-and-send; mark the slot with how the send ended.
+
+        An uncontended lock is taken without a checkpoint (``async with lock`` always yields, and
+        here that is a wait behind every runnable task between a simulation's answer and the
+        signature); a contended one is waited for as usual."""
+        try:
+            self._lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self._lock.acquire()
+        try:
             if self._next is None:
                 await self.sync()
             slot = NonceSlot(self._next)
@@ -76,3 +84,5 @@ class NonceManager:
                 elif slot.outcome == "resync":
                     self._next = None  # read again from the chain before the next send
                 # "unused" and "refused": the nonce stays free for the next transaction
+        finally:
+            self._lock.release()

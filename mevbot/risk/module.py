@@ -74,7 +74,8 @@ class RiskModule(Module):
                         batch = await opps.receive_batch()
                     except trio.EndOfChannel:
                         break
-                    await ctx.gate.wait_open()
+                    if not ctx.gate.is_open:  # wait_open() checkpoints even when open: a wait per batch
+                        await ctx.gate.wait_open()
                     await self._judge_batch(ctx, [(env.payload, env.trace_id) for env in batch])
                 nursery.cancel_scope.cancel()
 
@@ -94,7 +95,11 @@ class RiskModule(Module):
             else:
                 rejected.append((decision, trace_id))
         if approved and rejected:
-            await trio.lowlevel.checkpoint()  # let execution take the request before the rejections
+            # Let execution take the request (and send its simulation) before the rejections are
+            # published: trio runs a batch of runnable tasks in either order, so after one
+            # checkpoint this task may still go first; after a second, execution has run.
+            await trio.lowlevel.checkpoint()
+            await trio.lowlevel.checkpoint()
         for decision, trace_id in rejected:
             await self._reject(ctx, decision, trace_id)
 
