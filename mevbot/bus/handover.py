@@ -27,6 +27,14 @@ arrival order, beyond that subscription's bound and overflow policy (it is alrea
 publisher's journal). A message redelivered while held or queued unhandled is a duplicate: it is
 neither surfaced again nor acknowledged before the original is handled.
 
+A process that starts several modules gates the handover until all of them have subscribed
+(``gated``, :meth:`CriticalHandover.open`: the bot opens it once every module has started).
+Otherwise a redelivered message would go to whichever module subscribed first: the store, say,
+would take and acknowledge a waiting ``exec.request`` before execution subscribed (so it would
+never run), or execution would answer it before the store subscribed to ``exec.result`` (so the
+result would never be stored). While gated everything critical from a peer is held; ``open``
+hands each held message to *every* subscription that matches it, as a live delivery would.
+
 In-process delivery (publisher and subscriber in one process, memory transport) needs no
 acknowledgement: they share one fate. :meth:`Subscription.ack` of such an envelope does nothing.
 """
@@ -70,6 +78,7 @@ class CriticalHandover:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self.entries: dict[int, _Unhandled] = {}
+        self.gated = False  # hold everything until open() (set by the bot while modules start)
 
     def holds(self, message_id: int) -> bool:
         """Received and not yet handled: a redelivery of it is a duplicate, not acknowledged yet."""
@@ -91,8 +100,10 @@ class CriticalHandover:
         if env.topic == bus.inbox:
             bus._resolve_reply(env)
             return True
-        subs = bus._local_for(env.topic)
         entry = self.entries[env.id] = _Unhandled(env, link)
+        if self.gated:
+            return False  # held: open() hands it to every subscription once all modules are up
+        subs = bus._local_for(env.topic)
         for sub in subs:  # all of them before any consumer can run and ack
             if sub.manual_ack:
                 entry.waiting.add(sub)
@@ -155,8 +166,30 @@ class CriticalHandover:
         for link, ids in done.items():
             self._acknowledge_upstream(link, ids)
 
+    def open(self) -> None:
+        """End the start-up gate: each held message goes to every subscription that matches it
+        (oldest first), then deliveries are live again."""
+        self.gated = False
+        done: dict[PeerLink, list[int]] = {}
+        for entry in list(self.entries.values()):
+            if not entry.held:
+                continue
+            for sub in self.bus._local_for(entry.env.topic):
+                sub.requeue(entry.env)
+                if sub.manual_ack:
+                    entry.waiting.add(sub)
+                    sub.unacked += 1
+                elif claims(sub):
+                    entry.claimed = True
+            if self._settle(entry):
+                done.setdefault(entry.link, []).append(entry.env.id)
+        for link, ids in done.items():
+            self._acknowledge_upstream(link, ids)
+
     def adopt(self, sub: Subscription) -> None:
         """A new subscription takes the held messages it matches, oldest first."""
+        if self.gated:
+            return  # open() hands them out, to every subscription at once
         done: dict[PeerLink, list[int]] = {}
         for entry in list(self.entries.values()):
             if not entry.held or not topic_matches(sub.pattern, entry.env.topic):

@@ -92,8 +92,13 @@ class Bot:
             nursery.start_soon(self._shutdown_when_asked, nursery.cancel_scope)
             self.started_at = trio.current_time()
             if self.bus is not None:
+                # critical messages a peer redelivers wait until every module has subscribed
+                # (mevbot/bus/handover.py), so none is taken by only the first one up
+                self.bus.handover.gated = True
                 await nursery.start(self.bus.run)  # journal and peer links before any module
             await nursery.start(self.manager.run)
+            if self.bus is not None:
+                self.bus.handover.open()
             if self.emergency_stopped:
                 log.warning("emergency stop in force since a previous run (%s): trading stays paused until "
                             "`mevbot ctl clear-stop`", self.stop_store.current.reason)

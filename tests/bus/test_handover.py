@@ -138,3 +138,28 @@ async def test_in_process_delivery_is_unchanged_and_its_ack_does_nothing(tmp_pat
 def test_ack_must_be_auto_or_manual():
     with pytest.raises(ValueError, match="ack must be 'auto' or 'manual'"):
         Bus(BusSettings(persist_path=""), process="x").subscribe("exec.request", ack="later")
+
+
+async def test_while_modules_start_held_messages_wait_and_then_reach_every_subscription(tmp_path):
+    """The bot gates the handover until all its modules have subscribed: a redelivered request
+    goes to execution *and* the store, however they were ordered at start-up."""
+    async with linked(tmp_path) as (a, b):
+        b.handover.gated = True
+        a.links["b"].set_interest(["exec.#"])  # as remembered from before b's restart
+        envs = [await a.publish("exec.request", Tick(i)) for i in range(3)]
+        await wait_for(lambda: len(b.handover.entries) == 3)
+        store = b.subscribe("exec.#", name="store", ack="manual")  # the first module up
+        await settle()
+        assert store.depth == 0 and b.handover.held == 3  # not taken by the first one alone
+        execution = b.subscribe("exec.request", name="execution", ack="manual")
+        b.handover.open()
+        for sub in (store, execution):
+            with trio.fail_after(5):
+                assert [env.id for env in await sub.receive_batch()] == [env.id for env in envs]
+        await settle()
+        assert a.journal.pending_count("b") == 3  # acknowledged only once both handled them
+        store.ack(*envs)
+        await settle()
+        assert a.journal.pending_count("b") == 3
+        execution.ack(*envs)
+        await wait_for(lambda: a.journal.pending_count("b") == 0)

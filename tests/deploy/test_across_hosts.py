@@ -1,7 +1,7 @@
 """Across hosts: two network namespaces joined by a veth pair stand in for two machines.
 
-Host a (10.213.0.1) runs process ``feed`` (monitor, parser, pipeline, scanner, risk, store); host
-b (10.213.0.2) runs ``exec`` (execution). Each namespace runs its own `mevbot up` (which
+Host a (10.213.0.1) runs process ``feed`` (monitor, parser, pipeline, scanner, risk); host
+b (10.213.0.2) runs ``exec`` (execution, store). Each namespace runs its own `mevbot up` (which
 finds its host by the address the namespace owns); the two processes link over TCP at those
 private addresses with the bus's HMAC handshake, so ``exec.request`` (a -> b) and ``exec.result``
 (b -> a), the critical topics, cross the TCP link. The devnet listens on the root namespace's
@@ -13,10 +13,10 @@ paused, the second gap opened, and once risk (on host a) has approved its trades
 ``exec.request`` messages have crossed to ``exec`` and wait there unhandled (unacknowledged,
 ``critical_unhandled`` in its bus stats), ``exec`` is killed with -9, restarted by its `mevbot up`
 and relinked; feed's journal redelivers every request, and each is executed and answered. The
-decisions, execution requests and results stored on host a must equal the monolithic bot's, and
-every request has its result, once. (The store is on host a: a store in the killed process would
-miss the results its restarted execution module publishes before the store has subscribed,
-see docs/deployment.md, known limitations.)
+decisions, execution requests and results stored must equal the monolithic bot's, and every
+request has its result, once. The store is in the killed process with execution: the restarted
+process holds the redelivered requests until both its modules have subscribed, so each request
+reaches execution and the store, and each result the store (mevbot/bus/handover.py, the gate).
 Risk's in-flight rule is off in both bots (procs.SAME_TIMING_RISK): results that come back late
 (a TCP hop, a kill) would otherwise change what it decides.
 """
@@ -93,12 +93,12 @@ address = "{ADDRESS_B}"
 
 [deploy.processes.feed]
 host = "a"
-modules = ["monitor", "parser", "pipeline", "scanner", "risk", "store"]
+modules = ["monitor", "parser", "pipeline", "scanner", "risk"]
 tcp = "{ADDRESS_A}:7311"
 
 [deploy.processes.exec]
 host = "b"
-modules = ["execution"]
+modules = ["execution", "store"]
 tcp = "{ADDRESS_B}:7312"
 """ + TRADING_RISK
 
