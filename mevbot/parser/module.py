@@ -78,7 +78,9 @@ class ParserModule(Module):
             await self.on_logs(ctx, env.payload, env.trace_id)
 
     async def on_logs(self, ctx: ModuleContext, block_logs, trace_id: int) -> None:
-        """Publish the pool updates of one block's watched logs, in log-index order."""
-        for update in self.logs.parse_many(block_logs.logs):
-            await ctx.bus.publish(TOPIC_POOL_UPDATE, update, source=self.name, trace_id=trace_id)
-            self.updates_published += 1
+        """Publish the pool updates of one block's watched logs, in log-index order (one
+        ``publish_many`` for the block: they are all known at once)."""
+        updates = self.logs.parse_many(block_logs.logs)
+        if updates:
+            await ctx.bus.publish_many(TOPIC_POOL_UPDATE, updates, source=self.name, trace_id=trace_id)
+            self.updates_published += len(updates)

@@ -108,6 +108,12 @@ class SequentialBus:
         finally:
             self._delivering = False
 
+    async def publish_many(self, topic: str, payloads: Any, *, source: str = "", trace_id: int = 0,
+                           **_: Any) -> None:
+        """As the live bus: the same as publish() of each payload, in order."""
+        for payload in payloads:
+            await self.publish(topic, payload, source=source, trace_id=trace_id)
+
 
 class DecisionWriter:
     """One JSON line per decision: ``{"kind", "trace", "payload"}``; payloads as the store keeps them."""
