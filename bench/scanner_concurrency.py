@@ -68,6 +68,7 @@ PROBE_PERIOD_S = 0.001
 OPTIONS = ("chunked_per_cycle", "chunked_budget", "thread", "process_full_states", "process_swap_delta",
            "two_shard_processes")
 SHARDS = 2
+BUDGET_NS = CHUNK_BUDGET_NS
 
 
 # -- what crosses the pipe ------------------------------------------------------------------
@@ -247,7 +248,7 @@ async def probe(run: Run, task_status=trio.TASK_STATUS_IGNORED) -> None:
 
 async def drive(option: str, intents, book, scanner, costs, conn, shard_conns) -> Run:
     run = Run()
-    scan = {"chunked_per_cycle": scan_chunked(None), "chunked_budget": scan_chunked(CHUNK_BUDGET_NS),
+    scan = {"chunked_per_cycle": scan_chunked(None), "chunked_budget": scan_chunked(BUDGET_NS),
             "thread": scan_thread}.get(option)
     process_scan = None
     if option == "process_full_states":
@@ -312,6 +313,20 @@ def summarise(run: Run) -> dict:
             "result_bytes_mean": round(statistics.mean(run.result_bytes)) if run.result_bytes else None}
 
 
+def median_of_rounds(rounds: list[dict]) -> dict:
+    """Each figure's median over the rounds: a burst of other work on the shared machine during
+    one round does not decide a percentile."""
+    out = {}
+    for key, value in rounds[0].items():
+        if isinstance(value, dict):
+            out[key] = median_of_rounds([r[key] for r in rounds])
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = round(statistics.median(r[key] for r in rounds), 1)
+        else:
+            out[key] = value
+    return out
+
+
 def conclusion(r: dict) -> str:
     per, budget, th = r["chunked_per_cycle"], r["chunked_budget"], r["thread"]
     full, delta, shards = r["process_full_states"], r["process_swap_delta"], r["two_shard_processes"]
@@ -319,19 +334,19 @@ def conclusion(r: dict) -> str:
         f"Yielding after every cycle costs a trio checkpoint (~4-5 µs) per cycle, more than most cycles' "
         f"evaluation: per cycle the scan takes {per['latency_us']['p50']:,.0f} µs p50 / "
         f"{per['latency_us']['p99']:,.0f} µs p99 per intent ({per['throughput_intents_per_s']:,.0f} intents/s), "
-        f"with the 0.5 ms budget {budget['latency_us']['p50']:,.0f} / {budget['latency_us']['p99']:,.0f} µs "
+        f"with the {BUDGET_NS / 1e6:g} ms budget {budget['latency_us']['p50']:,.0f} / {budget['latency_us']['p99']:,.0f} µs "
         f"({budget['throughput_intents_per_s']:,.0f}/s), its longest block {budget['longest_loop_block_us']:,.0f} µs of "
         f"CPU and a ready task's wait p99 {budget['probe_delay_us']['p99']:,.0f} µs (per cycle: "
         f"{per['probe_delay_us']['p99']:,.0f} µs). "
-        f"In a worker thread the scan holds the GIL, which the loop's thread gets back when it wakes only at the "
-        f"worker's next switch (a ready task's wait p99 {th['probe_delay_us']['p99']:,.0f} µs, max "
-        f"{th['probe_delay_us']['max']:,.0f} µs); nothing runs in parallel, and the hand-offs cost the scan: "
+        f"In a worker thread the scan and the loop share the GIL (a ready task's wait p99 "
+        f"{th['probe_delay_us']['p99']:,.0f} µs, max {th['probe_delay_us']['max']:,.0f} µs); nothing runs in "
+        f"parallel, and the hand-offs cost the scan: "
         f"{th['latency_us']['p50']:,.0f} µs p50 / {th['latency_us']['p99']:,.0f} µs p99 "
         f"({th['throughput_intents_per_s']:,.0f}/s). "
         f"A worker process runs the search beside the loop, which spends {full['loop_busy_per_intent_us']['p50']:,.0f} µs "
-        f"p50 per intent pickling the full states out ({full['payload_bytes_mean']:,} bytes) and unpickling the "
-        f"opportunities ({full['result_bytes_mean']:,} bytes), {delta['loop_busy_per_intent_us']['p50']:,.0f} µs with "
-        f"only what a swap changes ({delta['payload_bytes_mean']:,} bytes out); its latency, two pipe hops and a "
+        f"p50 per intent pickling the full states out ({full['payload_bytes_mean']:,.0f} bytes) and unpickling the "
+        f"opportunities ({full['result_bytes_mean']:,.0f} bytes), {delta['loop_busy_per_intent_us']['p50']:,.0f} µs with "
+        f"only what a swap changes ({delta['payload_bytes_mean']:,.0f} bytes out); its latency, two pipe hops and a "
         f"second process on the same two cores, is {delta['latency_us']['p50']:,.0f} µs p50 / "
         f"{delta['latency_us']['p99']:,.0f} µs p99. Two shard processes, each scanning half the cycles on its "
         f"own core: {shards['latency_us']['p50']:,.0f} µs p50 / {shards['latency_us']['p99']:,.0f} µs p99 "
@@ -339,7 +354,7 @@ def conclusion(r: dict) -> str:
         f"p50 per intent. ")
     if budget["longest_loop_block_us"] <= 1000 and budget["latency_us"]["p50"] <= min(
             th["latency_us"]["p50"], delta["latency_us"]["p50"], shards["latency_us"]["p50"]):
-        text += ("So the scanner stays in the event loop, chunked by the 0.5 ms budget (ScannerModule, ChunkClock): "
+        text += (f"So the scanner stays in the event loop, chunked by a {BUDGET_NS / 1e6:g} ms budget (ScannerModule, ChunkClock): "
                  "the lowest latency and the highest throughput, with blocks within the ~1 ms the issue allows "
                  "and no state to ship. A process is the way to more than one core's worth of scanning (the "
                  "module's shards, one process each, already are that), shipping swap deltas rather than states.")
@@ -356,7 +371,8 @@ def render(s: dict, args) -> str:
         "",
         f"`.venv/bin/python bench/scanner_concurrency.py --intents {args.intents} --seed {args.seed}` — the "
         f"market and intents of bench/scanner.py ({s['workload']['intents']} intents after {WARMUP} warm-up, "
-        f"each option on the same ones, {args.rounds} rounds in rotating order, pooled); a probe in the event loop sends itself a timestamp every "
+        f"each option on the same ones, {args.rounds} rounds in rotating order, each figure the median over the "
+        f"rounds); a probe in the event loop sends itself a timestamp every "
         f"{PROBE_PERIOD_S * 1000:.0f} ms and records how long the ready receiver waits. Python "
         f"{s['machine']['python']}, {s['machine']['cpus']} cores shared with other work (load average "
         f"{s['machine']['load_average_before']} before, {s['machine']['load_average_after']} after), GIL switch "
@@ -371,7 +387,7 @@ def render(s: dict, args) -> str:
     lines.append(f"| idle loop (no scanning) | | | | | | {idle['p50']:,.0f} | {idle['p99']:,.0f} | {idle['max']:,.0f} | | |")
     for name in OPTIONS:
         o = r[name]
-        size = (f"{o['payload_bytes_mean']:,} / {o['result_bytes_mean']:,}" if o["payload_bytes_mean"] else "")
+        size = (f"{o['payload_bytes_mean']:,.0f} / {o['result_bytes_mean']:,.0f}" if o["payload_bytes_mean"] else "")
         block = "" if name == "thread" else f"{o['longest_loop_block_us']:,.0f}"
         lines.append(f"| {name.replace('_', ' ')} | {o['latency_us']['p50']:,.0f} | {o['latency_us']['p99']:,.0f} | "
                      f"{o['throughput_intents_per_s']:,.0f} | {o['loop_busy_per_intent_us']['p50']:,.0f} | {block} | "
@@ -387,8 +403,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--intents", type=int, default=300)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--rounds", type=int, default=3, help="passes of every option, in rotating order, pooled")
+    parser.add_argument("--budget-us", type=int, default=CHUNK_BUDGET_NS // 1000,
+                        help="the chunked option's budget (default: the scanner module's CHUNK_BUDGET_NS)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="passes of every option, in rotating order; each figure is the median over them")
     args = parser.parse_args()
+    global BUDGET_NS
+    BUDGET_NS = args.budget_us * 1000
 
     load_before = os.getloadavg()
     tokens, pools, book, scanner, reference, costs, intents = setup(args.seed, args.intents + WARMUP)
@@ -419,7 +440,7 @@ def main() -> int:
         for round_ in range(args.rounds):  # rotating order: a burst of load on the shared machine spreads
             for name in OPTIONS[round_ % len(OPTIONS):] + OPTIONS[:round_ % len(OPTIONS)]:
                 run = await drive(name, timed, book, scanner, costs, parent, shard_conns)
-                results[name] = run if name not in results else results[name].pooled(run)
+                results.setdefault(name, []).append(run)
         return results
 
     try:
@@ -430,7 +451,7 @@ def main() -> int:
         for process in (worker, *shard_workers):
             process.join(timeout=10)
     load_after = os.getloadavg()
-    options = {name: summarise(runs[name]) for name in OPTIONS}
+    options = {name: median_of_rounds([summarise(run) for run in runs[name]]) for name in OPTIONS}
     counts = {options[n]["opportunities"] for n in OPTIONS}
     if len(counts) != 1:
         raise SystemExit(f"the options found different opportunities: {counts}")
