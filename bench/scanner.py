@@ -192,7 +192,7 @@ def decide(book: PoolStateBook, scanner: Scanner, costs: CostInputs, intent: Swa
         return outcome, None, []
     found = scanner.scan(outcome.changed_pools, book.view, costs, block_number=1, seq=intent.position.seq,
                          tx_index=intent.position.tx_index, trigger_tx=intent.tx_hash)
-    best = max(found, key=lambda o: o.net_profit_wei) if found else None
+    best = found[0] if found else None  # scan sorts by order_key: the most profitable first
     return outcome, best, found
 
 
