@@ -259,7 +259,8 @@ def stamp_execution_starts(recorder: Recorder) -> None:
                 recorder.round_trips.setdefault(name, []).append((time.perf_counter_ns() - started) / 1e6)
         return wrapper
 
-    RpcClient.eth_call = timed("eth_call (simulation)", RpcClient.eth_call)
+    RpcClient.eth_call = timed("eth_call", RpcClient.eth_call)
+    RpcClient.batch = timed("simulation: eth_call at latest and pending, one batch", RpcClient.batch)
     RpcClient.estimate_gas = timed("eth_estimateGas", RpcClient.estimate_gas)
     RpcClient.get_block = timed("eth_getBlockByNumber (base fee)", RpcClient.get_block)
     RpcClient.send_raw_transaction = timed("eth_sendRawTransaction", RpcClient.send_raw_transaction)
@@ -844,8 +845,8 @@ def render_markdown(report: dict) -> str:
     if trips:
         lines += ["", "Inside the engine, in the same run (every request, sent or dropped): how long each call took "
                       "from its start to its reply being processed. Before signing the engine waits for the "
-                      "simulation only (it returns the gas the executor measured; the base fee is the newest "
-                      "`chain.head`'s); the rest of `execution started → signed` is waiting for the event loop of "
+                      "simulation only (one batch of two eth_calls, at latest and at pending; it returns the gas "
+                      "the executor measured; the base fee is the newest `chain.head`'s); the rest of `execution started → signed` is waiting for the event loop of "
                       + ("this one process, which the scanner's CPU work holds:" if not run.get("layout") or any(
                           "scanner" in m and "execution" in m for m in run["layout"].values()) else
                          "the process running execution:"), "",

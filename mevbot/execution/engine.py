@@ -1,7 +1,8 @@
 """The execution engine: from an approved opportunity to a landed (or dropped) transaction.
 
 For each request: build the executor calldata; simulate it with ``eth_call`` at the latest
-state and drop it, with the reason, if it reverts or its profit fell below the floor; set the gas
+state (and, in the same batch, at ``pending``: :data:`SIMULATION_BLOCKS`) and drop it, with the
+reason, if it reverts or its profit fell below the floor; set the gas
 limit from the gas the simulation measured, with a margin (the executor returns it beside the
 profit, :mod:`mevbot.execution.gas`, so the wait before signing is that one round trip); set
 EIP-1559 fees from the newest head's base fee (kept up to date from ``chain.head``, not read per
@@ -32,6 +33,7 @@ from mevbot.execution.gas import gas_limit, l1_gas_of
 from mevbot.execution.keys import TradingKey
 from mevbot.execution.nonces import NonceManager, nonce_error_kind
 from mevbot.execution.settings import ExecutionSettings
+from mevbot.rpc.chaindata import read_data, to_data, tx_object
 from mevbot.rpc.errors import NodeError, RpcError
 from mevbot.scanner.opportunity import ArbitrageOpportunity
 
@@ -106,6 +108,15 @@ def revert_reason(error: NodeError) -> str:
 def min_profit_of(opp: ArbitrageOpportunity, settings: ExecutionSettings) -> int:
     """The ``minProfit`` the contract is told to enforce: a share of the expected gross profit."""
     return opp.gross_profit * settings.min_profit_share_pct // 100
+
+
+#: Where a request is simulated, in one JSON-RPC batch (one round trip): the latest block's state,
+#: and "pending", the state after the transactions the node already holds, which is where ours
+#: will run on a node with a mempool (anvil mines them first-in first-out: a noise trade sent
+#: just before ours turns a latest-state simulation's profit into an on-chain revert; before
+#: the gas came from the simulation, eth_estimateGas, which anvil runs at pending, caught that).
+#: On Arbitrum the sequencer holds no pending transactions and the two answers agree.
+SIMULATION_BLOCKS = ("latest", "pending")
 
 
 def decode_execute_result(raw: bytes) -> tuple[int, int]:
@@ -201,9 +212,10 @@ class ExecutionEngine:
         send (dropped, dry run, refused), else :class:`Submitted`, to :meth:`track`. Split from
         the tracking so that the next request need not wait for this one's receipt.
 
-        One round trip before signing: the simulation. It returns the profit and the gas the
-        executor measured itself spending, so the gas limit needs no eth_estimateGas
-        (:mod:`mevbot.execution.gas`); the base fee is the newest head's (:meth:`observe_head`)."""
+        One round trip before signing: the simulation (one batch, :data:`SIMULATION_BLOCKS`). It
+        returns the profit and the gas the executor measured itself spending, so the gas limit
+        needs no eth_estimateGas (:mod:`mevbot.execution.gas`); the base fee is the newest head's
+        (:meth:`observe_head`). The lower profit and the higher gas of the two answers count."""
         opp = request.opportunity
         s = self.settings
         min_profit = min_profit_of(opp, s)
@@ -212,16 +224,23 @@ class ExecutionEngine:
                     calldata="0x" + calldata.hex(), seq=opp.seq, tx_index=opp.tx_index)
         sender = self.key.address if self.key is not None else None
         live = not (s.dry_run or self.key is None)
+        call = tx_object({"to": self.executor, "data": to_data(calldata), **({"from": sender} if sender else {})})
         try:
-            raw = await self.rpc.eth_call(self.executor, calldata, "latest", **({"sender": sender} if sender else {}))
-        except NodeError as exc:
-            return ExecutionResult(status="dropped", reason=f"simulation reverted: {revert_reason(exc)}", **base)
+            answers = await self.rpc.batch([("eth_call", [call, block]) for block in SIMULATION_BLOCKS])
         except (RpcError, ValueError) as exc:
             return ExecutionResult(status="dropped", reason=f"simulation failed: {exc}", **base)
-        try:
-            simulated, measured_gas = decode_execute_result(raw)
-        except ValueError as exc:
-            return ExecutionResult(status="dropped", reason=f"simulation failed: {exc}", **base)
+        outcomes = []
+        for block, answer in zip(SIMULATION_BLOCKS, answers):
+            where = "" if block == "latest" else f" at {block} (behind the transactions the node holds)"
+            if isinstance(answer, NodeError):
+                return ExecutionResult(status="dropped", reason=f"simulation reverted{where}: {revert_reason(answer)}",
+                                       **base)
+            try:
+                outcomes.append(decode_execute_result(read_data(answer, "eth_call")))
+            except (RpcError, ValueError) as exc:
+                return ExecutionResult(status="dropped", reason=f"simulation failed{where}: {exc}", **base)
+        simulated = min(profit for profit, _ in outcomes)
+        measured_gas = max(gas for _, gas in outcomes)
         if simulated < min_profit:
             return ExecutionResult(status="dropped", reason=f"simulated profit {simulated} below {min_profit}",
                                    simulated_profit=simulated, **base)

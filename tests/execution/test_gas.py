@@ -93,8 +93,14 @@ class CountingRpc(RpcClient):
         self.methods.append(method)
         return await super().call(method, params, **kwargs)
 
+    async def batch(self, calls):
+        self.methods.append("batch: " + ", ".join(f"{method} {params[-1]}" for method, params in calls))
+        return await super().batch(calls)
+
 
 async def test_before_signing_the_engine_asks_the_node_for_the_simulation_only(devnet, engine_executor):
+    """One round trip: the simulation at latest and at pending in one batch; no eth_estimateGas,
+    no head."""
     executor, owner = engine_executor
     opp = await fresh_opportunity(devnet, "WBTC", 12 * 10**18, trader=8)
     async with CountingRpc([devnet.rpc_url]) as rpc:
@@ -105,7 +111,7 @@ async def test_before_signing_the_engine_asks_the_node_for_the_simulation_only(d
         engine.observe_head(5, 1)  # an older head changes nothing
         rpc.methods.clear()
         outcome = await engine.submit(ExecutionRequest("g1", opp))
-        assert rpc.methods == ["eth_call", "eth_sendRawTransaction"]
+        assert rpc.methods == ["batch: eth_call latest, eth_call pending", "eth_sendRawTransaction"]
         result = await engine.track(outcome)
     assert result.status == "succeeded", result.reason
     sent = devnet.rpc.call("eth_getTransactionByHash", result.tx_hash)
