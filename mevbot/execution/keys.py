@@ -20,38 +20,23 @@ from eth_account.signers.local import LocalAccount
 
 from mevbot.execution.errors import KeyLoadError
 from mevbot.execution.settings import ExecutionSettings
-from mevbot.execution.signing import fast_path_applies, sign_eip1559
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class TradingKey:
-    """Signs transactions; never reveals the key through repr, str, or pickling.
+    """Signs transactions; never reveals the key through repr, str, or pickling."""
 
-    The executor's transactions (type 2, no value, no access list) are signed by
-    :func:`mevbot.execution.signing.sign_eip1559` with a ``coincurve`` key made once (the same
-    bytes eth-account produces, about 20x sooner); any other shape by eth-account.
-    """
-
-    __slots__ = ("_account", "_signer")
+    __slots__ = ("_account",)
 
     def __init__(self, account: LocalAccount) -> None:
-        import coincurve
-
         self._account = account
-        self._signer = coincurve.PrivateKey(bytes(account.key))
 
     @property
     def address(self) -> str:
         return self._account.address
 
     def sign_transaction(self, tx: dict) -> bytes:
-        if fast_path_applies(tx):
-            return sign_eip1559(tx, self._signer)
-        return bytes(self._account.sign_transaction(tx).raw_transaction)
-
-    def sign_transaction_with_eth_account(self, tx: dict) -> bytes:
-        """eth-account's own signing of ``tx`` (the reference the fast path is checked against)."""
         return bytes(self._account.sign_transaction(tx).raw_transaction)
 
     def __repr__(self) -> str:
