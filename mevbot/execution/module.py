@@ -55,11 +55,8 @@ class ExecutionModule(Module):
         cfg, full = ctx.config, ctx.full_config
         stop = EmergencyStopStore(full.risk.state_path)
         async with AsyncExitStack() as stack:
-            # The lean HTTP/1.1 client (mevbot/rpc/http1.py): the simulation and the send are the
-            # round trips between a trigger and its transaction
-            rpc = await stack.enter_async_context(RpcClient.from_settings(full.rpc, lean_http=True))
-            senders = [await stack.enter_async_context(RpcClient([url], retries=0, lean_http=True))
-                       for url in cfg.sequencer_urls]
+            rpc = await stack.enter_async_context(RpcClient.from_settings(full.rpc))
+            senders = [await stack.enter_async_context(RpcClient([url], retries=0)) for url in cfg.sequencer_urls]
             chain_id = await rpc.chain_id()
             try:
                 key = load_trading_key(cfg, rpc_url=full.rpc.http_urls[0],

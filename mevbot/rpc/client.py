@@ -1,9 +1,7 @@
 """The JSON-RPC client: several HTTP endpoints, each rate-limited and health-scored.
 
 ``async with RpcClient.from_settings(settings) as rpc:`` opens one keep-alive ``httpx`` client
-per endpoint (httpx runs on trio through its anyio/trio backend), or with ``lean_http=True`` the
-minimal HTTP/1.1 client of :mod:`mevbot.rpc.http1` for plain ``http://`` endpoints (the
-execution engine's choice: ~0.1 ms of Python per call instead of httpx's ~0.8). Every call:
+per endpoint (httpx runs on trio through its anyio/trio backend). Every call:
 
 1. picks an endpoint: by preference among those not cooling down (:mod:`mevbot.rpc.health`);
 2. waits for a token of that endpoint's bucket (:mod:`mevbot.rpc.ratelimit`), or raises
@@ -37,7 +35,6 @@ from mevbot.rpc.errors import (AllEndpointsFailed, BadResponse, EndpointUnavaila
                                RateLimited, RpcTimeout)
 from mevbot.rpc.endpoint import Endpoint
 from mevbot.rpc.health import EndpointHealth, EndpointStats, attempt_order
-from mevbot.rpc.http1 import KeepAliveHttp
 from mevbot.rpc.ratelimit import TokenBucket
 
 if TYPE_CHECKING:  # a runtime import would make `import mevbot.rpc.client` pull in all of config
@@ -51,7 +48,7 @@ _HEADERS = {"content-type": "application/json", "accept": "application/json"}
 class RpcClient:
     def __init__(self, urls: Sequence[str], *, timeout_s: float = 2.0, rate_per_s: float = 200.0,
                  burst: int = 50, rate_limit_wait_s: float = 5.0, retries: int = 2,
-                 retry_backoff_s: float = 0.05, cooldown_s: float = 2.0, lean_http: bool = False) -> None:
+                 retry_backoff_s: float = 0.05, cooldown_s: float = 2.0) -> None:
         if not urls:
             raise ValueError("RpcClient needs at least one endpoint URL ([rpc] http_urls is empty)")
         for url in urls:
@@ -66,28 +63,23 @@ class RpcClient:
         self.retries = retries
         self.retry_backoff_s = retry_backoff_s
         self.cooldown_s = cooldown_s
-        self.lean_http = lean_http
         self._endpoints: list[Endpoint] = []
         self._ids = itertools.count(1)
 
     @classmethod
-    def from_settings(cls, settings: RpcSettings, *, lean_http: bool = False) -> RpcClient:
+    def from_settings(cls, settings: RpcSettings) -> RpcClient:
         return cls(settings.http_urls, timeout_s=settings.timeout_s,
                    rate_per_s=settings.rate_per_s, burst=settings.burst,
                    rate_limit_wait_s=settings.rate_limit_wait_s, retries=settings.retries,
-                   retry_backoff_s=settings.retry_backoff_s, cooldown_s=settings.cooldown_s,
-                   lean_http=lean_http)
+                   retry_backoff_s=settings.retry_backoff_s, cooldown_s=settings.cooldown_s)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self) -> RpcClient:
         now = trio.current_time()
         for url in self.urls:
-            if self.lean_http and url.startswith("http://"):
-                http = KeepAliveHttp(url, headers=_HEADERS)  # see mevbot/rpc/http1.py
-            else:
-                # Deadlines are trio.fail_after at the call site, so httpx's own timeouts are off.
-                http = httpx.AsyncClient(timeout=httpx.Timeout(None), headers=_HEADERS)
+            # Deadlines are trio.fail_after at the call site, so httpx's own timeouts are off.
+            http = httpx.AsyncClient(timeout=httpx.Timeout(None), headers=_HEADERS)
             self._endpoints.append(Endpoint(url, http, TokenBucket(self.rate_per_s, self.burst, now),
                                             EndpointHealth(url, self.cooldown_s)))
         return self
