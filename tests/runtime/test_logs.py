@@ -9,7 +9,7 @@ import logging
 import pytest
 import trio
 
-from mevbot.runtime.logs import configure_logging
+from mevbot.runtime.logs import configure_logging, set_level
 from mevbot.runtime.manager import ModuleManager
 from mevbot.runtime.module import Module
 from mevbot.runtime.settings import LogSettings
@@ -111,3 +111,18 @@ async def test_log_lines_written_while_handling_a_message_carry_its_trace_id(res
     logging.getLogger("somelib").warning("traced")
     current_trace.set(0)
     assert "WARNING [- trace=abc] somelib: traced" in text.getvalue()
+
+
+def test_per_request_info_lines_of_the_http_library_are_kept_out_unless_debugging(restore_root_logger):
+    out = io.StringIO()
+    configure_logging(LogSettings(level="INFO", format="text"), stream=out)
+    logging.getLogger("httpx").info('HTTP Request: POST http://127.0.0.1:8547 "HTTP/1.1 200 OK"')
+    logging.getLogger("httpx").warning("httpx warns")
+    logging.getLogger("mevbot.rpc").info("our own info line")
+    set_level("DEBUG")
+    logging.getLogger("httpx").debug("httpx debug while debugging")
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.NOTSET)  # as before this test
+    text = out.getvalue()
+    assert "HTTP Request" not in text
+    assert "httpx warns" in text and "our own info line" in text and "httpx debug while debugging" in text
