@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from mevbot.control.client import send_command
+from mevbot.devnet.abi import encode_call
 from mevbot.control.errors import ControlError
 from tests.fixtures.botconfig import devnet_environ
 
@@ -263,3 +264,46 @@ def quiet(read, what: str, log=lambda: "", quiet_s: float = 2.0, timeout_s: floa
         elif time.monotonic() - since >= quiet_s:
             return
     raise AssertionError(f"{what}: still changing after {timeout_s} s\n{log()[-4000:]}")
+
+
+TRADER = 6  # a spare anvil dev account: the test swaps that open price gaps
+
+
+def open_gap(devnet, pool: dict, eth_in: int) -> None:
+    weth = devnet.manifest["contracts"]["weth9"]
+    other = pool["token1"] if pool["token0"].lower() == weth.lower() else pool["token0"]
+    trader = devnet.account(TRADER)
+    data = encode_call("swapExactETHForTokens(uint256,address[],address,uint256)", 0, [weth, other],
+                       trader.address, int(time.time()) + 600)
+    assert devnet.transact(trader, pool["router"], data, value=eth_in)["status"] == "0x1"
+
+
+def settle_backlog(devnet, bots) -> None:
+    """Bring every bot to the chain's true state before a comparison starts.
+
+    A fresh monitor gets the feed relay's whole backlog, and the pipeline applies those old
+    intents as speculative state on top of a snapshot that already holds them (see
+    docs/deployment.md): the swaps earlier tests made on these pools are counted twice, by some
+    bots and not others, depending on start-up timing. A small confirmed swap on each such pool
+    resets its state from the chain's logs in every bot alike.
+    """
+    for store, log in bots:
+        quiet(lambda: opportunities(store), "the backlog's old intents evaluated", log)
+    for pool in (devnet.pool("uniswap_v2", "WETH", "USDC"), devnet.pool("sushiswap", "WETH", "USDC")):
+        open_gap(devnet, pool, 10**16)
+    for store, log in bots:
+        quiet(lambda: opportunities(store), "the reset swaps evaluated", log)
+
+
+def settled(read, timeout_s: float, what: str, log) -> list:
+    """``read()`` once it is non-empty and has not changed for 2 s (the bot finished the event)."""
+    last, since = None, time.monotonic()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = read()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif now and time.monotonic() - since >= 2.0:
+            return now
+        time.sleep(0.1)  # polling a store another process writes, with a deadline
+    raise AssertionError(f"{what}: not settled within {timeout_s} s (last {last})\n{log()[-5000:]}")

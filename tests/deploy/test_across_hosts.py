@@ -39,7 +39,7 @@ from mevbot.control.client import send_command
 
 from .procs import (ROOT, SAME_TIMING_RISK, Proc, base_config, decisions, environ, is_ready,
                     matches_eventually, pid_alive, rows, socket_of, status_of, wait_until)
-from .test_decisions import open_gap, settle_backlog, settled
+from .procs import open_gap, settle_backlog, settled
 
 pytestmark = [pytest.mark.devnet,
               pytest.mark.skipif(os.geteuid() != 0, reason="creating network namespaces needs root")]

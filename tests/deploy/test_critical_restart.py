@@ -23,7 +23,7 @@ from mevbot.control.client import send_command
 from .procs import (SAME_TIMING_RISK, Proc, base_config, environ, is_ready, placement_toml, rows, socket_of,
                     status_of, wait_until)
 from .test_across_hosts import EXECUTIONS, RESULTS
-from .test_decisions import open_gap, settled
+from .procs import open_gap, settled
 
 pytestmark = pytest.mark.devnet
 

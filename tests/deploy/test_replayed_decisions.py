@@ -27,7 +27,7 @@ import pytest
 
 from .procs import (MEVBOT, SAME_TIMING_RISK, THREE_PROCESSES, Proc, base_config, environ, placement_toml, rows,
                     socket_of, status_of, wait_until)
-from .test_decisions import open_gap
+from .procs import open_gap
 
 pytestmark = pytest.mark.devnet
 
