@@ -175,12 +175,7 @@ class CriticalHandover:
             if not entry.held:
                 continue
             for sub in self.bus._local_for(entry.env.topic):
-                sub.requeue(entry.env)
-                if sub.manual_ack:
-                    entry.waiting.add(sub)
-                    sub.unacked += 1
-                elif claims(sub):
-                    entry.claimed = True
+                self._give(entry, sub)
             if self._settle(entry):
                 done.setdefault(entry.link, []).append(entry.env.id)
         for link, ids in done.items():
@@ -194,16 +189,22 @@ class CriticalHandover:
         for entry in list(self.entries.values()):
             if not entry.held or not topic_matches(sub.pattern, entry.env.topic):
                 continue
-            sub.requeue(entry.env)
-            if sub.manual_ack:
-                entry.waiting.add(sub)
-                sub.unacked += 1
-            elif claims(sub):
-                entry.claimed = True
-                if self._settle(entry):
-                    done.setdefault(entry.link, []).append(entry.env.id)
+            self._give(entry, sub)
+            if self._settle(entry):
+                done.setdefault(entry.link, []).append(entry.env.id)
         for link, ids in done.items():
             self._acknowledge_upstream(link, ids)
+
+    @staticmethod
+    def _give(entry: _Unhandled, sub: Subscription) -> None:
+        """Queue a held message to ``sub`` (beyond its bound: the publisher's journal counts it)
+        and note whether ``sub`` must ack it or has claimed it by taking it."""
+        sub.requeue(entry.env)
+        if sub.manual_ack:
+            entry.waiting.add(sub)
+            sub.unacked += 1
+        elif claims(sub):
+            entry.claimed = True
 
     def _acknowledge_upstream(self, link: PeerLink, ids: list[int]) -> None:
         """Seen here first (a redelivery after our restart is then confirmed, never surfaced),
