@@ -25,9 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from .procs import (MEVBOT, SAME_TIMING_RISK, THREE_PROCESSES, Proc, base_config, environ, placement_toml, rows,
-                    socket_of, status_of, wait_until)
-from .procs import open_gap
+from .procs import (MEVBOT, SAME_TIMING_RISK, THREE_PROCESSES, Proc, base_config, environ, open_gap,
+                    placement_toml, rows, socket_of, status_of, wait_until)
 
 pytestmark = pytest.mark.devnet
 
