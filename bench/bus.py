@@ -472,7 +472,7 @@ def zmq_parent(kind, mode, n, size):
         result["pinger_cpu_us_per_rtt"] = round((time.process_time() - cpu0) / n * 1e6, 1)
     proc.wait(timeout=30)
     child = child_result(proc)
-    if flood:
+    if mode == "flood":
         result["sender_cpu_us_per_msg"] = round(child["cpu_s"] / n * 1e6, 2)
     result["load_avg_1m"] = round((load_before + os.getloadavg()[0]) / 2, 2)
     pull.close(linger=0)
