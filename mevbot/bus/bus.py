@@ -301,13 +301,14 @@ class Bus:
             route = self._route_for(topic)
         links, subs, critical = route
         frame = None
-        if critical:
+        if critical and links:  # no peer wants it: in-process delivery needs no journal
             frame = self.codec.encode(env)
             if len(frame) > self.settings.max_frame_bytes:
                 links = self._refuse_oversize(env, frame, links)
             elif self.journal is not None:
-                self.journal.record(env.id, topic, frame, env.created_ns,
-                                    [link.peer for link in links if not link.read_only])
+                dests = [link.peer for link in links if not link.read_only]
+                if dests:
+                    self.journal.record(env.id, topic, frame, env.created_ns, dests)
         if links:
             settings = self.settings
             for link in links:

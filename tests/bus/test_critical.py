@@ -153,3 +153,18 @@ async def test_a_receiver_killed_with_critical_messages_unhandled_handles_each_e
     assert handled_first == [f"handled {i}\n" for i in range(k)]
     assert handled_second == [f"handled {i}\n" for i in range(k, n)]  # in order, none lost
     assert after == ""  # none surfaced twice
+
+
+async def test_a_critical_message_no_peer_wants_is_delivered_in_process_and_never_journalled(tmp_path):
+    """The journal exists for redelivery to peers: with only local subscribers (monolithic), a
+    critical message costs no SQLite write; once a peer subscribes, it is journalled for it."""
+    journal = Journal(str(tmp_path / "j.sqlite"))
+    bus = Bus(BusSettings(persist_path="", critical_topics=["exec.#"]), process="solo", journal=journal)
+    local = bus.subscribe("exec.request")
+    await bus.publish("exec.request", Tick(1))
+    assert (await local.receive()).payload == Tick(1)
+    assert journal.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+    bus.link("peer", "unix", "/nonexistent").set_interest(["exec.#"])
+    await bus.publish("exec.request", Tick(2))
+    assert journal.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 1
+    assert journal.pending_count("peer") == 1
