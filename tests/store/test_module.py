@@ -195,3 +195,33 @@ async def test_a_critical_result_from_a_peer_is_acknowledged_only_once_its_row_i
         await wait_for(lambda: execution.journal.pending_count("store") == 0)
         assert _count(tmp_path, "execution_results") == 1
         nursery.cancel_scope.cancel()
+
+
+async def test_the_store_converts_a_message_only_after_the_other_tasks_it_woke_have_run(tmp_path):
+    """The store is off the hot path: a message that wakes the store and a latency-critical
+    consumer (risk, say) is handled by that consumer first, every time. trio runs the tasks woken
+    together in either order, so without the store's yield this fails about half the time."""
+    bus = Bus(registry=m.message_registry())
+    store = StoreModule()
+    topic, message, _ = next(row for row in m.EVERY_TOPIC if row[0] == "arb.opportunity")
+    order: list[str] = []
+    converted = store._rows_of
+
+    def rows_of(ctx, batch):
+        order.append("store")
+        return converted(ctx, batch)
+
+    store._rows_of = rows_of
+
+    async def consumer(sub):
+        async for _ in sub:
+            order.append("consumer")
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run, _context(tmp_path, bus))
+        nursery.start_soon(consumer, bus.subscribe(topic, name="risk"))
+        for i in range(30):
+            await bus.publish(topic, message, source="test")
+            await _until(lambda: len(order) == 2 * (i + 1))
+        nursery.cancel_scope.cancel()
+    assert order == ["consumer", "store"] * 30
