@@ -478,7 +478,9 @@ def estimate_v3_exact_input(state: V3PoolState, zero_for_one: bool,
     else:
         remaining, out = amount_in, 0.0
         price, liquidity = state.sqrt_price_x96 / _Q96_FLOAT, float(state.liquidity)
-    less_fee = remaining * (1_000_000 - state.fee_pips) / 1_000_000
+    # the fee factor first, as the scanner's inlined copy of this (Scanner._presearch) computes
+    # it: the same float whether or not the walk had to be extended for this amount
+    less_fee = remaining * ((1_000_000 - state.fee_pips) / 1_000_000)
     # out = L*(sqrtP - sqrtP') and L*(1/sqrtP - 1/sqrtP'), written without the difference (which
     # cancels to nothing for a small amount): in*sqrtP*sqrtP' and in/(sqrtP*sqrtP')
     if zero_for_one:  # sqrtP' = L*sqrtP / (L + in*sqrtP)

@@ -62,6 +62,8 @@ class SwapWalk:
         "out_end_f",
         "price_end_f",
         "liquidity_end_f",
+        "price_key_f",
+        "liquidity_max_f",
         "_lock",
     )
 
@@ -85,6 +87,11 @@ class SwapWalk:
         self.out_end_f: list[float] = []
         self.price_end_f: list[float] = []
         self.liquidity_end_f: list[float] = []
+        # For the scanner's profit bound (Scanner._candidate): the stop prices as floats, negated
+        # for zeroForOne so they increase (bisectable), and the running maximum of the liquidity
+        # after each stop (the most any segment up to it holds, the start's excluded).
+        self.price_key_f: list[float] = []
+        self.liquidity_max_f: list[float] = []
         # Quotes are pure reads once a walk is built; only extending takes the lock, so a
         # state shared with a worker thread never sees a half-appended step.
         self._lock = threading.Lock()
@@ -158,6 +165,9 @@ class SwapWalk:
         self.out_end_f.append(float(out + amount_out))
         self.price_end_f.append(sqrt_next / _Q96_FLOAT)
         self.liquidity_end_f.append(float(liquidity_after))
+        self.price_key_f.append(-sqrt_next / _Q96_FLOAT if zero_for_one else sqrt_next / _Q96_FLOAT)
+        most = self.liquidity_max_f
+        most.append(max(most[-1], float(liquidity_after)) if most else float(liquidity_after))
         self.crossed_end.append(len(self.crossed_ticks))
         return True
 
@@ -184,3 +194,16 @@ class SwapWalk:
         # Step j also needs a non-zero remainder before it: cumulative through j-1 < amount.
         started = 1 + bisect_left(cumulative, amount, 0, steps)
         return min(before_limit, full, started)
+
+    def extend_past(self, state: V3PoolState, limit_key: float, max_steps: int) -> bool:
+        """Walk on until a stop's ``price_key_f`` reaches ``limit_key``, keeping the walk at
+        most ``max_steps`` long: whether one does (the scanner's profit bound, which would
+        rather have no bound than walk far for it)."""
+        keys = self.price_key_f
+        if self.crossed_end and keys[len(self.crossed_end) - 1] >= limit_key:
+            return True
+        with self._lock:
+            while len(self.cost_end) < max_steps and self._extend(state):
+                if keys[-1] >= limit_key:
+                    return True
+        return bool(self.crossed_end) and keys[len(self.crossed_end) - 1] >= limit_key
