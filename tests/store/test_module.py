@@ -213,13 +213,16 @@ async def test_the_store_converts_a_message_only_after_the_other_tasks_it_woke_h
 
     store._rows_of = rows_of
 
-    async def consumer(sub):
-        async for _ in sub:
-            order.append("consumer")
+    async def consumer(*, task_status=trio.TASK_STATUS_IGNORED):
+        with bus.subscribe(topic, name="risk") as sub:
+            task_status.started()
+            async for _ in sub:
+                order.append("consumer")
 
     async with trio.open_nursery() as nursery:
         await nursery.start(store.run, _context(tmp_path, bus))
-        nursery.start_soon(consumer, bus.subscribe(topic, name="risk"))
+        await nursery.start(consumer)
+        await trio.testing.wait_all_tasks_blocked()  # both parked on their subscriptions
         for i in range(30):
             await bus.publish(topic, message, source="test")
             await _until(lambda: len(order) == 2 * (i + 1))
