@@ -39,6 +39,27 @@ object (states are immutable; a new state object is new data). :class:`Reference
 the unoptimised search kept for checking: no prune, golden-section over ``[1, max_input]`` on
 :class:`CycleSimulation` (which calls ``simulate_v3_swap``), routes re-simulated.
 
+**Decision first.** The best opportunity of an event (the one risk should see first) is found
+before the others are sized, by best-first branch and bound (:meth:`Scanner.decide`,
+:class:`DecisionFirst`). Every cycle the prune keeps is *screened*: an upper bound on the net
+profit any exact pass of it can report, from the constant-product curve of each hop through its
+current price with the most liquidity that hop can meet before the cycle's optimum. At the
+optimum the hops' marginal rates multiply to 1 and each only falls along its swap, so no hop's
+price moves by more than the cycle's marginal-rate product r at zero input; a V3 hop's output
+with at most L_max of liquidity over that range is at most the constant-product output with
+L_max (its price falls no faster), and the exact integer output is at most the real one, so the
+composed curve's optimum bounds the exact gross profit; less the cheapest gas (no tick crossed),
+converted as _price converts, it bounds the net. (A range longer than BOUND_WALK_STEPS stops, or
+ticks not known, gives no bound: infinity.) A candidate whose bound fails the filters is dropped:
+no exact pass of it could pass them. The best bound is then *refined* by the float pre-search,
+whose converged point is the real-valued optimum of the cycle (its model is exact in its own
+segments, and the profit is concave), so its estimate plus BOUND_* bounds the exact profit too;
+and the best refined one is sized exactly. The decision is final when the best bound left is
+below its net profit. The others are sized after it and the list sorted as before: every
+reported opportunity is still one exact simulation, the same as :meth:`evaluate` gives; only
+the order of work changed (tests/scanner/test_decision.py checks the bounds against every
+cycle's exact pass and the decision against the best of all cycles, ties included).
+
 Results are sorted by ``ArbitrageOpportunity.order_key``, ``(seq, tx_index, -net_profit_wei,
 cycle_key)``: the most profitable of one feed position first (risk approves the first one through
 a pool and holds the rest through it), exact ties by cycle key, so a replay of the same events
@@ -48,8 +69,9 @@ gives the same list; the search itself is deterministic (no clocks, no dict-orde
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
+from heapq import heapify, heappop, heappush
 
 import attrs
 
@@ -81,7 +103,21 @@ _Q96_FLOAT = float(1 << 96)
 _INF = math.inf
 #: Float Newton steps before the exact search (Scanner._presearch); it takes two to four.
 PRESEARCH_STEPS = 8
+#: The pre-search's bound on a cycle's exact gross profit (Scanner._presearch) is its float
+#: estimate plus BOUND_RELATIVE of the output, for float error (a few 1e-15 over a 3-hop chain),
+#: plus BOUND_GRAINS grains per price segment and hop, for the integer roundings at the stops
+#: the walk memoises (one unit of each token in and out per stop), plus BOUND_UNITS wei.
+BOUND_RELATIVE = 1e-9
+BOUND_GRAINS = 4
+BOUND_UNITS = 4
+#: The screen's bound (Scanner._chain_bound) walks a V3 pool at most this many stops (initialised
+#: ticks, word edges) for the most liquidity on the way; a cycle whose range is longer goes to
+#: the pre-search unbounded (a price moved that far is rare, and its bound would be loose).
+BOUND_WALK_STEPS = 8
 _UNSEEN = object()
+# How Scanner._size_planned sizes a cycle (Scanner._plan): already sized, Newton, golden section
+_SIZED, _NEWTON, _GOLDEN = "sized", "newton", "golden"
+_GOLDEN_PLAN = (_GOLDEN,)
 def _by_profit_then_key(opp: ArbitrageOpportunity) -> tuple[int, str]:
     return -opp.net_profit_wei, opp.cycle_key
 
@@ -247,9 +283,44 @@ class Scanner:
     def scan(self, changed_pools: Iterable[str], view: StateView, costs: CostInputs, *, block_number: int,
              seq: int | None = None, tx_index: int | None = None,
              trigger_tx: str | None = None) -> list[ArbitrageOpportunity]:
-        """Every cycle through ``changed_pools``, as :meth:`evaluate` would, in one call."""
+        """Every cycle through ``changed_pools``, as :meth:`evaluate` would, in one call: the
+        opportunities most profitable first (the decision), then by (-net profit, cycle key)."""
+        view = _ViewMemo(view).__getitem__  # states do not change during one scan
+        plan = self.decide(changed_pools, view, costs, block_number=block_number, seq=seq, tx_index=tx_index,
+                           trigger_tx=trigger_tx)
+        return self.complete(plan, view, costs, block_number=block_number, seq=seq, tx_index=tx_index,
+                             trigger_tx=trigger_tx)
+
+    def decide(self, changed_pools: Iterable[str], view: StateView, costs: CostInputs, *, block_number: int,
+               seq: int | None = None, tx_index: int | None = None,
+               trigger_tx: str | None = None) -> DecisionFirst:
+        """The event's candidates (:meth:`candidates`) with the decision made: the returned
+        plan's ``decision`` is the most profitable opportunity of the whole scan, found by
+        sizing exactly only the candidates whose bound could still beat the best one sized."""
+        plan = DecisionFirst(self.candidates(changed_pools, view, costs))
+        while (candidate := plan.next_to_decide()) is not None:
+            if candidate[5] is None:
+                plan.requeue(self.refine(candidate, view, costs))
+            else:
+                plan.record(self.size(candidate, view, costs, block_number=block_number, seq=seq,
+                                      tx_index=tx_index, trigger_tx=trigger_tx))
+        return plan
+
+    def complete(self, plan: DecisionFirst, view: StateView, costs: CostInputs, *, block_number: int,
+                 seq: int | None = None, tx_index: int | None = None,
+                 trigger_tx: str | None = None) -> list[ArbitrageOpportunity]:
+        """Sizes the candidates :meth:`decide` left and returns every opportunity: the decision
+        first, then the others by (-net profit, cycle key)."""
+        for candidate in plan.undecided():
+            plan.add(self.size(candidate, view, costs, block_number=block_number, seq=seq, tx_index=tx_index,
+                               trigger_tx=trigger_tx))
+        return plan.opportunities()
+
+    def candidates(self, changed_pools: Iterable[str], view: StateView, costs: CostInputs) -> list[tuple]:
+        """Every cycle through ``changed_pools`` that the prune keeps and its bound does not rule
+        out, as :meth:`candidate` gives it (unordered: :class:`DecisionFirst` orders them)."""
         found = []
-        states = _ViewMemo(view).__getitem__  # states do not change during one scan
+        states = view  # each leg's state is looked up once here (seen); scan passes a memo
         hop_cache = self._hops
         legs = self._legs
         leg_ids = self._leg_ids_of_cycle
@@ -281,17 +352,153 @@ class Scanner:
                 if rate <= threshold:
                     pruned += 1
                     continue
-                hops = [seen[i] for i in ids]
-                hops.append(rate)
-                opportunity = self._evaluate(cycle, hops, states, costs, block_number, seq, tx_index, trigger_tx)
-                if opportunity is not None:
-                    found.append(opportunity)
+                candidate = self._candidate(cycle, [seen[i] for i in ids], rate, states, costs)
+                if candidate is not None:
+                    found.append(candidate)
         self.counters.cycles_evaluated += len(cycles)
         self.counters.pruned += pruned
-        # order_key is (seq, tx_index, -net_profit_wei, cycle_key), and one scan has one seq and
-        # tx_index: the same order from the last two alone, without building the 4-tuples
-        found.sort(key=_by_profit_then_key)
         return found
+
+    def candidate(self, cycle: Cycle, view: StateView, costs: CostInputs) -> tuple | None:
+        """One cycle screened for the decision: None when the prune or its profit bound rules
+        it out (no exact pass could report it), else a candidate with an upper bound on the net
+        profit (in wei of ETH) of whatever its exact pass can report. The scanner module's unit
+        of work before the decision. A plain tuple, ``(-bound, cycle key, cycle, hops, marginal
+        rate, plan, cost in the start token, its wei per unit)``, so that a heap of them pops the
+        best bound first, ties by cycle key; ``plan`` is None until :meth:`refine` sets it."""
+        hops = self._prefilter(cycle, view)
+        if hops is None:
+            return None
+        rate = hops.pop()
+        return self._candidate(cycle, hops, rate, view, costs)
+
+    def refine(self, candidate: tuple, view: StateView, costs: CostInputs, *, bound: bool = True) -> tuple | None:
+        """The candidate with its float pre-search done (its plan, see :meth:`_plan`) and the
+        tighter bound that gives, or None when that bound rules it out. ``bound`` False: the
+        bound no longer orders anything (after the decision), so no float pass is spent on it."""
+        negative_bound, key, cycle, hops, rate, _, cost_in_start, to_wei = candidate
+        try:
+            planned = self._plan(cycle, hops, bound)
+        except MissingTickData as exc:  # not raised by the float estimates; kept as evaluate does
+            self.counters.missing_data += 1
+            self.missing.setdefault(exc.pool, exc)
+            return None
+        except PricingError:
+            return None
+        if planned is None:
+            return None
+        gross, plan = planned
+        if gross < _INF:
+            net = gross - cost_in_start
+            filters = self.filters
+            if (net < filters.min_profit or net <= 0
+                    or (cost_in_start != 0 and gross < filters.min_profit_to_cost * cost_in_start)):
+                self.counters.filtered += 1  # no exact size can pass the filters
+                return None
+            bound = net if to_wei == 1.0 else net * to_wei  # an int stays exact (V2-only cycles)
+            if bound < -negative_bound:
+                negative_bound = -bound
+        return negative_bound, key, cycle, hops, rate, plan, cost_in_start, to_wei
+
+    def size(self, candidate: tuple, view: StateView, costs: CostInputs, *, block_number: int,
+             seq: int | None = None, tx_index: int | None = None,
+             trigger_tx: str | None = None) -> ArbitrageOpportunity | None:
+        """The exact pass of one candidate (refined first if it is not): the same opportunity
+        :meth:`evaluate` reports for its cycle, or None (a missing tick word is noted in
+        ``missing``, as evaluate does)."""
+        if candidate[5] is None:
+            candidate = self.refine(candidate, view, costs, bound=False)
+            if candidate is None:
+                return None
+        cycle, hops, rate, plan = candidate[2:6]
+        try:
+            sized = self._size_planned(cycle, hops, rate, plan)
+        except MissingTickData as exc:
+            self.counters.missing_data += 1
+            self.missing.setdefault(exc.pool, exc)
+            return None
+        except PricingError:
+            return None
+        if sized is None:
+            return None
+        return self._price(cycle, hops, sized, view, costs, block_number, seq, tx_index, trigger_tx)
+
+    def _candidate(self, cycle: Cycle, hops: list[tuple], rate: float, view: StateView,
+                   costs: CostInputs) -> tuple | None:
+        """:meth:`candidate` after the prune. The bound: each hop as the constant-product curve
+        through its current price with the most liquidity it can meet on the way to the optimum
+        (V2: its own curve), composed; the module doc ("decision first") says why it holds."""
+        gross = self._chain_bound(hops, rate)
+        if gross is None:
+            return None  # no size profits on the bounding curves: none does on the real ones
+        gas = self.gas
+        gas_units = gas.base  # the cheapest the exact pass can cost: no tick crossed
+        for hop in hops:
+            gas_units += gas.per_v2_hop if hop[5] else gas.per_v3_hop
+        cost_wei = gas_units * costs.gas_price_wei + costs.l1_cost_wei
+        start = cycle.start_token
+        if self.weth is None or start == self.weth:
+            cost_in_start, to_wei = cost_wei, 1.0
+        else:
+            cost_in_start = self._wei_in_start_token(start, cost_wei, view)
+            if cost_in_start is None:
+                self.counters.unpriced += 1
+                return None
+            # _price's net_wei is net * cost_wei // cost_in_start, cost_in_start the floor of
+            # cost_wei at the pool's price: at most cost_wei / (cost_in_start - 1) per unit
+            # for any cost from this one up (and net itself when the two are equal)
+            to_wei = max(1.0, cost_wei / (cost_in_start - 1)) * (1 + 1e-9) if cost_in_start >= 2 else _INF
+        if gross < _INF:
+            net = gross - cost_in_start
+            filters = self.filters
+            if (net < filters.min_profit or net <= 0
+                    or (cost_in_start != 0 and gross < filters.min_profit_to_cost * cost_in_start)):
+                self.counters.filtered += 1  # no exact size can pass the filters
+                return None
+            bound = net * to_wei
+        else:
+            bound = _INF
+        return -bound, cycle.key, cycle, hops, rate, None, cost_in_start, to_wei
+
+    @staticmethod
+    def _chain_bound(hops: list[tuple], rate: float) -> float | None:
+        """An upper bound on the cycle's gross profit at any size (infinity when the ticks it
+        needs are not known), or None when the bound shows that no size profits."""
+        a, b, c = 1.0, 1.0, 0.0  # the composed map, out = a*x / (b + c*x), as in _plan
+        grain = 1.0
+        reach = math.sqrt(rate * (1.0 + BOUND_RELATIVE))  # sqrt of the price factor a hop can move by
+        for hop in hops:
+            if a > 0 and b / a > grain:
+                grain = b / a
+            gamma = hop[2]
+            if hop[5]:
+                r_in, r_out = hop[3], hop[4]
+            else:
+                walk = hop[15]
+                price = hop[16]
+                keys = walk.price_key_f
+                zero_for_one = hop[6]
+                limit = -price / reach if zero_for_one else price * reach  # as a key: increasing
+                walked = len(walk.crossed_end)
+                if not walked or keys[walked - 1] < limit:
+                    if not walk.extend_past(hop[0], limit, BOUND_WALK_STEPS):
+                        return _INF  # too far to walk for a bound, or the ticks are not known here
+                    walked = len(walk.crossed_end)
+                liquidity = hop[17]
+                inside = bisect_left(keys, limit, 0, walked)  # the stops short of the limit
+                if inside and walk.liquidity_max_f[inside - 1] > liquidity:
+                    liquidity = walk.liquidity_max_f[inside - 1]
+                if zero_for_one:
+                    r_in, r_out = liquidity / price, liquidity * price
+                else:
+                    r_in, r_out = liquidity * price, liquidity / price
+            a, b, c = gamma * r_out * a, r_in * b, r_in * c + gamma * a
+        if not (b < a < _INF and 0 < c < _INF):
+            return None if a <= b else _INF
+        x = (math.sqrt(a * b) - b) / c
+        gross = (math.sqrt(a) - math.sqrt(b)) ** 2 / c
+        return gross + (BOUND_RELATIVE * (2 * x + gross)
+                        + BOUND_GRAINS * (len(hops) + 1) * grain * rate ** len(hops) + BOUND_UNITS)
 
     def evaluate(self, cycle: Cycle, view: StateView, costs: CostInputs, *, block_number: int,
                  seq: int | None = None, tx_index: int | None = None,
@@ -337,6 +544,12 @@ class Scanner:
             return None
         if sized is None:
             return None
+        return self._price(cycle, hops, sized, view, costs, block_number, seq, tx_index, trigger_tx)
+
+    def _price(self, cycle: Cycle, hops: list[tuple], sized: tuple[int, int, int, list], view: StateView,
+               costs: CostInputs, block_number: int, seq: int | None, tx_index: int | None,
+               trigger_tx: str | None) -> ArbitrageOpportunity | None:
+        """A sized cycle's costs, filters and, when it passes them, its opportunity."""
         amount_in, amount_out, evaluations, trace = sized
         # _opportunity, inlined for the hot path (ReferenceScanner calls it): gas from the
         # trace, costs, filters, and the route only for a cycle that passes them
@@ -410,6 +623,18 @@ class Scanner:
 
     def _size(self, cycle: Cycle, hops: list[tuple], rate: float) -> tuple[int, int, int, list] | None:
         """``(amount_in, amount_out, simulations, trace)`` of the best size found, or None."""
+        planned = self._plan(cycle, hops)
+        if planned is None:
+            return None
+        return self._size_planned(cycle, hops, rate, planned[1])
+
+    def _plan(self, cycle: Cycle, hops: list[tuple], bound: bool = False) -> tuple[float, tuple] | None:
+        """``(bound, plan)``: an upper bound on the gross profit of any exact size of the cycle
+        (infinity when none is known), and how :meth:`_size_planned` sizes it exactly: ``(SIZED,
+        sized)`` for a V2-only cycle (its closed form, simulated: then the bound is exact),
+        ``(NEWTON, x, basis)`` from the float pre-search's point, or ``(GOLDEN,)``. None when no
+        size can profit (V2 closed form). ``bound``: spend a float pass more where that makes the
+        bound finite (see :meth:`_presearch`)."""
         max_input = self.filters.max_input
         for hop in hops:
             if not hop[5]:
@@ -429,18 +654,31 @@ class Scanner:
             # The closed form is the exact real optimum; the integer rounding around it is
             # noise below one grain, which the reference's +-4 wei window does not resolve for
             # any token coarser than wei either: one simulation gives the exact amounts.
-            return self._best_of(cycle, hops, (guess,))
+            sized = self._best_of(cycle, hops, (guess,))
+            if sized is None:
+                return None
+            return sized[1] - sized[0], (_SIZED, sized)
         a, b, c = 1.0, 1.0, 0.0
         for hop in hops:
             gamma, r_in, r_out = hop[2], hop[3], hop[4]
             a, b, c = gamma * r_out * a, r_in * b, r_in * c + gamma * a
         start = mobius_optimum(a, b, c)
         if start is None:  # a V3 hop without liquidity at its price: no local model
-            return self._golden_section(cycle, hops)
-        x, basis = self._presearch(hops, min(max(1.0, start), float(max_input)))
-        return self._newton(cycle, hops, rate, min(max(1, int(x)), max_input), basis)
+            return _INF, _GOLDEN_PLAN
+        x, basis, gross = self._presearch(hops, min(max(1.0, start), float(max_input)), bound)
+        return gross, (_NEWTON, min(max(1, int(x)), max_input), basis)
 
-    def _presearch(self, hops: list[tuple], x: float) -> tuple[float, list[int]]:
+    def _size_planned(self, cycle: Cycle, hops: list[tuple], rate: float,
+                      plan: tuple) -> tuple[int, int, int, list] | None:
+        """The exact sizing :meth:`_plan` prepared (what :meth:`_size` returns)."""
+        kind = plan[0]
+        if kind is _NEWTON:
+            return self._newton(cycle, hops, rate, plan[1], plan[2])
+        if kind is _SIZED:
+            return plan[1]
+        return self._golden_section(cycle, hops)
+
+    def _presearch(self, hops: list[tuple], x: float, bound: bool = False) -> tuple[float, list[int], float]:
         """Newton steps as :meth:`_newton` takes them, from ``x``, on float estimates of the
         hops (estimate_v3_exact_input: the same price segments, real-valued within them)
         instead of exact simulations: ``(x, the segments of the model that chose x)``, where
@@ -450,11 +688,18 @@ class Scanner:
         would (its point is in its model's segments, or the step is below a grain), at a step
         out of range, or where an estimate has no answer (the exact search takes over from the
         last point with no model, i.e. segments ``[]``). Nothing it computes is reported.
+
+        The third value is an upper bound on the gross profit (output - input) of every exact
+        simulation of the cycle, which :meth:`candidates` orders the exact passes by (see the
+        module doc, "decision first"), or infinity when the pass did not converge. Where it
+        stops on a step below a grain, ``bound`` asks for one more float pass, at that step's
+        end, to prove the bound (the point returned stays the same).
         """
         estimate = estimate_v3_exact_input
         sqrt = math.sqrt
         high = float(self.filters.max_input)
         basis = [0] * len(hops)
+        kept = None  # (x, basis, no bound) once a step below a grain ended the search proper
         for _ in range(PRESEARCH_STEPS):
             amount = x
             segments = []
@@ -478,7 +723,7 @@ class Scanner:
                     if not walked or cost_end[walked - 1] <= amount:
                         estimated = estimate(hop[0], hop[6], amount)  # extends the walk
                         if estimated is None:
-                            return x, []
+                            return kept or (x, [], _INF)
                         out, price, liquidity_f, segment = estimated
                     else:
                         segment = bisect_right(cost_end, amount, 0, walked)
@@ -504,22 +749,39 @@ class Scanner:
                     else:
                         r_in_f, r_out_f = liquidity_f * price, liquidity_f / price
                 if not out > 0:
-                    return x, []
+                    return kept or (x, [], _INF)
                 amount = out
                 a, b, c = gamma * r_out_f * a, r_in_f * b, r_in_f * c + gamma * a
             if segments == basis:
-                break  # the model's optimum in its own segments: the exact search checks it
+                # The model's optimum in its own segments: the exact search checks it, and it
+                # bounds every exact profit of the cycle (BOUND_* and the module doc)
+                bound = (amount - x + BOUND_RELATIVE * amount
+                         + BOUND_GRAINS * (sum(segments) + len(hops) + 1) * grain + BOUND_UNITS)
+                return (x, basis, bound) if kept is None else (kept[0], kept[1], bound)
+            if kept is not None:
+                return kept
             if not (0 < a < _INF and 0 < b < _INF and 0 < c < _INF):
-                return x, []
+                return x, [], _INF
             step = (sqrt(a) * sqrt(b) - b) / c
             if abs(step) <= max(grain, x / (1 << NEWTON_TOLERANCE_BITS)):
-                break  # x is the optimum to a grain: the exact search builds the model there
+                if not bound:
+                    break  # x is the optimum to a grain: the exact search builds the model there
+                # x is the optimum to a grain: the exact search builds the model there. Only
+                # for the bound, one more pass at the optimum of the model built here: if it
+                # ends in this model's segments, it is the optimum (a float one, not kept)
+                kept = (x, basis, _INF)
+                target = x + step
+                if not 1.0 <= target <= high:
+                    return kept
+                basis = segments
+                x = target
+                continue
             target = x + step
             if not 1.0 <= target <= high:  # not NaN either
-                return x, []
+                return kept or (x, [], _INF)
             basis = segments
             x = target
-        return x, basis
+        return kept or (x, basis, _INF)  # not proven the model's optimum: no bound
 
     def _newton(self, cycle: Cycle, hops: list[tuple], rate: float, x: int,
                 basis: list[int] | None = None) -> tuple[int, int, int, list] | None:
@@ -772,6 +1034,79 @@ class Scanner:
             p = state.sqrt_price_x96 * state.sqrt_price_x96  # token1 per token0, Q192
             return (wei * p >> 192) if weth_is_0 else (wei << 192) // p
         return None
+
+
+class DecisionFirst:
+    """One event's candidates (:meth:`Scanner.candidates`), worked decision first.
+
+    Best-first branch and bound. The candidates wait in a heap by bound (ties by cycle key).
+    ``next_to_decide`` pops the best; the caller refines it (:meth:`Scanner.refine`: the float
+    pre-search and its tighter bound) and ``requeue``s it, or, once refined, sizes it exactly
+    (:meth:`Scanner.size`) and ``record``s the result. The decision is the best opportunity
+    sized so far, ordered as the scan's list is, by (-net profit in wei of ETH, cycle key); it
+    is final when the best bound left is below its net profit, since no exact pass of any
+    candidate left can then beat it (``next_to_decide`` returns None). The rest are sized
+    after, in any order (``undecided``, ``add``): ``opportunities`` sorts them, so the list is
+    the same whatever the order of work was. Pure bookkeeping: :meth:`Scanner.decide` and the
+    scanner module drive it.
+    """
+
+    __slots__ = ("heap", "exact_passes", "found", "decision")
+
+    def __init__(self, candidates: list[tuple]) -> None:
+        heapify(candidates)  # (-bound, cycle key, ...): keys are unique, nothing further is compared
+        self.heap = candidates
+        self.exact_passes = 0  # before the decision
+        self.found: list[ArbitrageOpportunity] = []
+        self.decision: ArbitrageOpportunity | None = None
+
+    def next_to_decide(self) -> tuple | None:
+        """The candidate to refine or size next before the decision is final (taken off the
+        heap), or None once it is."""
+        heap = self.heap
+        if not heap:
+            return None
+        best = self.decision
+        if best is not None and -heap[0][0] < best.net_profit_wei:
+            return None
+        return heappop(heap)
+
+    def requeue(self, candidate: tuple | None) -> None:
+        """A refined candidate (:meth:`Scanner.refine`; None: ruled out) back on the heap."""
+        if candidate is not None:
+            heappush(self.heap, candidate)
+
+    def record(self, opportunity: ArbitrageOpportunity | None) -> None:
+        """The exact pass of the refined candidate ``next_to_decide`` returned gave ``opportunity``."""
+        self.exact_passes += 1
+        if opportunity is not None:
+            self.found.append(opportunity)
+            best = self.decision
+            if (best is None or opportunity.net_profit_wei > best.net_profit_wei
+                    or (opportunity.net_profit_wei == best.net_profit_wei and opportunity.cycle_key < best.cycle_key)):
+                self.decision = opportunity
+
+    def undecided(self) -> list[tuple]:
+        """The candidates the decision did not need sized, best bound first (refined or not)."""
+        heap, self.heap = self.heap, []
+        heap.sort()
+        return heap
+
+    def add(self, opportunity: ArbitrageOpportunity | None) -> None:
+        """The exact pass of one of ``undecided`` gave ``opportunity`` (never a better one)."""
+        if opportunity is not None:
+            self.found.append(opportunity)
+
+    def opportunities(self) -> list[ArbitrageOpportunity]:
+        """All found: the decision first, then the others by (-net profit, cycle key). One
+        scan has one feed position, so this is ArbitrageOpportunity.order_key's order."""
+        self.found.sort(key=_by_profit_then_key)
+        return self.found
+
+    def rest(self) -> list[ArbitrageOpportunity]:
+        """``opportunities`` without the decision."""
+        found = self.opportunities()
+        return found[1:] if found and found[0] is self.decision else found
 
 
 class ReferenceScanner(Scanner):

@@ -5,7 +5,11 @@ from ``chain.head``. For each state change it evaluates only the cycles through 
 changed, one cycle at a time, yielding to the event loop every ``CHUNK_BUDGET_NS`` (0.5 ms: a
 scan never holds the loop for longer than that plus one cycle's search), fetches tick data a
 simulation asks for, and publishes the profitable ones on ``arb.opportunity`` in (feed position,
-most profitable first, cycle key) order.
+most profitable first, cycle key) order. Decision first (engine.DecisionFirst): the most
+profitable one is published as soon as branch and bound has proven it the best, before the
+others are sized; they follow in the same order as before, so the published sequence per
+event is unchanged (the decision first, then the rest by -net profit, cycle key); only the
+first arrives earlier.
 
 When changes queued up while a scan ran (the scanner is behind), the next step takes them all
 and evaluates them as one (``_on_changes``: latest state per pool, the cycles through every pool
@@ -90,6 +94,7 @@ class ScannerModule(Module):
         # NodeInterface's L1 estimate, refreshed by _heads; replay drives no heads task, so there
         # it never answers and the cost is [scanner] l1_gas_estimate * base fee, as before
         self.l1 = None
+        self._scan_view = None  # the current scan's memoised state view (renewed after a fetch)
 
     def _build(self, ctx: ModuleContext) -> None:
         from mevbot.deploy.shard import parse_shard, shard_index
@@ -228,10 +233,12 @@ class ScannerModule(Module):
 
     async def _evaluate(self, ctx: ModuleContext, rpc, pools: list[str], change: PoolStateChange,
                         trace_id: int) -> None:
-        """The cycles through ``pools`` on the current states; the profitable ones are published
-        at ``change``'s feed position, best first (ArbitrageOpportunity.order_key)."""
-        from mevbot.pools.fetch import fill_missing
-        from mevbot.scanner.engine import CostInputs, _ViewMemo
+        """The cycles through ``pools`` on the current states, decision first: the most
+        profitable opportunity is published as soon as it is known (DecisionFirst: every cycle
+        screened, then exact passes best bound first until no other can beat it), then the
+        others are sized and published after it, best first (ArbitrageOpportunity.order_key):
+        the same list, in the same order, as when all were published at the end."""
+        from mevbot.scanner.engine import CostInputs, DecisionFirst, _ViewMemo
 
         cfg = ctx.config
         gas_price = self.base_fee_wei + ctx.full_config.execution.priority_fee_wei
@@ -241,32 +248,59 @@ class ScannerModule(Module):
             l1_cost = cfg.l1_gas_estimate * self.base_fee_wei
         costs = CostInputs(gas_price_wei=gas_price, l1_cost_wei=l1_cost)
         scanner = self.scanner
-        found = []
         chunk = ChunkClock()
-        view = _ViewMemo(self._view).__getitem__  # each pool looked up once per scan, until a fetch
+        self._scan_view = _ViewMemo(self._view).__getitem__  # each pool looked up once per scan, until a fetch
+        candidates = []
         for cycle in scanner.index.through_any(pools):
-            for _ in range(4):  # fetch what a walk past the known ticks needs, then retry
-                opp = scanner.evaluate(cycle, view, costs, block_number=change.block_number,
-                                       seq=change.seq, tx_index=change.tx_index, trigger_tx=change.trigger_tx)
-                if not scanner.missing:
-                    break
-                try:
-                    await fill_missing(rpc, self.states, scanner.missing)
-                except Exception as exc:
-                    ctx.log.warning("tick data fetch failed: %s", exc)
-                    opp = None
-                    break
-                finally:
-                    scanner.missing.clear()
-                    view = _ViewMemo(self._view).__getitem__  # the fetch extended states
-                    chunk.restart()  # the fetch waited on the network: the loop ran meanwhile
-            if opp is not None:
-                found.append(opp)
+            candidate = scanner.candidate(cycle, self._scan_view, costs)  # float estimates only: no fetch
+            if candidate is not None:
+                candidates.append(candidate)
             await chunk.tick()
-        found.sort(key=lambda o: o.order_key)
-        for opp in found:
+        plan = DecisionFirst(candidates)
+        while (candidate := plan.next_to_decide()) is not None:
+            if candidate[5] is None:
+                plan.requeue(scanner.refine(candidate, self._scan_view, costs))
+            else:
+                plan.record(await self._size(ctx, rpc, candidate, costs, change, chunk))
+            await chunk.tick()
+        if plan.decision is not None:
+            await ctx.bus.publish(TOPIC_OPPORTUNITY, plan.decision, source=self.name, trace_id=trace_id)
+            self.published += 1
+        for candidate in plan.undecided():
+            plan.add(await self._size(ctx, rpc, candidate, costs, change, chunk))
+            await chunk.tick()
+        for opp in plan.rest():
             await ctx.bus.publish(TOPIC_OPPORTUNITY, opp, source=self.name, trace_id=trace_id)
             self.published += 1
+
+    async def _size(self, ctx: ModuleContext, rpc, candidate: tuple, costs, change: PoolStateChange, chunk):
+        """One candidate's exact pass; when a walk past the known ticks needs data, fetch it
+        and evaluate the cycle again on the extended states (up to four times, as before)."""
+        from mevbot.pools.fetch import fill_missing
+        from mevbot.scanner.engine import _ViewMemo
+
+        scanner = self.scanner
+        position = dict(block_number=change.block_number, seq=change.seq, tx_index=change.tx_index,
+                        trigger_tx=change.trigger_tx)
+        opp = None
+        for attempt in range(4):
+            if attempt == 0:
+                opp = scanner.size(candidate, self._scan_view, costs, **position)
+            else:  # afresh: the candidate's hops hold the states from before the fetch
+                opp = scanner.evaluate(candidate[2], self._scan_view, costs, **position)
+            if not scanner.missing:
+                break
+            try:
+                await fill_missing(rpc, self.states, scanner.missing)
+            except Exception as exc:
+                ctx.log.warning("tick data fetch failed: %s", exc)
+                opp = None
+                break
+            finally:
+                scanner.missing.clear()
+                self._scan_view = _ViewMemo(self._view).__getitem__  # the fetch extended states
+                chunk.restart()  # the fetch waited on the network: the loop ran meanwhile
+        return opp
 
     def _view(self, pool: str):
         snap = self.states.get(pool.lower())
