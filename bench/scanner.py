@@ -1,19 +1,22 @@
 """Scanner benchmark: swap intent to opportunity decision, per intent, on 50+ pools.
 
-Run from the repository root: ``.venv/bin/python bench/scanner.py`` (``--intents N``,
-``--seed S``). It prints a table and writes ``bench/results/scanner.json`` and
+Run from the repository root: ``.venv/bin/python bench/scanner.py --intents 300 --seed 2026``
+(the defaults). It prints a table and writes ``bench/results/scanner.json`` and
 ``bench/results/scanner.md`` (a section for docs/performance.md).
 
 What is timed, per intent, is the bot's whole decision path after the parser:
 ``PoolStateBook.apply_intent`` (the pending swap simulated exactly on the speculative state)
-then ``Scanner.scan`` over every cycle through the pools it changed (the real scanner: the
-marginal-rate prune, exact sizing on the integer simulator: V2 closed form, V3 Newton steps
-from the virtual-reserve closed form; gas and L1 cost; filters) and the decision (best
-opportunity or none). Nothing else is included (no bus, no I/O). The same intents then run
-through ``ReferenceScanner`` (the unoptimised search: no prune, golden-section over
-[1, max_input] on simulate_v3_swap), and the two are compared opportunity by opportunity.
-Timings are wall and CPU (``time.process_time``) per intent; the load average of the shared
-machine is recorded before and after.
+then ``Scanner.decide`` over every cycle through the pools it changed (the real scanner: the
+marginal-rate prune, each survivor's profit bound, then best bound first the float pre-search
+and the exact sizing on the integer simulator, gas and L1 cost, filters, until no candidate
+left can beat the best one): "intent → decision", what the scanner publishes first and risk
+receives first. Then ``Scanner.complete`` sizes the other candidates exactly: "intent → all
+opportunities". Nothing else is included (no bus, no I/O). The same intents then run through
+``ReferenceScanner`` (the unoptimised search: no prune, golden-section over [1, max_input] on
+simulate_v3_swap, every cycle sized), and the two complete sets are compared opportunity by
+opportunity, and the decision with the reference's best. Timings are wall and CPU
+(``time.process_time``) per intent; the load average of the shared machine is recorded before
+and after. Only the default run (``--intents 300 --seed 2026``) writes the results files.
 
 Workload (synthetic, in memory; a latency benchmark needs no chain): 10 tokens, WETH the start
 token, 56 pools: every token paired with WETH on Uniswap V2, SushiSwap, V3 0.05 % and V3 0.3 %,
@@ -58,12 +61,14 @@ from mevbot.pricing.tick_math import MAX_TICK, get_tick_at_sqrt_ratio  # noqa: E
 from mevbot.pricing.v2 import V2PoolState  # noqa: E402
 from mevbot.pricing.v3_pool import V3PoolState, simulate_v3_swap, v3_state_from_positions  # noqa: E402
 from mevbot.scanner.cycles import build_cycle_index  # noqa: E402
-from mevbot.scanner.engine import CostInputs, ReferenceScanner, ScanFilters, Scanner, _ViewMemo  # noqa: E402
+from mevbot.scanner.engine import CostInputs, DecisionFirst, ReferenceScanner, ScanFilters, Scanner, _ViewMemo  # noqa: E402
 from mevbot.scanner.module import freeze_startup_heap  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TARGET_P99_US = 1000.0
 WARMUP = 200
+# The run whose results are written (bench/results/scanner.{md,json}); any other only prints
+DEFAULT_INTENTS, DEFAULT_SEED, DEFAULT_PROFILE_INTENTS = 300, 2026, 500
 
 # symbol, decimals, USD price
 TOKENS = [("WETH", 18, 3000.0), ("USDC", 6, 1.0), ("USDT", 6, 1.0), ("DAI", 18, 1.0), ("WBTC", 8, 60000.0),
@@ -186,14 +191,25 @@ def setup(seed: int, count: int):
 
 
 def decide(book: PoolStateBook, scanner: Scanner, costs: CostInputs, intent: SwapIntent):
-    """The timed path: apply the intent, scan the cycles through its pools, pick the best."""
+    """The timed path to the decision (what risk receives first): apply the intent, the float
+    estimates and bounds of the cycles through its pools, exact passes in bound order until no
+    other candidate can beat the best one. ``(outcome, plan, view)``; plan.decision is it."""
     outcome = book.apply_intent(intent)
     if not outcome.applied:
-        return outcome, None, []
-    found = scanner.scan(outcome.changed_pools, book.view, costs, block_number=1, seq=intent.position.seq,
-                         tx_index=intent.position.tx_index, trigger_tx=intent.tx_hash)
-    best = found[0] if found else None  # scan sorts by order_key: the most profitable first
-    return outcome, best, found
+        return outcome, None, None
+    view = _ViewMemo(book.view).__getitem__  # as Scanner.scan does
+    plan = scanner.decide(outcome.changed_pools, view, costs, block_number=1, seq=intent.position.seq,
+                          tx_index=intent.position.tx_index, trigger_tx=intent.tx_hash)
+    return outcome, plan, view
+
+
+def complete(scanner: Scanner, costs: CostInputs, intent: SwapIntent, plan, view) -> list:
+    """The rest of the timed path: every other candidate sized exactly; all opportunities,
+    the decision first."""
+    if plan is None:
+        return []
+    return scanner.complete(plan, view, costs, block_number=1, seq=intent.position.seq,
+                            tx_index=intent.position.tx_index, trigger_tx=intent.tx_hash)
 
 
 class GcPauses:
@@ -219,31 +235,54 @@ class GcPauses:
 
 
 def timed_run(book, scanner, costs, intents):
-    """Per intent: wall and CPU ns of the decision, cycles through the changed pools, cycles
-    sized (not pruned), simulations; and the opportunities found."""
-    latencies, cpu, cycles, sized, sims, found_all = [], [], [], [], [], []
-    applied = decisions = 0
+    """Per intent: wall and CPU ns to the decision and to all opportunities, cycles through the
+    changed pools, cycles sized (not pruned), simulations, exact passes before the decision; the
+    opportunities found and the decision. ReferenceScanner decides nothing early: its decision
+    is the first of its complete list, so both of its timings are the complete scan's."""
+    reference = isinstance(scanner, ReferenceScanner)
+    wall, cpu, wall_all, cpu_all, cycles, sized, sims, exact_before = [], [], [], [], [], [], [], []
+    found_all, decisions_all = [], []
+    applied = decisions = decision_first = 0
     counters = scanner.counters
     for intent in intents:
         before = (counters.cycles_evaluated, counters.pruned, counters.simulations)
         cpu_start = time.process_time_ns()
         start = time.perf_counter_ns()
-        outcome, best, found = decide(book, scanner, costs, intent)
-        latencies.append(time.perf_counter_ns() - start)
-        cpu.append(time.process_time_ns() - cpu_start)
+        if reference:
+            outcome = book.apply_intent(intent)
+            found = scanner.scan(outcome.changed_pools, book.view, costs, block_number=1, seq=intent.position.seq,
+                                 tx_index=intent.position.tx_index, trigger_tx=intent.tx_hash) if outcome.applied else []
+            best = found[0] if found else None
+            decided_wall, decided_cpu = time.perf_counter_ns() - start, time.process_time_ns() - cpu_start
+            done_wall, done_cpu = decided_wall, decided_cpu
+            plan = None
+        else:
+            outcome, plan, view = decide(book, scanner, costs, intent)
+            decided_wall, decided_cpu = time.perf_counter_ns() - start, time.process_time_ns() - cpu_start
+            found = complete(scanner, costs, intent, plan, view)
+            done_wall, done_cpu = time.perf_counter_ns() - start, time.process_time_ns() - cpu_start
+            best = plan.decision if plan is not None else None
+        wall.append(decided_wall)
+        cpu.append(decided_cpu)
+        wall_all.append(done_wall)
+        cpu_all.append(done_cpu)
         cycles.append(counters.cycles_evaluated - before[0])
         sized.append(cycles[-1] - (counters.pruned - before[1]))
         sims.append(counters.simulations - before[2])
+        exact_before.append(plan.exact_passes if plan is not None else 0)
         applied += outcome.applied
         decisions += best is not None
+        decision_first += best is (found[0] if found else None)  # the decision is the best of all
         # Outside the timing: keep plain tuples, not the objects. The bot publishes and drops
         # its opportunities; keeping thousands alive here would make each GC pass of the timed
         # run traverse them, a cost the bot does not have.
         found_all.append([record(o, book.view) for o in found])
-        del outcome, best, found
+        decisions_all.append(record(best, book.view) if best is not None else None)
+        del outcome, best, found, plan
         book.drop_pending([intent.tx_hash])  # the block confirmed: back to the confirmed state
-    return {"wall": latencies, "cpu": cpu, "cycles": cycles, "sized": sized, "sims": sims, "applied": applied,
-            "decisions": decisions, "found": found_all}
+    return {"wall": wall, "cpu": cpu, "wall_all": wall_all, "cpu_all": cpu_all, "cycles": cycles, "sized": sized,
+            "sims": sims, "exact_before_decision": exact_before, "applied": applied, "decisions": decisions,
+            "decision_is_best_of_all": decision_first, "found": found_all, "decision": decisions_all}
 
 
 def record(opp, view) -> tuple:
@@ -252,40 +291,29 @@ def record(opp, view) -> tuple:
 
 
 def phase_run(book, scanner: Scanner, costs, intents):
-    """CPU ns per intent in each phase of Scanner.scan, run phase by phase (same calls, same
-    order): apply_intent, the prune over every cycle, sizing the survivors, costs + route +
-    opportunity for the sized ones."""
-    phases = {"apply_intent": [], "prune": [], "sizing": [], "costs_route_opportunity": []}
+    """CPU ns per intent in each phase of the scan, run phase by phase (the same calls in the
+    same order as Scanner.decide and Scanner.complete): apply_intent; the candidates (the prune
+    over every cycle, the float pre-search and bound of the survivors); the exact passes until
+    the decision is made; the exact passes, routes and opportunities of the rest. The first
+    three are the decision's latency."""
+    phases = {"apply_intent": [], "candidates": [], "decision": [], "rest": []}
     clock = time.process_time_ns
     for intent in intents:
         t0 = clock()
         outcome = book.apply_intent(intent)
         t1 = clock()
         view = _ViewMemo(book.view).__getitem__  # as Scanner.scan does
-        survivors = []
-        if outcome.applied:
-            for cycle in scanner.index.through_any(outcome.changed_pools):
-                hops = scanner._prefilter(cycle, view)
-                if hops is not None:
-                    survivors.append((cycle, hops))
+        plan = DecisionFirst(scanner.candidates(outcome.changed_pools, view, costs) if outcome.applied else [])
         t2 = clock()
-        sized = []
-        for cycle, hops in survivors:
-            rate = hops.pop()
-            try:
-                result = scanner._size(cycle, hops, rate)
-            except Exception:
-                result = None
-            if result is not None:
-                sized.append((cycle, hops, result))
+        while (candidate := plan.next_to_decide()) is not None:
+            if candidate[5] is None:
+                plan.requeue(scanner.refine(candidate, view, costs))
+            else:
+                plan.record(scanner.size(candidate, view, costs, block_number=1))
         t3 = clock()
-        for cycle, hops, (amount_in, amount_out, evaluations, trace) in sized:
-            gas_units = scanner.gas.base + sum(
-                scanner.gas.per_v2_hop if hop[5] else scanner.gas.per_v3_hop + step[4] * scanner.gas.per_tick_crossed
-                for hop, step in zip(hops, trace))
-            scanner._opportunity(cycle, amount_in, amount_out, evaluations, gas_units,
-                                 lambda: scanner._route(cycle, hops, trace), view, costs, block_number=1, seq=None,
-                                 tx_index=None, trigger_tx=None)
+        for candidate in plan.undecided():
+            plan.add(scanner.size(candidate, view, costs, block_number=1))
+        plan.opportunities()
         t4 = clock()
         for name, ns in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             phases[name].append(ns)
@@ -293,28 +321,39 @@ def phase_run(book, scanner: Scanner, costs, intents):
     return phases
 
 
-def evaluate_steps(book, scanner: Scanner, costs, intents) -> tuple[list[int], list[int]]:
-    """Wall and CPU ns of each Scanner.evaluate: the scanner module's unit of work between
-    checkpoints (wall includes the other processes preempting this one on the shared cores)."""
-    wall, cpu = [], []
+def evaluate_steps(book, scanner: Scanner, costs, intents) -> dict[str, list[int]]:
+    """Wall and CPU ns of the scanner module's units of work between checkpoints: one
+    Scanner.candidate per cycle, then one Scanner.size per candidate (wall includes the other
+    processes preempting this one on the shared cores)."""
+    steps = {"candidate_wall": [], "candidate_cpu": [], "size_wall": [], "size_cpu": []}
     for intent in intents:
         outcome = book.apply_intent(intent)
         if outcome.applied:
+            candidates = []
             for cycle in scanner.index.through_any(outcome.changed_pools):
                 cpu_start = time.process_time_ns()
                 start = time.perf_counter_ns()
-                scanner.evaluate(cycle, book.view, costs, block_number=1)
-                wall.append(time.perf_counter_ns() - start)
-                cpu.append(time.process_time_ns() - cpu_start)
+                candidate = scanner.candidate(cycle, book.view, costs)
+                steps["candidate_wall"].append(time.perf_counter_ns() - start)
+                steps["candidate_cpu"].append(time.process_time_ns() - cpu_start)
+                if candidate is not None:
+                    candidates.append(candidate)
+            for candidate in candidates:
+                cpu_start = time.process_time_ns()
+                start = time.perf_counter_ns()
+                scanner.size(candidate, book.view, costs, block_number=1)
+                steps["size_wall"].append(time.perf_counter_ns() - start)
+                steps["size_cpu"].append(time.process_time_ns() - cpu_start)
         book.drop_pending([intent.tx_hash])
-    return wall, cpu
+    return steps
 
 
 def profile_run(book, scanner, costs, intents) -> list[tuple[str, int, float, float]]:
     profiler = cProfile.Profile()
     profiler.enable()
     for intent in intents:
-        decide(book, scanner, costs, intent)
+        _, plan, view = decide(book, scanner, costs, intent)
+        complete(scanner, costs, intent, plan, view)
         book.drop_pending([intent.tx_hash])
     profiler.disable()
     rows = []
@@ -340,14 +379,15 @@ def grains(opp, view) -> float:
     return total + 1
 
 
-def compare(found: list[list], reference: list[list]) -> dict:
-    """Scanner vs ReferenceScanner, intent by intent, cycle by cycle (on record() tuples)."""
+def compare(found: list[list], reference: list[list], decisions: list) -> dict:
+    """Scanner vs ReferenceScanner, intent by intent, cycle by cycle (on record() tuples); and
+    the scanner's decision against the reference's best (first by net profit, then cycle key)."""
     common = missing = extra = better = worse = 0
     kept_fast = kept_ref = 0
     worst_loss_in_grains = 0.0
     same_best = intents_with = 0
     best_kept = []
-    for mine, theirs in zip(found, reference):
+    for mine, theirs, decision in zip(found, reference, decisions):
         a = {o[0]: o for o in mine}
         b = {o[0]: o for o in theirs}
         missing += len(b.keys() - a.keys())
@@ -362,18 +402,17 @@ def compare(found: list[list], reference: list[list]) -> dict:
             kept_ref += b[key][1]
         if b:
             intents_with += 1
-            best_ref = max(theirs, key=lambda o: (o[2], o[0]))
-            best = max(mine, key=lambda o: (o[2], o[0])) if mine else None
-            same_best += best is not None and best[0] == best_ref[0]
-            best_kept.append(best[2] / best_ref[2] if best else 0.0)
+            best_ref = min(theirs, key=lambda o: (-o[2], o[0]))
+            same_best += decision is not None and decision[0] == best_ref[0]
+            best_kept.append(decision[2] / best_ref[2] if decision else 0.0)
     return {"opportunities_reference": common + missing, "opportunities_scanner": common + extra,
             "same_cycle": common, "missing_in_scanner": missing, "extra_in_scanner": extra,
             "scanner_more_profit": better, "scanner_less_profit": worse,
             "worst_loss_in_tolerances": round(worst_loss_in_grains, 3),
             "gross_profit_kept": round(kept_fast / max(1, kept_ref), 9),
-            "intents_with_an_opportunity": intents_with, "same_best_cycle": same_best,
-            "best_net_profit_kept_min": round(min(best_kept), 6) if best_kept else None,
-            "best_net_profit_kept_mean": round(statistics.mean(best_kept), 6) if best_kept else None}
+            "intents_with_an_opportunity": intents_with, "decision_same_cycle_as_reference_best": same_best,
+            "decision_net_profit_kept_min": round(min(best_kept), 6) if best_kept else None,
+            "decision_net_profit_kept_mean": round(statistics.mean(best_kept), 6) if best_kept else None}
 
 
 def full_collection_us() -> float:
@@ -395,9 +434,10 @@ def dist(values, scale: float = 1000.0) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--intents", type=int, default=3000)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--profile-intents", type=int, default=500, help="intents in the breakdown and profile passes")
+    parser.add_argument("--intents", type=int, default=DEFAULT_INTENTS)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--profile-intents", type=int, default=DEFAULT_PROFILE_INTENTS,
+                        help="intents in the breakdown and profile passes")
     args = parser.parse_args()
 
     load_before = os.getloadavg()
@@ -419,7 +459,7 @@ def main() -> int:
     ref = timed_run(book, reference, costs, intents[WARMUP:])
     profiled = min(args.profile_intents, args.intents)
     phases = phase_run(book, scanner, costs, intents[WARMUP:WARMUP + profiled])
-    steps, steps_cpu = evaluate_steps(book, scanner, costs, intents[WARMUP:WARMUP + profiled])
+    steps = evaluate_steps(book, scanner, costs, intents[WARMUP:WARMUP + profiled])
     top = profile_run(book, scanner, costs, intents[WARMUP:WARMUP + profiled])
     load_after = os.getloadavg()
     sdk = json.loads((RESULTS / "pricing.json").read_text()) if (RESULTS / "pricing.json").exists() else None
@@ -445,6 +485,10 @@ def main() -> int:
         },
         "target_p99_us": TARGET_P99_US,
         "scanner": {"latency_us": dist(run["wall"]), "cpu_time_us": dist(run["cpu"]),
+                    "all_opportunities_latency_us": dist(run["wall_all"]),
+                    "all_opportunities_cpu_time_us": dist(run["cpu_all"]),
+                    "exact_passes_before_decision_per_intent": dist(run["exact_before_decision"], 1),
+                    "decision_is_first_of_all_opportunities": run["decision_is_best_of_all"],
                     "cycles_per_intent": dist(run["cycles"], 1), "sized_per_intent": dist(run["sized"], 1),
                     "simulations_per_intent": dist(run["sims"], 1),
                     "simulations_per_sized_cycle": round(sum(run["sims"]) / max(1, sum(run["sized"])), 2),
@@ -452,8 +496,9 @@ def main() -> int:
         "reference_scanner": {"latency_us": dist(ref["wall"]), "cpu_time_us": dist(ref["cpu"]),
                               "simulations_per_intent": dist(ref["sims"], 1),
                               "simulations_per_sized_cycle": round(sum(ref["sims"]) / max(1, sum(ref["sized"])), 2)},
-        "versus_reference": compare(run["found"], ref["found"]),
+        "versus_reference": compare(run["found"], ref["found"], run["decision"]),
         "p99_meets_target": percentile(run["wall"], 0.99) / 1000 < TARGET_P99_US,
+        "all_opportunities_p99_meets_target": percentile(run["wall_all"], 0.99) / 1000 < TARGET_P99_US,
         "cpu_p99_meets_target": cpu_p99 < TARGET_P99_US,
         "phases_cpu_us": {name: dist(v) for name, v in phases.items()},
         "phases_of_the_slowest_1_percent_cpu_us": {
@@ -462,8 +507,7 @@ def main() -> int:
             "cycles": round(statistics.mean(run["cycles"][i] for i in slow), 1),
             "sized": round(statistics.mean(run["sized"][i] for i in slow), 1),
             "simulations": round(statistics.mean(run["sims"][i] for i in slow), 1)},
-        "evaluate_step_us": dist(steps),
-        "evaluate_step_cpu_us": dist(steps_cpu),
+        "module_steps_us": {name: dist(v) for name, v in steps.items()},
         "gc_pauses_during_timed_run": pauses.summary(),
         "profile_top_tottime": [{"function": f, "calls": n, "tottime_s": round(t, 4), "cumtime_s": round(c, 4)}
                                 for f, n, t, c in top],
@@ -478,6 +522,9 @@ def main() -> int:
     }
     md = render_markdown(summary, args)
     print(md)
+    if (args.intents, args.seed, args.profile_intents) != (DEFAULT_INTENTS, DEFAULT_SEED, DEFAULT_PROFILE_INTENTS):
+        print(f"\n(not written to {RESULTS.relative_to(ROOT)}: only the default run is)")
+        return 0
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "scanner.json").write_text(json.dumps(summary, indent=2) + "\n")
     (RESULTS / "scanner.md").write_text(md + "\n")
@@ -498,11 +545,15 @@ def render_markdown(s: dict, args) -> str:
 
     slow = s["phases_of_the_slowest_1_percent_cpu_us"]
     slow_total = sum(slow[k] for k in s["phases_cpu_us"])
+    steps = s["module_steps_us"]
     lines = [
         "# Scanner benchmark: swap intent to decision",
         "",
-        f"`.venv/bin/python bench/scanner.py --intents {args.intents} --seed {args.seed}` — "
-        f"PoolStateBook.apply_intent + Scanner.scan over the cycles through the changed pools + best pick, per intent. "
+        f"`.venv/bin/python bench/scanner.py --intents {args.intents} --seed {args.seed}` — per intent, "
+        f"PoolStateBook.apply_intent, then Scanner.decide over the cycles through the changed pools (the prune, the "
+        f"float pre-search and profit bound of every survivor, exact passes best bound first until no other candidate "
+        f"can beat the best one: the decision, what the scanner publishes first and risk sees first), then "
+        f"Scanner.complete (the other candidates sized exactly: all opportunities, published after it). "
         f"Synthetic in-memory states: {w['pools']} pools ({w['pools_v2']} V2, {w['pools_v3']} V3 with 30+ ranges each), "
         f"{w['tokens']} tokens, {w['cycles']} cycles from WETH ({w['cycles_2_hop']} 2-hop, {w['cycles_3_hop']} 3-hop); "
         f"{w['intents']} intents after {w['warmup_intents']} warm-up; bot default filters; Python {s['machine']['python']}, "
@@ -513,31 +564,41 @@ def render_markdown(s: dict, args) -> str:
         "| --- | ---: | ---: | ---: | ---: |",
         row("intent → decision, Scanner, wall (µs)", lat),
         row("intent → decision, Scanner, CPU time (µs)", cpu),
-        row("same intents, ReferenceScanner (old search), wall (µs)", rf["latency_us"]),
+        row("intent → all opportunities, Scanner, wall (µs)", sc["all_opportunities_latency_us"]),
+        row("intent → all opportunities, Scanner, CPU time (µs)", sc["all_opportunities_cpu_time_us"]),
+        row("same intents, ReferenceScanner (old search, all opportunities), wall (µs)", rf["latency_us"]),
         row("same intents, ReferenceScanner, CPU time (µs)", rf["cpu_time_us"]),
         row("cycles through the changed pools per intent", sc["cycles_per_intent"]),
-        row("cycles sized (not pruned) per intent", sc["sized_per_intent"]),
-        row("whole-cycle exact simulations per intent", sc["simulations_per_intent"]),
-        row("one Scanner.evaluate, the module's step between checkpoints, wall (µs)", s["evaluate_step_us"]),
-        row("one Scanner.evaluate, CPU time (µs)", s["evaluate_step_cpu_us"]),
+        row("cycles not pruned per intent", sc["sized_per_intent"]),
+        row("exact passes before the decision per intent", sc["exact_passes_before_decision_per_intent"]),
+        row("whole-cycle exact simulations per intent (all opportunities)", sc["simulations_per_intent"]),
+        row("one Scanner.candidate, the module's step before the decision, wall (µs)", steps["candidate_wall"]),
+        row("one Scanner.candidate, CPU time (µs)", steps["candidate_cpu"]),
+        row("one Scanner.size, the module's step after it, wall (µs)", steps["size_wall"]),
+        row("one Scanner.size, CPU time (µs)", steps["size_cpu"]),
         *[row(f"phase: {name.replace('_', ' ')}, CPU (µs)", d) for name, d in s["phases_cpu_us"].items()],
         "",
-        f"Target p99 < {s['target_p99_us']:,.0f} µs: wall **{verdict(lat['p99'])}**, CPU time **{verdict(cpu['p99'])}**. "
-        f"{w['intents_with_an_opportunity']} of {w['intents']} intents led to an opportunity. "
-        f"{sc['simulations_per_sized_cycle']} whole-cycle simulations per sized cycle "
+        f"Target p99 < {s['target_p99_us']:,.0f} µs, intent → decision: wall **{verdict(lat['p99'])}**, CPU time "
+        f"**{verdict(cpu['p99'])}**; intent → all opportunities: wall {verdict(sc['all_opportunities_latency_us']['p99'])}, "
+        f"CPU time {verdict(sc['all_opportunities_cpu_time_us']['p99'])}. "
+        f"{w['intents_with_an_opportunity']} of {w['intents']} intents led to an opportunity; in "
+        f"{sc['decision_is_first_of_all_opportunities']} of {w['intents']} the decision is the first of the complete "
+        f"list (the most profitable of all, or none for none). "
+        f"{sc['simulations_per_sized_cycle']} whole-cycle simulations per cycle not pruned "
         f"(reference: {rf['simulations_per_sized_cycle']} per cycle, every cycle sized).",
         "",
-        f"Against the reference on the same intents: {vs['same_cycle']:,} opportunities on the same cycles, "
+        f"Against the reference on the same intents, complete sets: {vs['same_cycle']:,} opportunities on the same cycles, "
         f"{vs['missing_in_scanner']} reported only by the reference, {vs['extra_in_scanner']} only by the scanner; "
         f"on the common ones the scanner's exact gross profit is higher {vs['scanner_more_profit']:,} times, lower "
         f"{vs['scanner_less_profit']:,} times, at worst by {vs['worst_loss_in_tolerances']} of the tolerance the tests "
         f"allow (two units of each intermediate token, valued at the route's marginal rates, plus 2^-30: the rounding staircase "
-        f"neither search resolves), {vs['gross_profit_kept']:.7%} of the reference's total. The best opportunity per "
-        f"intent is on the same cycle in {vs['same_best_cycle']} of {vs['intents_with_an_opportunity']} intents "
-        f"(net profit kept: mean {vs['best_net_profit_kept_mean']:.4%}, min {vs['best_net_profit_kept_min']:.4%}).",
+        f"neither search resolves), {vs['gross_profit_kept']:.7%} of the reference's total. The decision is on the "
+        f"cycle of the reference's best in {vs['decision_same_cycle_as_reference_best']} of "
+        f"{vs['intents_with_an_opportunity']} intents (net profit kept: mean {vs['decision_net_profit_kept_mean']:.4%}, "
+        f"min {vs['decision_net_profit_kept_min']:.4%}).",
         "",
-        f"Where the CPU time of the slowest 1 % ({slow['intents']} intents, {slow['cycles']} cycles, {slow['sized']} sized, "
-        f"{slow['simulations']} simulations each on average) goes, {slow_total:,.0f} µs in all: "
+        f"Where the CPU time of the slowest 1 % ({slow['intents']} intents, {slow['cycles']} cycles, {slow['sized']} not "
+        f"pruned, {slow['simulations']} simulations each on average) goes, {slow_total:,.0f} µs in all: "
         + ", ".join(f"{name.replace('_', ' ')} {slow[name]:,.0f} µs ({slow[name] / slow_total:.0%})"
                     for name in s["phases_cpu_us"]) + ".",
         "",
