@@ -33,7 +33,6 @@ ENCODING_JSON = 0
 ENCODING_BINARY = 1
 _HEADER = struct.Struct("<BBHQQQQQQBBBB")
 HEADER_SIZE = _HEADER.size
-_pack_header = _HEADER.pack
 _unpack_header = _HEADER.unpack_from
 # the same header in three pieces, so that encode packs only the per-message ids and time
 _pack_lead = struct.Struct("<BBH").pack
@@ -73,7 +72,7 @@ class Codec:
         # (topic, tag, source, reply_to, version, encoding) -> the header's constant bytes
         self._encode_parts: dict[tuple, tuple[bytes, bytes]] = {}
         # the bytes of the four strings -> (topic, tag, source, reply_to)
-        self._decode_strings: dict[bytes, tuple] = {}
+        self._decode_strings: dict[bytes, tuple[str, str, str, str]] = {}
 
     def encode_payload(self, tag: str, payload: Any) -> tuple[int, bytes]:
         entry = self.registry.for_tag(tag)
@@ -178,10 +177,10 @@ class Codec:
         if end > len(frame):
             raise MessageDecodeError(f"envelope strings need {end} bytes, frame has {len(frame)}")
         raw = frame[HEADER_SIZE:end]
-        known = self._decode_strings.get(raw)
-        if known is None:
-            known = self._strings_from(raw, topic_len, tag_len, source_len)
-        topic, tag, source, reply_to = known
+        strings = self._decode_strings.get(raw)
+        if strings is None:
+            strings = self._strings_from(raw, topic_len, tag_len, source_len)
+        topic, tag, source, reply_to = strings
         entry = self._by_tag.get(tag) or self.registry.for_tag(tag)
         unpack = entry.unpack
         if encoding == ENCODING_BINARY and unpack is not None and version == entry.version:
