@@ -377,14 +377,7 @@ class Scanner:
         tighter bound that gives, or None when that bound rules it out. ``bound`` False: the
         bound no longer orders anything (after the decision), so no float pass is spent on it."""
         negative_bound, key, cycle, hops, rate, _, cost_in_start, to_wei = candidate
-        try:
-            planned = self._plan(cycle, hops, bound)
-        except MissingTickData as exc:  # not raised by the float estimates; kept as evaluate does
-            self.counters.missing_data += 1
-            self.missing.setdefault(exc.pool, exc)
-            return None
-        except PricingError:
-            return None
+        planned = self._safely(self._plan, cycle, hops, bound)
         if planned is None:
             return None
         gross, plan = planned
@@ -411,14 +404,7 @@ class Scanner:
             if candidate is None:
                 return None
         cycle, hops, rate, plan = candidate[2:6]
-        try:
-            sized = self._size_planned(cycle, hops, rate, plan)
-        except MissingTickData as exc:
-            self.counters.missing_data += 1
-            self.missing.setdefault(exc.pool, exc)
-            return None
-        except PricingError:
-            return None
+        sized = self._safely(self._size_planned, cycle, hops, rate, plan)
         if sized is None:
             return None
         return self._price(cycle, hops, sized, view, costs, block_number, seq, tx_index, trigger_tx)
@@ -534,17 +520,23 @@ class Scanner:
     def _evaluate(self, cycle: Cycle, hops: list[tuple], view: StateView, costs: CostInputs, block_number: int,
                   seq: int | None, tx_index: int | None, trigger_tx: str | None) -> ArbitrageOpportunity | None:
         rate = hops.pop()
+        sized = self._safely(self._size, cycle, hops, rate)
+        if sized is None:
+            return None
+        return self._price(cycle, hops, sized, view, costs, block_number, seq, tx_index, trigger_tx)
+
+    def _safely(self, step, *args):
+        """``step(*args)`` (a plan or a sizing), or None when the cycle cannot be priced now: a
+        missing tick word is counted and noted in ``missing`` (the module fetches it and
+        evaluates the cycle again), any other pricing error drops the cycle."""
         try:
-            sized = self._size(cycle, hops, rate)
+            return step(*args)
         except MissingTickData as exc:
             self.counters.missing_data += 1
             self.missing.setdefault(exc.pool, exc)
             return None
         except PricingError:
             return None
-        if sized is None:
-            return None
-        return self._price(cycle, hops, sized, view, costs, block_number, seq, tx_index, trigger_tx)
 
     def _price(self, cycle: Cycle, hops: list[tuple], sized: tuple[int, int, int, list], view: StateView,
                costs: CostInputs, block_number: int, seq: int | None, tx_index: int | None,
