@@ -15,6 +15,14 @@ A send is never repeated once it may have reached a node: a timeout raises :clas
 at once, because only the caller (nonce and receipt checks) can tell whether it landed. It moves
 on only when the request provably never left (connection refused, our own bucket, HTTP 429).
 A :class:`NodeError` is the node's answer and is raised as is, never retried.
+
+Given a ``ws_url`` (``[rpc] ws_urls``' first, unless ``[rpc] calls_over_ws`` is off), calls go
+over one persistent WebSocket to it (:class:`~mevbot.rpc.ws_calls.WsCalls`) while it is
+connected, rate-limited and health-scored like the HTTP endpoints: an httpx request costs about
+a millisecond of the event loop here, a WebSocket frame a fraction of that. A call that never
+left it (not connected), or an idempotent read that failed on it, takes the HTTP endpoints as
+above; a send that may have left it is not repeated. :meth:`begin` puts a batch on the wire and
+returns, so that the caller works while the node answers (the execution engine signs then).
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from mevbot.rpc.errors import (AllEndpointsFailed, BadResponse, EndpointUnavaila
 from mevbot.rpc.endpoint import Endpoint
 from mevbot.rpc.health import EndpointHealth, EndpointStats, attempt_order
 from mevbot.rpc.ratelimit import TokenBucket
+from mevbot.rpc.ws_calls import WsCalls
 
 if TYPE_CHECKING:  # a runtime import would make `import mevbot.rpc.client` pull in all of config
     from mevbot.rpc.settings import RpcSettings
@@ -48,7 +57,7 @@ _HEADERS = {"content-type": "application/json", "accept": "application/json"}
 class RpcClient:
     def __init__(self, urls: Sequence[str], *, timeout_s: float = 2.0, rate_per_s: float = 200.0,
                  burst: int = 50, rate_limit_wait_s: float = 5.0, retries: int = 2,
-                 retry_backoff_s: float = 0.05, cooldown_s: float = 2.0) -> None:
+                 retry_backoff_s: float = 0.05, cooldown_s: float = 2.0, ws_url: str | None = None) -> None:
         if not urls:
             raise ValueError("RpcClient needs at least one endpoint URL ([rpc] http_urls is empty)")
         for url in urls:
@@ -65,13 +74,17 @@ class RpcClient:
         self.cooldown_s = cooldown_s
         self._endpoints: list[Endpoint] = []
         self._ids = itertools.count(1)
+        self.ws_url = ws_url
+        self._ws: WsCalls | None = None
+        self._ws_endpoint: Endpoint | None = None
 
     @classmethod
     def from_settings(cls, settings: RpcSettings) -> RpcClient:
         return cls(settings.http_urls, timeout_s=settings.timeout_s,
                    rate_per_s=settings.rate_per_s, burst=settings.burst,
                    rate_limit_wait_s=settings.rate_limit_wait_s, retries=settings.retries,
-                   retry_backoff_s=settings.retry_backoff_s, cooldown_s=settings.cooldown_s)
+                   retry_backoff_s=settings.retry_backoff_s, cooldown_s=settings.cooldown_s,
+                   ws_url=settings.ws_urls[0] if settings.ws_urls and settings.calls_over_ws else None)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -82,13 +95,33 @@ class RpcClient:
             http = httpx.AsyncClient(timeout=httpx.Timeout(None), headers=_HEADERS)
             self._endpoints.append(Endpoint(url, http, TokenBucket(self.rate_per_s, self.burst, now),
                                             EndpointHealth(url, self.cooldown_s)))
+        if self.ws_url:
+            self._ws = await WsCalls(self.ws_url, timeout_s=self.timeout_s).__aenter__()
+            self._ws_endpoint = Endpoint(self.ws_url, None, TokenBucket(self.rate_per_s, self.burst, now),
+                                         EndpointHealth(self.ws_url, self.cooldown_s))
         return self
+
+    async def wait_connected(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the WebSocket (if any) to connect; whether calls use it."""
+        if self._ws is None:
+            return False
+        with trio.move_on_after(timeout_s):
+            await self._ws.wait_connected()
+        return self._ws.is_connected
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
         endpoints, self._endpoints = self._endpoints, []
+        ws, self._ws = self._ws, None
+        try:
+            if ws is not None:  # its nursery was opened out here, so it closes out here, unshielded
+                await ws.__aexit__(None, None, None)
+        finally:
+            await self._close_http(endpoints)
+
+    async def _close_http(self, endpoints: list[Endpoint]) -> None:
         with trio.CancelScope(shield=True):
             for endpoint in endpoints:
                 await endpoint.http.aclose()
@@ -102,14 +135,19 @@ class RpcClient:
         self.cooldown_s = settings.cooldown_s
         self.rate_per_s, self.burst = settings.rate_per_s, settings.burst
         now = trio.current_time()
-        for endpoint in self._endpoints:
+        for endpoint in self._all_endpoints():
             endpoint.bucket.reconfigure(now, settings.rate_per_s, settings.burst)
             endpoint.health.cooldown_s = settings.cooldown_s
+        if self._ws is not None:
+            self._ws.timeout_s = settings.timeout_s
+
+    def _all_endpoints(self) -> list[Endpoint]:
+        return [*([self._ws_endpoint] if self._ws_endpoint is not None else []), *self._endpoints]
 
     def stats(self) -> list[EndpointStats]:
-        """Per-endpoint counters, score and latency, in preference order."""
+        """Per-endpoint counters, score and latency, in preference order (the WebSocket first)."""
         now = trio.current_time()
-        return [endpoint.health.snapshot(now) for endpoint in self._endpoints]
+        return [endpoint.health.snapshot(now) for endpoint in self._all_endpoints()]
 
     # -- generic calls -----------------------------------------------------------------------
 
@@ -118,6 +156,10 @@ class RpcClient:
         """Call ``method`` and return its ``result``; see the module docstring for failover."""
         if idempotent is None:
             idempotent = jsonrpc.is_idempotent(method)
+        if self._ws is not None and self._ws.is_connected:
+            answer = await self._over_ws(lambda ws: ws.call(method, params), method, idempotent)
+            if answer is not _TAKE_HTTP:
+                return answer
         request_id = next(self._ids)
         body = jsonrpc.encode(jsonrpc.request_object(request_id, method, params))
         url, obj = await self._request(method, body, idempotent)
@@ -131,13 +173,53 @@ class RpcClient:
         """
         if not calls:
             return []
-        ids = [next(self._ids) for _ in calls]
         methods = [method for method, _ in calls]
+        idempotent = all(jsonrpc.is_idempotent(m) for m in methods)
+        if self._ws is not None and self._ws.is_connected:
+            answers = await self._over_ws(lambda ws: ws.batch(calls), f"batch of {len(calls)}", idempotent)
+            if answers is not _TAKE_HTTP:
+                return answers
+        return await self._http_batch(calls, methods, idempotent)
+
+    async def begin(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> Any:
+        """Put a batch on the WebSocket now and return; ``await (...).answers()`` gives what
+        :meth:`batch` would. Without a connected WebSocket the batch is made over HTTP when its
+        answers are awaited (nothing is gained, nothing lost)."""
+        if self._ws is not None and self._ws.is_connected:
+            try:
+                await self._ws_endpoint.acquire_token(self.rate_limit_wait_s)
+                return _Measured(self, await self._ws.begin(calls), trio.current_time(),
+                                 all(jsonrpc.is_idempotent(m) for m, _ in calls), list(calls))
+            except EndpointUnavailable:
+                self._record_failure(self._ws_endpoint)
+        return _Deferred(self, list(calls))
+
+    async def _http_batch(self, calls, methods: list[str], idempotent: bool) -> list[Any | NodeError]:
+        ids = [next(self._ids) for _ in calls]
         body = jsonrpc.encode([jsonrpc.request_object(i, method, params)
                                for i, (method, params) in zip(ids, calls)])
-        idempotent = all(jsonrpc.is_idempotent(m) for m in methods)
         url, obj = await self._request(f"batch of {len(calls)}", body, idempotent)
         return jsonrpc.read_batch(obj, ids, methods, url)
+
+    async def _over_ws(self, op, label: str, idempotent: bool) -> Any:
+        """``op(ws)`` over the WebSocket, health-scored; :data:`_TAKE_HTTP` where HTTP should
+        answer instead (it never left, or a read failed)."""
+        endpoint = self._ws_endpoint
+        await endpoint.acquire_token(self.rate_limit_wait_s)
+        started = trio.current_time()
+        try:
+            answer = await op(self._ws)
+        except NodeError:
+            endpoint.health.record_success(trio.current_time(), trio.current_time() - started)
+            raise
+        except (EndpointUnavailable, RpcTimeout) as err:
+            self._record_failure(endpoint, timeout=isinstance(err, RpcTimeout))
+            if not idempotent and getattr(err, "request_sent", True):
+                raise  # a send may have left: only the caller can tell whether it landed
+            log.info("rpc: %s failed on %s (%s); taking HTTP", label, endpoint.url, err)
+            return _TAKE_HTTP
+        endpoint.health.record_success(trio.current_time(), trio.current_time() - started)
+        return answer
 
     async def _request(self, label: str, body: bytes, idempotent: bool) -> tuple[str, Any]:
         endpoints = self._endpoints
@@ -276,6 +358,47 @@ class RpcClient:
         if not isinstance(result, dict):
             raise BadResponse("eth_feeHistory", "expected a fee history object", result)
         return result
+
+
+_TAKE_HTTP = object()
+
+
+class _Measured:
+    """A batch begun on the WebSocket (:meth:`RpcClient.begin`): its answers, health-scored, and
+    for a read that failed there, the HTTP endpoints' answers."""
+
+    in_flight = True  # the node is working on it now
+
+    def __init__(self, rpc: RpcClient, pending: Any, started: float, idempotent: bool, calls: list) -> None:
+        self._rpc, self.pending, self._started, self._idempotent, self._calls = rpc, pending, started, idempotent, calls
+
+    async def answers(self) -> list[Any | NodeError]:
+        rpc, endpoint = self._rpc, self._rpc._ws_endpoint
+        try:
+            answers = await self.pending.answers()
+        except NodeError:
+            endpoint.health.record_success(trio.current_time(), trio.current_time() - self._started)
+            raise
+        except (EndpointUnavailable, RpcTimeout) as err:
+            rpc._record_failure(endpoint, timeout=isinstance(err, RpcTimeout))
+            if not self._idempotent:
+                raise
+            log.info("rpc: a begun batch failed on %s (%s); taking HTTP", endpoint.url, err)
+            return await rpc._http_batch(self._calls, [m for m, _ in self._calls], True)
+        endpoint.health.record_success(trio.current_time(), trio.current_time() - self._started)
+        return answers
+
+
+class _Deferred:
+    """A batch :meth:`RpcClient.begin` could not put on a WebSocket: made when awaited."""
+
+    in_flight = False
+
+    def __init__(self, rpc: RpcClient, calls: list) -> None:
+        self._rpc, self._calls = rpc, calls
+
+    async def answers(self) -> list[Any | NodeError]:
+        return await self._rpc.batch(self._calls)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

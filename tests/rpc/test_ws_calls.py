@@ -1,0 +1,122 @@
+"""JSON-RPC calls over one WebSocket (WsCalls) against real anvil nodes: answers by id, batches,
+fallback to HTTP while down, a drop mid-call, a node restart, and garbage from a server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import trio
+from trio_websocket import serve_websocket
+
+from mevbot.rpc.client import RpcClient
+from mevbot.rpc.errors import EndpointUnavailable, NodeError, RpcTimeout
+from mevbot.rpc.ws_calls import Pending, WsCalls
+from tests.rpc.contracts import deploy_weth9
+
+DEADLINE_S = 10.0
+
+
+async def test_calls_and_batches_are_answered_by_id_over_the_websocket(anvil):
+    async with RpcClient([anvil.url]) as http, WsCalls(anvil.ws_url) as calls:
+        weth = await deploy_weth9(http)
+        with trio.fail_after(DEADLINE_S):
+            await calls.wait_connected()
+        symbol_call = {"to": weth, "data": "0x95d89b41"}  # symbol()
+        pending = await calls.begin([("eth_call", [symbol_call, "latest"]), ("eth_blockNumber", []),
+                                     ("eth_call", [{"to": weth, "data": "0xdeadbeef"}, "latest"])])
+        assert isinstance(pending, Pending)  # on the wire, not waiting for HTTP
+        symbol, number, unknown = await pending.answers()
+        assert symbol == (await http.batch([("eth_call", [symbol_call, "latest"])]))[0]
+        assert int(number, 16) == await http.block_number()
+        assert isinstance(unknown, NodeError)  # WETH9 has no such function: a revert, per item
+        async with trio.open_nursery() as nursery:  # concurrent calls get their own answers
+            got: dict[int, str] = {}
+
+            async def ask(i: int) -> None:
+                got[i] = await calls.call("eth_getBalance", [f"0x{0xbeef00 + i:040x}", "latest"])
+
+            for i in range(20):
+                nursery.start_soon(ask, i)
+        assert got == {i: "0x0" for i in range(20)}
+        assert calls.fallback_calls == 0 and calls.malformed_messages == 0
+
+
+async def test_while_the_websocket_is_down_calls_go_over_http_or_fail_unsent(anvil):
+    dead = "ws://127.0.0.1:9"  # nothing listens on the discard port
+    async with RpcClient([anvil.url]) as http, WsCalls(dead, fallback=http, reconnect_s=0.05) as calls:
+        assert int(await calls.call("eth_chainId"), 16) == await http.chain_id()
+        assert len(await calls.batch([("eth_blockNumber", []), ("eth_chainId", [])])) == 2
+        assert calls.fallback_calls == 2 and not calls.is_connected
+    async with WsCalls(dead, reconnect_s=0.05) as calls:
+        with pytest.raises(EndpointUnavailable) as caught:
+            await calls.send_raw_transaction(b"\x02")
+        assert caught.value.request_sent is False  # it never left: safe to send elsewhere
+
+
+async def test_after_the_node_restarts_calls_go_over_the_websocket_again(anvil_factory):
+    node = anvil_factory()
+    async with WsCalls(node.ws_url, reconnect_s=0.05) as calls:
+        with trio.fail_after(DEADLINE_S):
+            await calls.wait_connected()
+        assert await calls.call("eth_blockNumber") == "0x0"
+        await trio.to_thread.run_sync(node.stop)
+        restarted = anvil_factory(port=node.port)
+        with trio.fail_after(DEADLINE_S):
+            while True:
+                try:
+                    answer = await calls.call("eth_chainId")
+                    break
+                except EndpointUnavailable:
+                    await trio.sleep(0.05)  # polling until the reconnect lands
+        assert int(answer, 16) == restarted.chain_id and calls.reconnects >= 1
+
+
+async def _serve(nursery, handler) -> str:
+    server = await nursery.start(serve_websocket, handler, "127.0.0.1", 0, None)
+    return f"ws://127.0.0.1:{server.port}"
+
+
+async def test_garbage_and_unknown_ids_are_counted_and_the_connection_goes_on(nursery):
+    # anvil only sends well-formed answers: a real WebSocket server of ours sends the rest.
+    async def handler(request) -> None:
+        ws = await request.accept()
+        while True:
+            asked = json.loads(await ws.get_message())
+            await ws.send_message("this is not json")
+            await ws.send_message(json.dumps({"jsonrpc": "2.0", "id": 999_999, "result": "0x1"}))
+            await ws.send_message(json.dumps({"jsonrpc": "2.0", "id": asked["id"], "result": "0x2a"}))
+
+    async with WsCalls(await _serve(nursery, handler)) as calls:
+        with trio.fail_after(DEADLINE_S):
+            await calls.wait_connected()
+        assert await calls.call("eth_blockNumber") == "0x2a"
+        assert await calls.call("eth_blockNumber") == "0x2a"
+    assert calls.malformed_messages == 4
+
+
+async def test_a_drop_mid_call_says_the_request_may_have_been_sent(nursery):
+    async def handler(request) -> None:
+        ws = await request.accept()
+        await ws.get_message()
+        await ws.aclose()  # the node went away after reading the call, before answering
+
+    async with WsCalls(await _serve(nursery, handler), reconnect_s=5.0) as calls:
+        with trio.fail_after(DEADLINE_S):
+            await calls.wait_connected()
+        with pytest.raises(EndpointUnavailable) as caught:
+            await calls.send_raw_transaction(b"\x02")
+    assert caught.value.request_sent is True  # it may have landed: the caller checks by hash
+
+
+async def test_an_unanswered_call_times_out(nursery):
+    async def handler(request) -> None:
+        ws = await request.accept()
+        while True:
+            await ws.get_message()  # reads, never answers
+
+    async with WsCalls(await _serve(nursery, handler), timeout_s=0.2) as calls:
+        with trio.fail_after(DEADLINE_S):
+            await calls.wait_connected()
+        with pytest.raises(RpcTimeout):
+            await calls.call("eth_blockNumber")
