@@ -139,7 +139,7 @@ class WsCalls:
             raise
 
     async def wait_connected(self) -> None:
-        """Wait for the first connection (a caller that wants the fast path from its first call)."""
+        """Wait until the socket is connected (a caller that wants the fast path for its next call)."""
         await self._connected.wait()
 
     # -- calls ----------------------------------------------------------------------------------
@@ -226,6 +226,8 @@ class WsCalls:
                 reason = "closed"
             finally:
                 self._ws = None
+                if self._connected.is_set():
+                    self._connected = trio.Event()  # wait_connected() waits for the next connection
             for pending in set(self._waiting.values()):
                 pending._drop(f"WebSocket dropped before the answer ({reason})")
             self._waiting.clear()

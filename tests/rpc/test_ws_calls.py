@@ -120,3 +120,28 @@ async def test_an_unanswered_call_times_out(nursery):
             await calls.wait_connected()
         with pytest.raises(RpcTimeout):
             await calls.call("eth_blockNumber")
+
+
+async def test_rpc_client_answers_over_http_while_its_websocket_is_down(anvil):
+    async with RpcClient([anvil.url], ws_url="ws://127.0.0.1:9") as rpc:
+        assert not await rpc.wait_connected(0.2)
+        assert await rpc.chain_id() == anvil.chain_id
+        over_ws, over_http = rpc.stats()
+    assert (over_ws.calls, over_http.calls) == (0, 1)
+
+
+async def test_over_a_dropping_websocket_a_read_is_answered_over_http_and_a_send_is_not_repeated(anvil, nursery):
+    async def handler(request) -> None:
+        ws = await request.accept()
+        await ws.get_message()
+        await ws.aclose()  # reads the call, then goes away without answering
+
+    async with RpcClient([anvil.url], ws_url=await _serve(nursery, handler)) as rpc:
+        assert await rpc.wait_connected(DEADLINE_S)
+        with pytest.raises(EndpointUnavailable):
+            await rpc.send_raw_transaction(b"\x02")
+        assert rpc.stats()[1].calls == 0  # the send may have landed: not sent again over HTTP
+        assert await rpc.wait_connected(DEADLINE_S)
+        assert await rpc.chain_id() == anvil.chain_id  # a read: HTTP answers after the drop
+        over_ws, over_http = rpc.stats()
+    assert over_ws.errors == 2 and over_http.calls == 1
