@@ -151,11 +151,36 @@ class Submitted:
     sent: dict
 
 
+class _Later:
+    """A simulation over a client without :meth:`begin` (HTTP): made when its answers are awaited."""
+
+    def __init__(self, rpc: Any, calls: list) -> None:
+        self._rpc, self._calls = rpc, calls
+
+    async def answers(self) -> list:
+        return await self._rpc.batch(self._calls)
+
+
+class _Failed:
+    """A simulation that could not be put on the wire: awaiting it raises why."""
+
+    def __init__(self, error: Exception) -> None:
+        self._error = error
+
+    async def answers(self) -> list:
+        raise self._error
+
+
 class ExecutionEngine:
     def __init__(self, *, rpc: Any, senders: list[Any], key: TradingKey | None, executor: str,
                  settings: ExecutionSettings, chain_id: int, nonces: NonceManager | None = None) -> None:
         self.rpc = rpc
         self.senders = senders or [rpc]
+        #: The gas each cycle's last simulation measured: the gas limit of the transaction signed
+        #: while the next simulation of that cycle is still in flight (:meth:`submit`).
+        self.measured_gas: dict[str, int] = {}
+        self.presigned_used = 0
+        self.presigned_discarded = 0
         self.key = key
         # checksummed, as eth-account requires of a transaction's `to` (the fast signer agrees)
         self.executor = to_checksum_address(executor) if executor else executor
@@ -212,10 +237,15 @@ class ExecutionEngine:
         send (dropped, dry run, refused), else :class:`Submitted`, to :meth:`track`. Split from
         the tracking so that the next request need not wait for this one's receipt.
 
-        One round trip before signing: the simulation (one batch, :data:`SIMULATION_BLOCKS`). It
+        One round trip before sending: the simulation (one batch, :data:`SIMULATION_BLOCKS`). It
         returns the profit and the gas the executor measured itself spending, so the gas limit
         needs no eth_estimateGas (:mod:`mevbot.execution.gas`); the base fee is the newest head's
-        (:meth:`observe_head`). The lower profit and the higher gas of the two answers count."""
+        (:meth:`observe_head`). The lower profit and the higher gas of the two answers count.
+
+        While the simulation is in flight the transaction is already signed, with the gas this
+        cycle's previous simulation measured: it is sent as signed if that limit covers what
+        this simulation measured, else signed again with the new limit (a dropped request
+        leaves its nonce unused). So the signature costs no time after the answer."""
         opp = request.opportunity
         s = self.settings
         min_profit = min_profit_of(opp, s)
@@ -223,10 +253,81 @@ class ExecutionEngine:
         base = dict(request_id=request.request_id, cycle_key=opp.cycle_key, expected_profit=opp.gross_profit,
                     calldata="0x" + calldata.hex(), seq=opp.seq, tx_index=opp.tx_index)
         sender = self.key.address if self.key is not None else None
-        live = not (s.dry_run or self.key is None)
         call = tx_object({"to": self.executor, "data": to_data(calldata), **({"from": sender} if sender else {})})
+        simulation = [("eth_call", [call, block]) for block in SIMULATION_BLOCKS]
+        if s.dry_run or self.key is None:
+            checked = await self._simulated(await self._begin(simulation), base, min_profit)
+            if isinstance(checked, ExecutionResult):
+                return checked
+            return ExecutionResult(status="dry_run", reason="dry run: simulated, not sent",
+                                   simulated_profit=checked[0], **base)
+        if self.base_fee_wei is None:
+            try:
+                await self.refresh_base_fee()
+            except (RpcError, ValueError) as exc:
+                return ExecutionResult(status="dropped", reason=f"no base fee: the head could not be read: {exc}",
+                                       **base)
+        base_fee = self.base_fee_wei or 0
+
+        def signed_with(measured_gas: int) -> tuple[int, bytes]:
+            limit = gas_limit(measured_gas=measured_gas, calldata=calldata, hops=len(opp.route),
+                              l1_gas=l1_gas_of(opp.l1_cost_wei, base_fee), margin_pct=s.gas_margin_pct)
+            tx = build_transaction(calldata, s, executor=self.executor, chain_id=self.chain_id, gas_limit=limit,
+                                   base_fee_wei=base_fee, nonce=slot.nonce)
+            return limit, self.key.sign_transaction(tx)
+
+        async with self.nonces.slot() as slot:
+            pending = await self._begin(simulation)
+            guess = self.measured_gas.get(opp.cycle_key)
+            presigned = signed_with(guess) if guess is not None and getattr(pending, "in_flight", False) else None
+            checked = await self._simulated(pending, base, min_profit)
+            if isinstance(checked, ExecutionResult):
+                return checked  # the nonce stays unused
+            simulated, measured_gas = checked
+            self.measured_gas[opp.cycle_key] = measured_gas
+            needed = gas_limit(measured_gas=measured_gas, calldata=calldata, hops=len(opp.route),
+                               l1_gas=l1_gas_of(opp.l1_cost_wei, base_fee), margin_pct=s.gas_margin_pct)
+            if presigned is not None and presigned[0] >= needed:
+                self.presigned_used += 1
+                limit, raw_tx = presigned
+            else:
+                if presigned is not None:
+                    self.presigned_discarded += 1
+                limit, raw_tx = signed_with(measured_gas)
+            reason = halted() if halted is not None else None
+            if reason:
+                return ExecutionResult(status="dropped", reason=f"halted before sending: {reason}",
+                                       simulated_profit=simulated, **base)
+            signed_ns = time.time_ns()
+            tx_hash, error = await self._send(raw_tx)
+            sent_ns = time.time_ns() if tx_hash is not None else None
+            if tx_hash is not None:
+                slot.sent()
+            elif isinstance(error, NodeError) and nonce_error_kind(error.message):
+                slot.resync()
+            else:
+                slot.refused()
+        sent = dict(base, simulated_profit=simulated, nonce=slot.nonce, gas_limit=limit, signed_ns=signed_ns,
+                    sent_ns=sent_ns)
+        if tx_hash is None:
+            return ExecutionResult(status="failed", reason=f"send refused: {error}", **sent)
+        return Submitted(tx_hash, sent)
+
+    async def _begin(self, simulation: list) -> Any:
+        """Put the simulation on the wire (``rpc.begin``: over its WebSocket) or, for a client
+        that cannot, make it when its answers are awaited."""
+        begin = getattr(self.rpc, "begin", None)
+        if begin is None:
+            return _Later(self.rpc, simulation)
         try:
-            answers = await self.rpc.batch([("eth_call", [call, block]) for block in SIMULATION_BLOCKS])
+            return await begin(simulation)
+        except (RpcError, ValueError) as exc:
+            return _Failed(exc)
+
+    async def _simulated(self, pending: Any, base: dict, min_profit: int) -> ExecutionResult | tuple[int, int]:
+        """``(profit, gas)`` of the simulation, or the dropped result saying why it failed."""
+        try:
+            answers = await pending.answers()
         except (RpcError, ValueError) as exc:
             return ExecutionResult(status="dropped", reason=f"simulation failed: {exc}", **base)
         outcomes = []
@@ -240,45 +341,10 @@ class ExecutionEngine:
             except (RpcError, ValueError) as exc:
                 return ExecutionResult(status="dropped", reason=f"simulation failed{where}: {exc}", **base)
         simulated = min(profit for profit, _ in outcomes)
-        measured_gas = max(gas for _, gas in outcomes)
         if simulated < min_profit:
             return ExecutionResult(status="dropped", reason=f"simulated profit {simulated} below {min_profit}",
                                    simulated_profit=simulated, **base)
-        if not live:
-            return ExecutionResult(status="dry_run", reason="dry run: simulated, not sent",
-                                   simulated_profit=simulated, **base)
-        if self.base_fee_wei is None:
-            try:
-                await self.refresh_base_fee()
-            except (RpcError, ValueError) as exc:
-                return ExecutionResult(status="dropped", reason=f"no base fee: the head could not be read: {exc}",
-                                       simulated_profit=simulated, **base)
-        base_fee = self.base_fee_wei or 0
-        limit = gas_limit(measured_gas=measured_gas, calldata=calldata, hops=len(opp.route),
-                          l1_gas=l1_gas_of(opp.l1_cost_wei, base_fee), margin_pct=s.gas_margin_pct)
-        tx = build_transaction(calldata, s, executor=self.executor, chain_id=self.chain_id, gas_limit=limit,
-                               base_fee_wei=base_fee)
-        reason = halted() if halted is not None else None
-        if reason:
-            return ExecutionResult(status="dropped", reason=f"halted before sending: {reason}",
-                                   simulated_profit=simulated, **base)
-        async with self.nonces.slot() as slot:
-            tx["nonce"] = slot.nonce
-            raw_tx = self.key.sign_transaction(tx)
-            signed_ns = time.time_ns()
-            tx_hash, error = await self._send(raw_tx)
-            sent_ns = time.time_ns() if tx_hash is not None else None
-            if tx_hash is not None:
-                slot.sent()
-            elif isinstance(error, NodeError) and nonce_error_kind(error.message):
-                slot.resync()
-            else:
-                slot.refused()
-        sent = dict(base, simulated_profit=simulated, nonce=tx["nonce"], gas_limit=limit, signed_ns=signed_ns,
-                    sent_ns=sent_ns)
-        if tx_hash is None:
-            return ExecutionResult(status="failed", reason=f"send refused: {error}", **sent)
-        return Submitted(tx_hash, sent)
+        return simulated, max(gas for _, gas in outcomes)
 
     async def _send(self, raw_tx: bytes) -> tuple[str | None, Exception | None]:
         """Send to every endpoint at once; the hash if any accepted it, else the last error.

@@ -50,13 +50,16 @@ class ExecutionModule(Module):
         from mevbot.risk.breakers import EmergencyStopStore
         from mevbot.rpc.client import RpcClient
         from mevbot.rpc.errors import RpcError
+        from mevbot.rpc.ws_calls import WsCalls
         from mevbot.runtime.deployment import load_manifest
 
         cfg, full = ctx.config, ctx.full_config
         stop = EmergencyStopStore(full.risk.state_path)
         async with AsyncExitStack() as stack:
             rpc = await stack.enter_async_context(RpcClient.from_settings(full.rpc))
-            senders = [await stack.enter_async_context(RpcClient([url], retries=0)) for url in cfg.sequencer_urls]
+            senders = [await stack.enter_async_context(
+                WsCalls(url, timeout_s=full.rpc.timeout_s) if url.startswith(("ws://", "wss://"))
+                else RpcClient([url], retries=0)) for url in cfg.sequencer_urls]
             chain_id = await rpc.chain_id()
             try:
                 key = load_trading_key(cfg, rpc_url=full.rpc.http_urls[0],
@@ -72,8 +75,9 @@ class ExecutionModule(Module):
                     raise KeyLoadError("no executor contract: set [execution] executor or deploy one "
                                        "(`mevbot contract deploy`, or the devnet deploys one)")
                 ctx.log.warning("no executor contract configured: requests are dropped unsimulated")
-            self.engine = ExecutionEngine(rpc=rpc, senders=senders or [rpc], key=key, executor=executor,
+            self.engine = ExecutionEngine(rpc=rpc, senders=senders, key=key, executor=executor,
                                           settings=cfg, chain_id=chain_id)
+            await rpc.wait_connected(full.rpc.timeout_s)  # the first simulation over the WebSocket, not HTTP
             try:  # the base fee and the nonce, before the first request needs them
                 await self.engine.prepare()
             except RpcError as exc:

@@ -18,7 +18,7 @@ class ExecutionSettings:
     gas_margin_pct: int = setting(20, min=0, max=1000, doc="Margin added to the gas estimate, in percent.", reloadable=True)
     keystore_password_file: str = setting("", doc="File holding the keystore password (instead of the environment variable).")
     executor: str = setting("", doc="Address of the deployed executor contract ('' = the devnet manifest's).")
-    sequencer_urls: list[str] = setting(factory=list, doc="Endpoints every transaction is sent to at once ('' = [rpc] http_urls).")
+    sequencer_urls: list[str] = setting(factory=list, pattern=r"(https?|wss?)://", doc="Endpoints every transaction is sent to at once, http(s):// or ws(s):// ('' = [rpc]'s endpoints, its WebSocket first).")
     flash: bool = setting(True, doc="Fund the first hop with a flash swap instead of the executor's balance.", reloadable=True)
     min_profit_share_pct: int = setting(50, min=0, max=100, doc="minProfit passed to the contract, as a share of the expected gross profit.", reloadable=True)
     receipt_timeout_s: float = setting(30.0, gt=0, doc="How long a sent transaction is tracked before it counts as failed.", reloadable=True)
