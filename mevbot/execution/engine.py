@@ -151,6 +151,12 @@ class Submitted:
     sent: dict
 
 
+#: The early signature's gas is the most the cycle's simulations measured plus this share: the
+#: same cycle spends a few percent more when its swaps cross another tick or take another path
+#: through a pool's code, and a limit above the gas used costs nothing (gas used is charged).
+EARLY_GAS_SLACK_PCT = 10
+
+
 class _Later:
     """A simulation over a client without :meth:`begin` (HTTP): made when its answers are awaited."""
 
@@ -176,8 +182,8 @@ class ExecutionEngine:
                  settings: ExecutionSettings, chain_id: int, nonces: NonceManager | None = None) -> None:
         self.rpc = rpc
         self.senders = senders or [rpc]
-        #: The gas each cycle's last simulation measured: the gas limit of the transaction signed
-        #: while the next simulation of that cycle is still in flight (:meth:`submit`).
+        #: The most gas each cycle's simulations measured: with :data:`EARLY_GAS_SLACK_PCT` on top,
+        #: the gas of the transaction signed while that cycle's next simulation is in flight.
         self.measured_gas: dict[str, int] = {}
         self.presigned_used = 0
         self.presigned_discarded = 0
@@ -242,9 +248,9 @@ class ExecutionEngine:
         needs no eth_estimateGas (:mod:`mevbot.execution.gas`); the base fee is the newest head's
         (:meth:`observe_head`). The lower profit and the higher gas of the two answers count.
 
-        While the simulation is in flight the transaction is already signed, with the gas this
-        cycle's previous simulation measured: it is sent as signed if that limit covers what
-        this simulation measured, else signed again with the new limit (a dropped request
+        While the simulation is in flight the transaction is already signed, with the most gas
+        this cycle's simulations measured (plus :data:`EARLY_GAS_SLACK_PCT`): it is sent as signed
+        if that limit covers what this simulation measured, else signed again with the new limit (a dropped request
         leaves its nonce unused). So the signature costs no time after the answer."""
         opp = request.opportunity
         s = self.settings
@@ -278,13 +284,14 @@ class ExecutionEngine:
 
         async with self.nonces.slot() as slot:
             pending = await self._begin(simulation)
-            guess = self.measured_gas.get(opp.cycle_key)
+            seen = self.measured_gas.get(opp.cycle_key)
+            guess = seen * (100 + EARLY_GAS_SLACK_PCT) // 100 if seen is not None else None
             presigned = signed_with(guess) if guess is not None and getattr(pending, "in_flight", False) else None
             checked = await self._simulated(pending, base, min_profit)
             if isinstance(checked, ExecutionResult):
                 return checked  # the nonce stays unused
             simulated, measured_gas = checked
-            self.measured_gas[opp.cycle_key] = measured_gas
+            self.measured_gas[opp.cycle_key] = max(measured_gas, seen or 0)
             needed = gas_limit(measured_gas=measured_gas, calldata=calldata, hops=len(opp.route),
                                l1_gas=l1_gas_of(opp.l1_cost_wei, base_fee), margin_pct=s.gas_margin_pct)
             if presigned is not None and presigned[0] >= needed:
