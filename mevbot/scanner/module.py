@@ -36,6 +36,7 @@ import trio
 
 from mevbot.pools.messages import TOPIC_POOL_STATE, PoolStateChange
 from mevbot.runtime.module import Module, ModuleContext
+from mevbot.runtime.priority import when_idle
 from mevbot.scanner.opportunity import TOPIC_OPPORTUNITY
 
 TOPIC_CHAIN_HEAD = "chain.head"
@@ -63,6 +64,17 @@ class ChunkClock:
     async def tick(self) -> None:
         if time.perf_counter_ns() - self.since >= self.budget_ns:
             await trio.lowlevel.checkpoint()
+            self.since = time.perf_counter_ns()
+
+
+class BackgroundChunkClock(ChunkClock):
+    """A ChunkClock for work after the decision: it yields until the loop is idle
+    (:func:`mevbot.runtime.priority.when_idle`), so the decision's way through risk and execution
+    (in one process) runs before the rest is sized, not between its chunks."""
+
+    async def tick(self) -> None:
+        if time.perf_counter_ns() - self.since >= self.budget_ns:
+            await when_idle()
             self.since = time.perf_counter_ns()
 
 
@@ -266,6 +278,8 @@ class ScannerModule(Module):
         if plan.decision is not None:
             await ctx.bus.publish(TOPIC_OPPORTUNITY, plan.decision, source=self.name, trace_id=trace_id)
             self.published += 1
+            await when_idle()  # the decision's subscribers (risk, then execution) go first
+        chunk = BackgroundChunkClock()
         for candidate in plan.undecided():
             plan.add(await self._size(ctx, rpc, candidate, costs, change, chunk))
             await chunk.tick()

@@ -23,6 +23,7 @@ from typing import Any
 import trio
 
 from mevbot.runtime.module import Module, ModuleContext
+from mevbot.runtime.priority import when_idle
 from mevbot.store.retention import delete_expired, retention_cutoffs
 from mevbot.store.rows import TOPIC_ROWS, Meta, Row, rows_for
 from mevbot.store.schema import open_database
@@ -96,9 +97,9 @@ class StoreModule(Module):
         while True:
             batch = await sub.receive_batch(self.writer.batch_rows)
             # The store is never on the hot path: let the tasks the same messages woke (risk,
-            # execution) run first, instead of converting rows ahead of them in half of the
-            # scheduler's batches (trio runs a batch in either order).
-            await trio.lowlevel.checkpoint()
+            # execution) and whatever they wake run first, instead of converting rows between
+            # their steps (mevbot.runtime.priority).
+            await when_idle()
             unsent.extend(self._rows_of(ctx, batch))
             while unsent:
                 await self.writer.put(*unsent[0])
