@@ -19,6 +19,7 @@ from mevbot.pools.messages import TOPIC_POOL_STATE
 from mevbot.risk.breakers import TOPIC_BREAKER, CircuitBreaker, EmergencyStopStore
 from mevbot.risk.rules import TOPIC_DECISION, RiskBook, RiskDecision, judge
 from mevbot.runtime.module import Module, ModuleContext
+from mevbot.runtime.priority import when_idle
 from mevbot.scanner.opportunity import TOPIC_OPPORTUNITY
 
 
@@ -95,11 +96,9 @@ class RiskModule(Module):
             else:
                 rejected.append((decision, trace_id))
         if approved and rejected:
-            # Let execution take the request (and send its simulation) before the rejections are
-            # published: trio runs a batch of runnable tasks in either order, so after one
-            # checkpoint this task may still go first; after a second, execution has run.
-            await trio.lowlevel.checkpoint()
-            await trio.lowlevel.checkpoint()
+            # Let execution take the request, put its simulation on the wire and sign before the
+            # rejections are published: they wait for an idle loop (mevbot.runtime.priority).
+            await when_idle()
         for decision, trace_id in rejected:
             await self._reject(ctx, decision, trace_id)
 
