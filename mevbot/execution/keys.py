@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PrivateKey
 
 from mevbot.execution.errors import KeyLoadError
 from mevbot.execution.settings import ExecutionSettings
@@ -27,17 +28,21 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 class TradingKey:
     """Signs transactions; never reveals the key through repr, str, or pickling."""
 
-    __slots__ = ("_account",)
+    __slots__ = ("_account", "_key")
 
     def __init__(self, account: LocalAccount) -> None:
         self._account = account
+        # Parsed once: LocalAccount.sign_transaction hands eth-account the key's bytes, which it
+        # parses again (public key included) on every call; given the key object it does not
+        # (3.1 M instead of 3.7 M instructions a signature, the same bytes).
+        self._key = PrivateKey(account.key)
 
     @property
     def address(self) -> str:
         return self._account.address
 
     def sign_transaction(self, tx: dict) -> bytes:
-        return bytes(self._account.sign_transaction(tx).raw_transaction)
+        return bytes(Account.sign_transaction(tx, self._key).raw_transaction)
 
     def __repr__(self) -> str:
         return f"TradingKey(address={self.address})"
