@@ -96,79 +96,126 @@ class SwapWalk:
         # state shared with a worker thread never sees a half-appended step.
         self._lock = threading.Lock()
 
-    def _extend(self, state: V3PoolState) -> bool:
-        """Append one full step; False (and stay ended) when the loop must take over."""
-        if self._ended or len(self.cost_end) >= MAX_WALK_STEPS:
+    def _extend(self, state: V3PoolState, amount: int | None = None, exact_input: bool = True,
+                limit_key: int | None = None, limit_key_f: float | None = None,
+                max_steps: int = MAX_WALK_STEPS) -> bool:
+        """Append full steps while the walk is shorter than ``max_steps`` (and MAX_WALK_STEPS)
+        and, once it has one, its last step reaches none of the targets given: ``amount``
+        (cumulative cost, or output when not ``exact_input``), ``limit_key`` (a price_key),
+        ``limit_key_f`` (a price_key_f). False once the walk has ended (the loop must take
+        over), else True. The caller holds the lock.
+
+        One loop with the running state in locals: the callers' loops used to call a one-step
+        method and read the last step back from the lists every time."""
+        if self._ended:
             return False
+        if max_steps > MAX_WALK_STEPS:
+            max_steps = MAX_WALK_STEPS
+        cost_end, out_end, price_key, price_key_f = self.cost_end, self.out_end, self.price_key, self.price_key_f
+        steps = len(cost_end)
+        if steps >= max_steps:
+            return True
         zero_for_one = self._zero_for_one
-        if self.cost_end:
+        if steps:
             price, tick, liquidity = self.price_end[-1], self.tick_end[-1], self.liquidity_end[-1]
-            cost, out, fee_total = self.cost_end[-1], self.out_end[-1], self.fee_end[-1]
+            cost, out, fee_total = cost_end[-1], out_end[-1], self.fee_end[-1]
+            most = self.liquidity_max_f[-1]
+            if ((amount is not None and (cost if exact_input else out) >= amount)
+                    or (limit_key is not None and price_key[-1] >= limit_key)
+                    or (limit_key_f is not None and price_key_f[-1] >= limit_key_f)):
+                return True
         else:
             price, tick, liquidity = state.sqrt_price_x96, state.tick, state.liquidity
             cost = out = fee_total = 0
+            most = None
         spacing = state.tick_spacing
-        compressed = tick // spacing
-        if not zero_for_one:
-            compressed += 1
-        bit_pos = compressed & 0xFF
-        word_pos = compressed >> 8
-        word = state.bitmap_words.get(word_pos)
-        if word is None:
-            word_range = state.complete_word_range
-            if word_range is None or not word_range[0] <= word_pos <= word_range[1]:
-                self._ended = True
-                return False
-            word = 0
-        if zero_for_one:
-            masked = word & ((2 << bit_pos) - 1)
-            initialized = masked != 0
-            tick_next = (compressed - bit_pos + (masked.bit_length() - 1 if initialized else 0)) * spacing
-        else:
-            masked = word >> bit_pos
-            initialized = masked != 0
-            offset = (masked & -masked).bit_length() - 1 if initialized else 255 - bit_pos
-            tick_next = (compressed + offset) * spacing
-        if tick_next <= MIN_TICK or tick_next >= MAX_TICK:
-            # The bound's price is never strictly inside a valid limit: the loop finishes here.
-            self._ended = True
-            return False
-        sqrt_next = get_sqrt_ratio_at_tick(tick_next)
         fee_pips = state.fee_pips
-        if zero_for_one:
-            amount_in = -((-(liquidity << 96) * (price - sqrt_next)) // (sqrt_next * price))
-            amount_out = (liquidity * (price - sqrt_next)) >> 96
-        else:
-            amount_in = -((-liquidity * (sqrt_next - price)) >> 96)
-            amount_out = ((liquidity << 96) * (sqrt_next - price)) // (sqrt_next * price)
-        fee = -((-amount_in * fee_pips) // (1_000_000 - fee_pips))
-        if initialized:
-            net = state.liquidity_net_by_tick.get(tick_next)
-            if net is None:
+        pips_less_fee = 1_000_000 - fee_pips
+        words = state.bitmap_words
+        nets = state.liquidity_net_by_tick
+        word_range = state.complete_word_range
+        sqrt_at = get_sqrt_ratio_at_tick
+        crossed_ticks = self.crossed_ticks
+        add_cost, add_out, add_fee = cost_end.append, out_end.append, self.fee_end.append
+        add_key, add_price, add_tick = price_key.append, self.price_end.append, self.tick_end.append
+        add_liquidity, add_crossed = self.liquidity_end.append, self.crossed_end.append
+        add_cost_f, add_out_f, add_price_f = self.cost_end_f.append, self.out_end_f.append, self.price_end_f.append
+        add_liquidity_f, add_key_f, add_most = (self.liquidity_end_f.append, self.price_key_f.append,
+                                                self.liquidity_max_f.append)
+        while steps < max_steps:
+            compressed = tick // spacing
+            if not zero_for_one:
+                compressed += 1
+            bit_pos = compressed & 0xFF
+            word_pos = compressed >> 8
+            word = words.get(word_pos)
+            if word is None:
+                if word_range is None or not word_range[0] <= word_pos <= word_range[1]:
+                    self._ended = True
+                    return False
+                word = 0
+            if zero_for_one:
+                masked = word & ((2 << bit_pos) - 1)
+                initialized = masked != 0
+                tick_next = (compressed - bit_pos + (masked.bit_length() - 1 if initialized else 0)) * spacing
+            else:
+                masked = word >> bit_pos
+                initialized = masked != 0
+                offset = (masked & -masked).bit_length() - 1 if initialized else 255 - bit_pos
+                tick_next = (compressed + offset) * spacing
+            if tick_next <= MIN_TICK or tick_next >= MAX_TICK:
+                # The bound's price is never strictly inside a valid limit: the loop finishes here.
                 self._ended = True
                 return False
-            liquidity_after = liquidity - net if zero_for_one else liquidity + net
-            if not 0 <= liquidity_after <= MAX_UINT128:
-                self._ended = True
-                return False
-            self.crossed_ticks.append(tick_next)
-        else:
-            liquidity_after = liquidity
-        self.cost_end.append(cost + amount_in + fee)
-        self.out_end.append(out + amount_out)
-        self.fee_end.append(fee_total + fee)
-        self.price_key.append(-sqrt_next if zero_for_one else sqrt_next)
-        self.price_end.append(sqrt_next)
-        self.tick_end.append(tick_next - 1 if zero_for_one else tick_next)
-        self.liquidity_end.append(liquidity_after)
-        self.cost_end_f.append(float(cost + amount_in + fee))
-        self.out_end_f.append(float(out + amount_out))
-        self.price_end_f.append(sqrt_next / _Q96_FLOAT)
-        self.liquidity_end_f.append(float(liquidity_after))
-        self.price_key_f.append(-sqrt_next / _Q96_FLOAT if zero_for_one else sqrt_next / _Q96_FLOAT)
-        most = self.liquidity_max_f
-        most.append(max(most[-1], float(liquidity_after)) if most else float(liquidity_after))
-        self.crossed_end.append(len(self.crossed_ticks))
+            sqrt_next = sqrt_at(tick_next)
+            if zero_for_one:
+                amount_in = -((-(liquidity << 96) * (price - sqrt_next)) // (sqrt_next * price))
+                amount_out = (liquidity * (price - sqrt_next)) >> 96
+            else:
+                amount_in = -((-liquidity * (sqrt_next - price)) >> 96)
+                amount_out = ((liquidity << 96) * (sqrt_next - price)) // (sqrt_next * price)
+            fee = -((-amount_in * fee_pips) // pips_less_fee)
+            if initialized:
+                net = nets.get(tick_next)
+                if net is None:
+                    self._ended = True
+                    return False
+                liquidity_after = liquidity - net if zero_for_one else liquidity + net
+                if not 0 <= liquidity_after <= MAX_UINT128:
+                    self._ended = True
+                    return False
+                crossed_ticks.append(tick_next)
+            else:
+                liquidity_after = liquidity
+            cost += amount_in + fee
+            out += amount_out
+            fee_total += fee
+            price_f = sqrt_next / _Q96_FLOAT
+            liquidity_f = float(liquidity_after)
+            key_f = -price_f if zero_for_one else price_f
+            key = -sqrt_next if zero_for_one else sqrt_next
+            most = liquidity_f if most is None or liquidity_f > most else most
+            add_cost(cost)
+            add_out(out)
+            add_fee(fee_total)
+            add_key(key)
+            add_price(sqrt_next)
+            add_tick(tick_next - 1 if zero_for_one else tick_next)
+            add_liquidity(liquidity_after)
+            add_cost_f(float(cost))
+            add_out_f(float(out))
+            add_price_f(price_f)
+            add_liquidity_f(liquidity_f)
+            add_key_f(key_f)
+            add_most(most)
+            add_crossed(len(crossed_ticks))  # last: its length counts complete steps only
+            steps += 1
+            price, liquidity = sqrt_next, liquidity_after
+            tick = tick_next - 1 if zero_for_one else tick_next
+            if ((amount is not None and (cost if exact_input else out) >= amount)
+                    or (limit_key is not None and key >= limit_key)
+                    or (limit_key_f is not None and key_f >= limit_key_f)):
+                break
         return True
 
     def full_steps(self, state: V3PoolState, exact_input: bool, amount: int, limit: int) -> int:
@@ -183,10 +230,7 @@ class SwapWalk:
             not self.crossed_end or (cumulative[-1] < amount and price_key[-1] < limit_key)
         ):
             with self._lock:
-                while (
-                    not self.crossed_end or (cumulative[-1] < amount and price_key[-1] < limit_key)
-                ) and self._extend(state):
-                    pass
+                self._extend(state, amount, exact_input, limit_key)
         # crossed_end is appended last, so its length counts only complete steps.
         steps = len(self.crossed_end)
         before_limit = bisect_left(price_key, limit_key, 0, steps)
@@ -200,10 +244,11 @@ class SwapWalk:
         most ``max_steps`` long: whether one does (the scanner's profit bound, which would
         rather have no bound than walk far for it)."""
         keys = self.price_key_f
-        if self.crossed_end and keys[len(self.crossed_end) - 1] >= limit_key:
+        walked = len(self.crossed_end)
+        if walked and keys[walked - 1] >= limit_key:
             return True
+        if walked >= max_steps or self._ended:
+            return False
         with self._lock:
-            while len(self.cost_end) < max_steps and self._extend(state):
-                if keys[-1] >= limit_key:
-                    return True
+            self._extend(state, limit_key_f=limit_key, max_steps=max_steps)
         return bool(self.crossed_end) and keys[len(self.crossed_end) - 1] >= limit_key
