@@ -114,6 +114,10 @@ BOUND_UNITS = 4
 #: ticks, word edges) for the most liquidity on the way; a cycle whose range is longer goes to
 #: the pre-search unbounded (a price moved that far is rare, and its bound would be loose).
 BOUND_WALK_STEPS = 8
+#: Scanner._linear_bound walks a V3 hop at most this many stops to where its marginal rate
+#: meets the other hops' (usually the pool an intent moved far, whose walk the pre-search needs
+#: too; measured: 48 gives the lowest tail of bench/scanner.py among 8, 48 and 256).
+LINEAR_BOUND_WALK_STEPS = 48
 _UNSEEN = object()
 # How Scanner._size_planned sizes a cycle (Scanner._plan): already sized, Newton, golden section
 _SIZED, _NEWTON, _GOLDEN = "sized", "newton", "golden"
@@ -417,6 +421,8 @@ class Scanner:
         gross = self._chain_bound(hops, rate)
         if gross is None:
             return None  # no size profits on the bounding curves: none does on the real ones
+        if gross == _INF:  # a hop's range is too long to walk for it: bound the others linearly
+            gross = self._linear_bound(hops)
         gas = self.gas
         gas_units = gas.base  # the cheapest the exact pass can cost: no tick crossed
         for hop in hops:
@@ -485,6 +491,98 @@ class Scanner:
         gross = (math.sqrt(a) - math.sqrt(b)) ** 2 / c
         return gross + (BOUND_RELATIVE * (2 * x + gross)
                         + BOUND_GRAINS * (len(hops) + 1) * grain * rate ** len(hops) + BOUND_UNITS)
+
+    @staticmethod
+    def _linear_bound(hops: list[tuple]) -> float:
+        """An upper bound on the cycle's gross profit at any size when :meth:`_chain_bound` has
+        none (infinity when this has none either): one hop, k, on its own curve, every other
+        hop on the line through zero with its marginal rate there, the least of these over k.
+
+        Each hop's exact output is at most its marginal rate at zero input times its input (the
+        prune's fact), so with nu the product of the rates before k, mu after it, and w hop k's
+        input, the profit is at most mu * f_k(w) - w / nu = (lam * f_k(w) - w) / nu, lam = mu *
+        nu: at most sup_w (lam * F(w) - w) / nu for the real-valued curve F >= f_k, reached
+        where F's marginal rate is 1 / lam. Tried for every V2 hop and the shallowest V3 one
+        (any choice of k gives a bound; that one is usually the tightest that needs a walk).
+        V2: the closed form. V3: the segment of the walk
+        where the marginal rate crosses 1 / lam, whose stops the walk memoises rounded in the
+        pool's favour by less than a unit of each amount per step (BOUND_GRAINS units per
+        stop), then the constant-product step to that price; a walk that cannot reach it within
+        LINEAR_BOUND_WALK_STEPS gives no bound for that k. The rates are floats: mu and nu are
+        taken BOUND_RELATIVE larger (the bound grows with both), and BOUND_RELATIVE of every
+        amount, virtual reserve included, covers the float arithmetic here. Tight when the
+        other hops barely move at the optimum, as for a cycle against one pool a large swap
+        has moved far (the case whose range is too long for the chain bound)."""
+        best = _INF
+        n = len(hops)
+        # Every V2 hop (a closed form) and one V3 hop, the shallowest in start-token terms (its
+        # current virtual reserve in over the rates before it): the one the optimum moves most
+        ks = []
+        shallowest, depth = None, _INF
+        nu = 1.0
+        for k in range(n):
+            hop = hops[k]
+            if hop[5]:
+                ks.append(k)
+            elif hop[3] / nu < depth:
+                shallowest, depth = k, hop[3] / nu
+            nu *= hop[1]
+        if shallowest is not None:
+            ks.append(shallowest)
+        for k in ks:
+            hop = hops[k]
+            nu = mu = 1.0 + BOUND_RELATIVE
+            for i in range(k):
+                nu *= hops[i][1]
+            for i in range(k + 1, n):
+                mu *= hops[i][1]
+            lam = mu * nu
+            gamma = hop[2]
+            if hop[5]:
+                a, b = lam * gamma * hop[4], hop[3]
+                gain = (math.sqrt(a) - math.sqrt(b)) ** 2 / gamma if a > b else 0.0
+                gain += BOUND_RELATIVE * (a + b) / gamma
+            else:
+                zero_for_one = hop[6]
+                target = math.sqrt(gamma * lam)  # the sqrt price (ofz) or its inverse (zfo) at 1 / lam
+                if zero_for_one:
+                    target = 1.0 / target
+                    limit = -target
+                else:
+                    limit = target
+                walk = hop[15]
+                keys = walk.price_key_f
+                walked = len(walk.crossed_end)
+                if not walked or keys[walked - 1] < limit:
+                    if not walk.extend_past(hop[0], limit, LINEAR_BOUND_WALK_STEPS):
+                        continue
+                    walked = len(walk.crossed_end)
+                inside = bisect_left(keys, limit, 0, walked)  # the stops short of the target
+                if inside:
+                    last = inside - 1
+                    price, liquidity = walk.price_end_f[last], walk.liquidity_end_f[last]
+                    cost, out = walk.cost_end_f[last], walk.out_end_f[last]
+                else:
+                    price, liquidity, cost, out = hop[16], hop[17], 0.0, 0.0
+                if zero_for_one:
+                    if target >= price:  # the marginal rate is below 1 / lam already
+                        target = price
+                    step_in, step_out = liquidity * (1.0 / target - 1.0 / price) / gamma, liquidity * (price - target)
+                    reserves = liquidity / target / gamma + lam * liquidity * price
+                else:
+                    if target <= price:
+                        target = price
+                    step_in, step_out = liquidity * (target - price) / gamma, liquidity * (1.0 / price - 1.0 / target)
+                    reserves = liquidity * target / gamma + lam * liquidity / price
+                gain = lam * (out + step_out) - (cost + step_in)
+                if gain < 0.0:
+                    gain = 0.0
+                gain += (BOUND_GRAINS * (inside + 1) * (lam + 1.0)
+                         + BOUND_RELATIVE * (lam * (out + step_out) + cost + step_in + reserves))
+            gross = gain / nu + BOUND_UNITS
+            if gross < best:
+                best = gross
+        return best
 
     def evaluate(self, cycle: Cycle, view: StateView, costs: CostInputs, *, block_number: int,
                  seq: int | None = None, tx_index: int | None = None,

@@ -23,7 +23,8 @@ from mevbot.deploy.shard import shard_index
 from mevbot.execution.settings import ExecutionSettings
 from mevbot.pools.messages import PoolStateChange, PoolStateEntry
 from mevbot.pricing.tick_math import get_tick_at_sqrt_ratio
-from mevbot.pricing.v2 import V2PoolState
+from mevbot.pricing.v2 import V2PoolState, simulate_v2_swap
+from mevbot.pricing.v3_pool import apply_v3_swap, simulate_v3_swap
 from mevbot.replay.replayer import SequentialBus
 from mevbot.scanner.cycles import build_cycle_index
 from mevbot.scanner.engine import CostInputs, DecisionFirst, ScanFilters, Scanner, _ViewMemo
@@ -223,3 +224,40 @@ async def test_the_module_publishes_the_decision_before_it_sizes_the_rest():
     sized_after = [kind for kind, _ in events[first:] if kind == "sized"]
     assert len(sized_after) >= len(expected) - 1  # the rest were sized after the decision went out
     assert events[first - 1][0] == "sized"  # the decision's own exact pass came right before it
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bounds_hold_after_large_swaps_that_move_a_pool_far(seed):
+    """Swaps of up to several times a pool's depth (as large intents do): the screen's walk is
+    too short for the chain bound, the linear bound (one hop on its own curve, the others on
+    their marginal-rate lines) takes over; it and the refined bound hold for every cycle, and
+    the decision is the best of all cycles."""
+    rng = random.Random(800 + seed)
+    market = random_market(rng, skew=0.0005)
+    scanner = scanner_for(market, NO_FILTERS)
+    linear = 0
+    for _ in range(30):
+        pool = rng.choice(market.pools)
+        state = market.states[pool.address]
+        zero_for_one = rng.random() < 0.5
+        if isinstance(state, V2PoolState):
+            depth = state.reserve0 if zero_for_one else state.reserve1
+            amount = int(depth * 10 ** rng.uniform(-1, 0.7))
+            out, moved = simulate_v2_swap(state, amount, zero_for_one)
+        else:
+            depth = state.liquidity * 2**96 // state.sqrt_price_x96 if zero_for_one else (
+                state.liquidity * state.sqrt_price_x96 >> 96)
+            amount = int(depth * 10 ** rng.uniform(-1, 0.7))
+            moved = apply_v3_swap(state, simulate_v3_swap(state, zero_for_one, amount))
+        market.states[pool.address] = moved
+        view = _ViewMemo(market.view).__getitem__
+        for cycle in scanner.index.through(pool.address):
+            hops = scanner._prefilter(cycle, view)
+            if hops is not None and scanner._chain_bound(hops[:-1], hops[-1]) == math.inf:
+                linear += scanner._linear_bound(hops[:-1]) < math.inf
+        check_bounds(scanner, market, [pool.address])
+        expected = one_by_one(scanner, market, [pool.address])
+        plan = scanner.decide([pool.address], _ViewMemo(market.view).__getitem__, COSTS, block_number=1)
+        assert plan.decision == (expected[0] if expected else None)
+        market.states[pool.address] = state
+    assert linear >= 10
