@@ -21,12 +21,16 @@ _unpack_len = _LEN.unpack_from
 
 
 def encode_frames(frames) -> bytes:
-    """Concatenate length-prefixed ``frames`` into one buffer (one send for many frames)."""
-    parts = []
-    append = parts.append
-    for frame in frames:
-        append(_pack_len(len(frame)))
-        append(frame)
+    """Concatenate length-prefixed ``frames`` into one buffer (one send for many frames).
+
+    The prefixes and frames are interleaved by slice assignment and ``map``, not a Python loop
+    per frame: a coalesced batch has hundreds of them.
+    """
+    if not isinstance(frames, list):
+        frames = list(frames)
+    parts = frames * 2
+    parts[::2] = map(_pack_len, map(len, frames))
+    parts[1::2] = frames
     return b"".join(parts)
 
 

@@ -13,8 +13,11 @@ journalling their ids as seen first.
 
 from __future__ import annotations
 
+import bisect
 import collections
+import itertools
 import logging
+import operator
 import time
 from typing import TYPE_CHECKING
 
@@ -35,6 +38,9 @@ log = logging.getLogger("mevbot.bus.link")
 FAST = "fast"
 BULK = "bulk"
 MAX_BATCH_ITEMS = 4096
+_env_of = operator.itemgetter(0)  # of a queued (envelope, frame, critical) item
+_frame_of = operator.itemgetter(1)
+_created_ns = operator.attrgetter("created_ns")
 
 
 class Lane:
@@ -178,30 +184,17 @@ class Lane:
                 out = self.out
             frames = [encode(control.popleft()) if serialises else control.popleft()
                       for _ in range(len(control))]
-            append = frames.append
-            first = len(frames)
+            count = min(len(out), self.max_batch_items - len(frames))
+            if count == len(out):
+                taken = list(out)
+                out.clear()
+            else:
+                popleft = out.popleft
+                taken = [popleft() for _ in range(count)]
             size = 0
-            oldest_ok = time.time_ns() - ttl_ns
-            popleft = out.popleft
-            taken = []
-            for _ in range(min(len(out), self.max_batch_items - first)):
-                item = popleft()
-                env, frame, critical = item
-                if env.created_ns < oldest_ok and not critical:
-                    self.dead_lettered += 1
-                    bus.dlq.add(f"expired: waited over {bus.settings.message_ttl_s} s for peer "
-                                f"{self.link.peer!r}", envelope=env, origin=f"link:{self.link.peer}")
-                    continue
-                if serialises:
-                    if frame is None:
-                        frame = encode(env)
-                    append(frame)
-                    size += len(frame)
-                else:
-                    append(env)
-                taken.append(item)
-                if size >= max_bytes:
-                    break
+            if taken:
+                oldest_ok = time.time_ns() - ttl_ns
+                size = self._frames_of(taken, frames, serialises, oldest_ok, max_bytes)
             if self._room:
                 self._room.unpark_all()
             if not frames:
@@ -215,6 +208,52 @@ class Lane:
             self.sent += len(frames)
             self.batches += 1
             self.bytes_sent += size
+
+    def _frames_of(self, taken: list, frames: list, serialises: bool, oldest_ok: int,
+                   max_bytes: int) -> int:
+        """Append the frames of ``taken`` (queued items, oldest first) to ``frames``, up to
+        ``max_bytes``; items past the limit go back to the front of the queue and expired ones
+        are dead-lettered (both removed from ``taken``). Returns the bytes appended.
+
+        The common batch (nothing expired, every frame encoded) is handled by C-level
+        ``map``/``accumulate`` passes instead of a Python loop per message.
+        """
+        try:
+            if serialises and min(map(_created_ns, map(_env_of, taken))) >= oldest_ok:
+                sizes = list(itertools.accumulate(map(len, map(_frame_of, taken))))
+                if sizes[-1] >= max_bytes:
+                    keep = bisect.bisect_left(sizes, max_bytes) + 1
+                    if keep < len(taken):
+                        self.out.extendleft(reversed(taken[keep:]))
+                        del taken[keep:]
+                frames.extend(map(_frame_of, taken))
+                return sizes[len(taken) - 1]
+        except TypeError:  # a frame not encoded yet (queued while the lane carried objects)
+            pass
+        bus = self.link.bus
+        encode = bus.codec.encode
+        size = 0
+        kept = []
+        for at, item in enumerate(taken):
+            env, frame, critical = item
+            if env.created_ns < oldest_ok and not critical:
+                self.dead_lettered += 1
+                bus.dlq.add(f"expired: waited over {bus.settings.message_ttl_s} s for peer "
+                            f"{self.link.peer!r}", envelope=env, origin=f"link:{self.link.peer}")
+                continue
+            if serialises:
+                if frame is None:
+                    frame = encode(env)
+                frames.append(frame)
+                size += len(frame)
+            else:
+                frames.append(env)
+            kept.append(item)
+            if size >= max_bytes:
+                self.out.extendleft(reversed(taken[at + 1:]))
+                break
+        taken[:] = kept
+        return size
 
     async def _handle_batch(self, frames: list) -> None:
         """Decode a received batch and hand it over; consecutive messages on one topic go to
