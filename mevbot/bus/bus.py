@@ -24,7 +24,7 @@ import trio
 from mevbot.bus import protocol  # noqa: F401  (registers the link messages)
 from mevbot.bus.codec import Codec
 from mevbot.bus.deadletter import DeadLetterQueue
-from mevbot.bus.envelope import Envelope, format_id, new_message_id
+from mevbot.bus.envelope import _BOOT_PREFIX, _COUNTER, Envelope, format_id
 from mevbot.bus.errors import JournalError, MessageDecodeError, NoResponder, PlacementError, RequestTimeout
 from mevbot.bus.handover import CriticalHandover
 from mevbot.bus.journal import Journal
@@ -164,7 +164,7 @@ class Bus:
             validate_topic(topic)
             self._valid_topics.add(topic)
         tag, version = self._types.get(type(payload)) or self.type_of(payload)
-        message_id = message_id or new_message_id()
+        message_id = message_id or _BOOT_PREFIX | next(_COUNTER)  # new_message_id(), inline
         env = Envelope(message_id, topic, tag, version, time.time_ns(), trace_id or message_id,
                        source or self.process, payload, reply_to, correlation_id)
         route = self._routes.get(topic)
@@ -206,7 +206,7 @@ class Bus:
         append = envs.append
         for payload in payloads:
             tag, version = types.get(type(payload)) or self.type_of(payload)
-            message_id = new_message_id()
+            message_id = _BOOT_PREFIX | next(_COUNTER)
             append(Envelope(message_id, topic, tag, version, now, trace_id or message_id, source, payload))
         route = self._routes.get(topic)
         if route is None and topic != self.inbox:

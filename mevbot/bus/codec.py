@@ -34,11 +34,14 @@ ENCODING_BINARY = 1
 _HEADER = struct.Struct("<BBHQQQQQQBBBB")
 HEADER_SIZE = _HEADER.size
 _unpack_header = _HEADER.unpack_from
-# the same header in three pieces, so that encode packs only the per-message ids and time
+# encode packs the header's constant bytes (lead: magic, encoding, version; tail: the string
+# lengths and strings) with the per-message ids and time in one call of a Struct made per
+# (topic, tag, source, reply_to, version, encoding)
 _pack_lead = struct.Struct("<BBH").pack
-_pack_ids = struct.Struct("<QQQQQQ").pack
 _pack_lens = struct.Struct("<BBBB").pack
+_pack_id = struct.Struct("<QQ").pack
 _MASK64 = (1 << 64) - 1
+_NO_CORRELATION = bytes(8)
 
 converter = make_converter()
 """The bus's one cattrs converter (JSON-ready unstructuring; bytes as base85)."""
@@ -92,11 +95,15 @@ class Codec:
         parts = self._encode_parts.get(key)
         if parts is None:
             parts = self._parts_of(key)
+        lead, tail, pack_fresh, pack_any = parts
         message_id = env.id
+        if env.trace_id == message_id and not env.correlation_id:
+            # a fresh message (its own trace, no correlation): the id is packed once, used twice
+            packed_id = _pack_id(message_id >> 64, message_id & _MASK64)
+            return pack_fresh(lead, packed_id, env.created_ns, packed_id, _NO_CORRELATION, tail) + body
         trace_id = env.trace_id
-        return b"".join((parts[0], _pack_ids(message_id >> 64, message_id & _MASK64, env.created_ns,
-                                             trace_id >> 64, trace_id & _MASK64,
-                                             env.correlation_id & _MASK64), parts[1], body))
+        return pack_any(lead, message_id >> 64, message_id & _MASK64, env.created_ns, trace_id >> 64,
+                        trace_id & _MASK64, env.correlation_id & _MASK64, tail) + body
 
     def encode_run(self, envs: list[Envelope]) -> list[bytes]:
         """:meth:`encode` of each envelope of a run sharing one topic, source and reply_to
@@ -105,36 +112,45 @@ class Codec:
         frames = []
         append = frames.append
         last_tag = None
-        pack = entry = lead = tail = None
+        pack = entry = lead = tail = pack_fresh = pack_any = None
         for env in envs:
             if env.tag != last_tag:
                 last_tag = env.tag
                 entry = self._by_tag.get(last_tag) or self.registry.for_tag(last_tag)
                 pack = entry.pack
-                lead, tail = self._parts_of((env.topic, last_tag, env.source, env.reply_to, env.version,
-                                             ENCODING_BINARY if pack is not None else ENCODING_JSON))
+                lead, tail, pack_fresh, pack_any = self._parts_of(
+                    (env.topic, last_tag, env.source, env.reply_to, env.version,
+                     ENCODING_BINARY if pack is not None else ENCODING_JSON))
             if pack is not None:
                 body = pack(env.payload)
             else:
                 body = _json_dumps(converter.unstructure(env.payload, entry.cls)).encode()
             message_id = env.id
-            trace_id = env.trace_id
-            append(b"".join((lead, _pack_ids(message_id >> 64, message_id & _MASK64, env.created_ns,
-                                             trace_id >> 64, trace_id & _MASK64,
-                                             env.correlation_id & _MASK64), tail, body)))
+            if env.trace_id == message_id and not env.correlation_id:
+                packed_id = _pack_id(message_id >> 64, message_id & _MASK64)
+                append(pack_fresh(lead, packed_id, env.created_ns, packed_id, _NO_CORRELATION, tail) + body)
+            else:
+                trace_id = env.trace_id
+                append(pack_any(lead, message_id >> 64, message_id & _MASK64, env.created_ns,
+                                trace_id >> 64, trace_id & _MASK64, env.correlation_id & _MASK64,
+                                tail) + body)
         return frames
 
-    def _parts_of(self, key: tuple) -> tuple[bytes, bytes]:
-        """The constant bytes of a header around its ids: (magic, encoding, version) and (the
-        four string lengths, the strings), for one (topic, tag, source, reply_to, version,
-        encoding); memoised, since a process publishes few distinct combinations."""
+    def _parts_of(self, key: tuple) -> tuple:
+        """The constant bytes of a header around its ids, (magic, encoding, version) and (the
+        four string lengths, the strings), with the two packers of a whole header (a fresh
+        message's, whose trace is its id and which has no correlation id, and any message's),
+        for one (topic, tag, source, reply_to, version, encoding); memoised, since a process
+        publishes few distinct combinations."""
         topic, tag, source, reply_to, version, encoding = key
         parts = self._encode_parts.get(key)
         if parts is not None:
             return parts
         strings = [_encode_str(value) if value else b"" for value in (topic, tag, source, reply_to)]
-        parts = (_pack_lead(MAGIC, encoding, version),
-                 _pack_lens(*(len(raw) for raw in strings)) + b"".join(strings))
+        tail = _pack_lens(*(len(raw) for raw in strings)) + b"".join(strings)
+        parts = (_pack_lead(MAGIC, encoding, version), tail,
+                 struct.Struct(f"<4s16sQ16s8s{len(tail)}s").pack,
+                 struct.Struct(f"<4s6Q{len(tail)}s").pack)
         if len(self._encode_parts) >= _STRING_CACHE_LIMIT:
             self._encode_parts.clear()
         self._encode_parts[key] = parts
