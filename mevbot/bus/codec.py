@@ -182,32 +182,54 @@ class Codec:
 
     def decode(self, frame: bytes) -> Envelope:
         """The envelope in ``frame``; raises :class:`MessageDecodeError` saying why not."""
-        try:
-            (magic, encoding, version, id_hi, id_lo, created_ns, trace_hi, trace_lo, correlation_id,
-             topic_len, tag_len, source_len, reply_len) = _unpack_header(frame)
-        except struct.error:
-            magic = None
-        if magic != MAGIC:
-            self.decode_header(frame)  # raises with the precise reason
-        end = HEADER_SIZE + topic_len + tag_len + source_len + reply_len
-        if end > len(frame):
-            raise MessageDecodeError(f"envelope strings need {end} bytes, frame has {len(frame)}")
-        raw = frame[HEADER_SIZE:end]
-        strings = self._decode_strings.get(raw)
-        if strings is None:
-            strings = self._strings_from(raw, topic_len, tag_len, source_len)
-        topic, tag, source, reply_to = strings
-        entry = self._by_tag.get(tag) or self.registry.for_tag(tag)
-        unpack = entry.unpack
-        if encoding == ENCODING_BINARY and unpack is not None and version == entry.version:
+        failed: list = []
+        envs = self.decode_many((frame,), failed)
+        if failed:
+            raise failed[0][1]
+        return envs[0]
+
+    def decode_many(self, frames, failed: list) -> list[Envelope]:
+        """The envelopes of ``frames`` in order; each frame that does not decode is left out and
+        appended to ``failed`` as (frame, :class:`MessageDecodeError`). One call per received
+        batch: the per-frame work is the loop body, not a method call each."""
+        envs: list[Envelope] = []
+        append = envs.append
+        strings_of = self._decode_strings.get
+        by_tag = self._by_tag.get
+        for frame in frames:
             try:
-                payload = unpack(frame[end:])
-            except Exception as exc:  # a hand-written layout may raise anything on bad bytes
-                raise MessageDecodeError(f"{tag!r} binary payload is malformed: {exc!r}") from None
-        else:
-            payload = self._decode_payload(entry, encoding, version, frame[end:])
-        return Envelope((id_hi << 64) | id_lo, topic, tag, entry.version, created_ns,
-                        (trace_hi << 64) | trace_lo, source, payload, reply_to, correlation_id)
+                try:
+                    (magic, encoding, version, id_hi, id_lo, created_ns, trace_hi, trace_lo,
+                     correlation_id, topic_len, tag_len, source_len, reply_len) = _unpack_header(frame)
+                except struct.error:
+                    magic = None
+                if magic != MAGIC:
+                    self.decode_header(frame)  # raises with the precise reason
+                end = HEADER_SIZE + topic_len + tag_len + source_len + reply_len
+                if end > len(frame):
+                    raise MessageDecodeError(f"envelope strings need {end} bytes, frame has {len(frame)}")
+                raw = frame[HEADER_SIZE:end]
+                strings = strings_of(raw)
+                if strings is None:
+                    strings = self._strings_from(raw, topic_len, tag_len, source_len)
+                topic, tag, source, reply_to = strings
+                entry = by_tag(tag) or self.registry.for_tag(tag)
+                unpack = entry.unpack
+                if encoding == ENCODING_BINARY and unpack is not None and version == entry.version:
+                    try:
+                        payload = unpack(frame[end:])
+                    except Exception as exc:  # a hand-written layout may raise anything on bad bytes
+                        raise MessageDecodeError(f"{tag!r} binary payload is malformed: {exc!r}") from None
+                else:
+                    payload = self._decode_payload(entry, encoding, version, frame[end:])
+            except MessageDecodeError as exc:
+                failed.append((frame, exc))
+                continue
+            message_id = (id_hi << 64) | id_lo
+            append(Envelope(message_id, topic, tag, entry.version, created_ns,
+                            message_id if trace_lo == id_lo and trace_hi == id_hi else (trace_hi << 64) | trace_lo,
+                            source, payload, reply_to, correlation_id))
+        return envs
 
     def _decode_payload(self, entry, encoding: int, version: int, body: bytes) -> Any:
         tag = entry.tag

@@ -264,22 +264,19 @@ class Lane:
             self._handle_monitor_batch(frames)
             return
         critical_ids: list[int] = []
-        decode = bus.codec.decode
-        serialises = self.serialises
+        if self.serialises:
+            failed: list = []
+            envs = bus.codec.decode_many(frames, failed)
+            for frame, exc in failed:
+                bus.dlq.add(f"undecodable: {exc}", raw=bytes(frame),
+                            origin=f"link:{self.link.peer}/{self.name}")
+        else:
+            envs = frames
         critical_topics = bus._critical
         run_topic = None
         run: list[Envelope] = []
         try:
-            for frame in frames:
-                if serialises:
-                    try:
-                        env = decode(frame)
-                    except MessageDecodeError as exc:
-                        bus.dlq.add(f"undecodable: {exc}", raw=bytes(frame),
-                                    origin=f"link:{self.link.peer}/{self.name}")
-                        continue
-                else:
-                    env = frame
+            for env in envs:
                 topic = env.topic
                 if topic == run_topic:
                     run.append(env)
