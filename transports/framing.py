@@ -60,19 +60,23 @@ class FrameDecoder:
         buf = self._pending + data if self._pending else data
         frames: list[bytes] = []
         append = frames.append
+        unpack_len = _unpack_len
         pos = 0
         end = len(buf)
         limit = self.max_frame_bytes
-        while end - pos >= LENGTH_SIZE:
-            (size,) = _unpack_len(buf, pos)
+        while True:
+            start = pos + LENGTH_SIZE
+            if start > end:
+                break
+            size = unpack_len(buf, pos)[0]
             if size > limit:
                 self._pending = b""
                 raise FrameError(f"frame declares {size} bytes, above the maximum of {limit} "
                                  "(max_frame_bytes); closing this connection")
-            stop = pos + LENGTH_SIZE + size
+            stop = start + size
             if stop > end:
                 break
-            append(buf[pos + LENGTH_SIZE:stop])
+            append(buf[start:stop])
             pos = stop
         self._pending = buf[pos:] if pos < end else b""
         return frames
