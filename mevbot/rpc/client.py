@@ -17,8 +17,8 @@ on only when the request provably never left (connection refused, our own bucket
 A :class:`NodeError` is the node's answer and is raised as is, never retried.
 
 Given a ``ws_url`` (``[rpc] ws_urls``' first, unless ``[rpc] calls_over_ws`` is off), calls go
-over one persistent WebSocket to it (:class:`~mevbot.rpc.ws_calls.WsCalls`) while it is
-connected, rate-limited and health-scored like the HTTP endpoints: an httpx request costs about
+over a few persistent WebSocket connections to it (:class:`~mevbot.rpc.ws_calls.WsCalls`, one
+request on each at a time, ``ws_connections`` of them) while one is connected, rate-limited and health-scored like the HTTP endpoints: an httpx request costs about
 a millisecond of the event loop here, a WebSocket frame a fraction of that. A call that never
 left it (not connected), or an idempotent read that failed on it, takes the HTTP endpoints as
 above; a send that may have left it is not repeated. :meth:`begin` puts a batch on the wire and
@@ -57,7 +57,8 @@ _HEADERS = {"content-type": "application/json", "accept": "application/json"}
 class RpcClient:
     def __init__(self, urls: Sequence[str], *, timeout_s: float = 2.0, rate_per_s: float = 200.0,
                  burst: int = 50, rate_limit_wait_s: float = 5.0, retries: int = 2,
-                 retry_backoff_s: float = 0.05, cooldown_s: float = 2.0, ws_url: str | None = None) -> None:
+                 retry_backoff_s: float = 0.05, cooldown_s: float = 2.0, ws_url: str | None = None,
+                 ws_connections: int = 3) -> None:
         if not urls:
             raise ValueError("RpcClient needs at least one endpoint URL ([rpc] http_urls is empty)")
         for url in urls:
@@ -75,7 +76,8 @@ class RpcClient:
         self._endpoints: list[Endpoint] = []
         self._ids = itertools.count(1)
         self.ws_url = ws_url
-        self._ws: WsCalls | None = None
+        self.ws_connections = max(1, ws_connections)
+        self._ws_pool: list[WsCalls] = []
         self._ws_endpoint: Endpoint | None = None
 
     @classmethod
@@ -84,7 +86,8 @@ class RpcClient:
                    rate_per_s=settings.rate_per_s, burst=settings.burst,
                    rate_limit_wait_s=settings.rate_limit_wait_s, retries=settings.retries,
                    retry_backoff_s=settings.retry_backoff_s, cooldown_s=settings.cooldown_s,
-                   ws_url=settings.ws_urls[0] if settings.ws_urls and settings.calls_over_ws else None)
+                   ws_url=settings.ws_urls[0] if settings.ws_urls and settings.calls_over_ws else None,
+                   ws_connections=settings.ws_connections)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -96,27 +99,42 @@ class RpcClient:
             self._endpoints.append(Endpoint(url, http, TokenBucket(self.rate_per_s, self.burst, now),
                                             EndpointHealth(url, self.cooldown_s)))
         if self.ws_url:
-            self._ws = await WsCalls(self.ws_url, timeout_s=self.timeout_s).__aenter__()
+            for _ in range(self.ws_connections):
+                self._ws_pool.append(await WsCalls(self.ws_url, timeout_s=self.timeout_s).__aenter__())
             self._ws_endpoint = Endpoint(self.ws_url, None, TokenBucket(self.rate_per_s, self.burst, now),
                                          EndpointHealth(self.ws_url, self.cooldown_s))
         return self
 
     async def wait_connected(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` for the WebSocket (if any) to connect; whether calls use it."""
-        if self._ws is None:
+        if not self._ws_pool:
             return False
         with trio.move_on_after(timeout_s):
-            await self._ws.wait_connected()
-        return self._ws.is_connected
+            for ws in self._ws_pool:
+                await ws.wait_connected()
+        return self._ws() is not None
+
+    def _ws(self) -> WsCalls | None:
+        """The connection for the next call: a free one, else the least busy (it waits there,
+        behind at most a call or two); None while none is connected."""
+        best = None
+        for ws in self._ws_pool:
+            if ws.is_connected:
+                busy = ws.in_flight
+                if busy == 0:
+                    return ws
+                if best is None or busy < best.in_flight:
+                    best = ws
+        return best
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
         endpoints, self._endpoints = self._endpoints, []
-        ws, self._ws = self._ws, None
+        pool, self._ws_pool = self._ws_pool, []
         try:
-            if ws is not None:  # its nursery was opened out here, so it closes out here, unshielded
+            for ws in reversed(pool):  # their nurseries were opened out here, so they close out here, unshielded
                 await ws.__aexit__(None, None, None)
         finally:
             await self._close_http(endpoints)
@@ -138,8 +156,8 @@ class RpcClient:
         for endpoint in self._all_endpoints():
             endpoint.bucket.reconfigure(now, settings.rate_per_s, settings.burst)
             endpoint.health.cooldown_s = settings.cooldown_s
-        if self._ws is not None:
-            self._ws.timeout_s = settings.timeout_s
+        for ws in self._ws_pool:
+            ws.timeout_s = settings.timeout_s
 
     def _all_endpoints(self) -> list[Endpoint]:
         return [*([self._ws_endpoint] if self._ws_endpoint is not None else []), *self._endpoints]
@@ -156,8 +174,8 @@ class RpcClient:
         """Call ``method`` and return its ``result``; see the module docstring for failover."""
         if idempotent is None:
             idempotent = jsonrpc.is_idempotent(method)
-        if self._ws is not None and self._ws.is_connected:
-            answer = await self._over_ws(lambda ws: ws.call(method, params), method, idempotent)
+        if (ws := self._ws()) is not None:
+            answer = await self._over_ws(lambda: ws.call(method, params), method, idempotent)
             if answer is not _TAKE_HTTP:
                 return answer
         request_id = next(self._ids)
@@ -175,8 +193,8 @@ class RpcClient:
             return []
         methods = [method for method, _ in calls]
         idempotent = all(jsonrpc.is_idempotent(m) for m in methods)
-        if self._ws is not None and self._ws.is_connected:
-            answers = await self._over_ws(lambda ws: ws.batch(calls), f"batch of {len(calls)}", idempotent)
+        if (ws := self._ws()) is not None:
+            answers = await self._over_ws(lambda: ws.batch(calls), f"batch of {len(calls)}", idempotent)
             if answers is not _TAKE_HTTP:
                 return answers
         return await self._http_batch(calls, methods, idempotent)
@@ -185,10 +203,10 @@ class RpcClient:
         """Put a batch on the WebSocket now and return; ``await (...).answers()`` gives what
         :meth:`batch` would. Without a connected WebSocket the batch is made over HTTP when its
         answers are awaited (nothing is gained, nothing lost)."""
-        if self._ws is not None and self._ws.is_connected:
+        if (ws := self._ws()) is not None:
             try:
                 await self._ws_endpoint.acquire_token(self.rate_limit_wait_s)
-                return _Measured(self, await self._ws.begin(calls), trio.current_time(),
+                return _Measured(self, await ws.begin(calls), trio.current_time(),
                                  all(jsonrpc.is_idempotent(m) for m, _ in calls), list(calls))
             except EndpointUnavailable:
                 self._record_failure(self._ws_endpoint)
@@ -202,13 +220,13 @@ class RpcClient:
         return jsonrpc.read_batch(obj, ids, methods, url)
 
     async def _over_ws(self, op, label: str, idempotent: bool) -> Any:
-        """``op(ws)`` over the WebSocket, health-scored; :data:`_TAKE_HTTP` where HTTP should
-        answer instead (it never left, or a read failed)."""
+        """``op()``, a call on one of the WebSocket connections, health-scored; :data:`_TAKE_HTTP`
+        where HTTP should answer instead (it never left, or a read failed)."""
         endpoint = self._ws_endpoint
         await endpoint.acquire_token(self.rate_limit_wait_s)
         started = trio.current_time()
         try:
-            answer = await op(self._ws)
+            answer = await op()
         except NodeError:
             endpoint.health.record_success(trio.current_time(), trio.current_time() - started)
             raise

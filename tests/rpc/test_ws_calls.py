@@ -7,7 +7,7 @@ import json
 
 import pytest
 import trio
-from trio_websocket import serve_websocket
+from trio_websocket import ConnectionClosed, serve_websocket
 
 from mevbot.rpc.client import RpcClient
 from mevbot.rpc.errors import EndpointUnavailable, NodeError, RpcTimeout
@@ -133,7 +133,10 @@ async def test_rpc_client_answers_over_http_while_its_websocket_is_down(anvil):
 async def test_over_a_dropping_websocket_a_read_is_answered_over_http_and_a_send_is_not_repeated(anvil, nursery):
     async def handler(request) -> None:
         ws = await request.accept()
-        await ws.get_message()
+        try:
+            await ws.get_message()
+        except ConnectionClosed:
+            return  # a connection of the pool that was never used, closed at the end
         await ws.aclose()  # reads the call, then goes away without answering
 
     async with RpcClient([anvil.url], ws_url=await _serve(nursery, handler)) as rpc:
@@ -145,3 +148,42 @@ async def test_over_a_dropping_websocket_a_read_is_answered_over_http_and_a_send
         assert await rpc.chain_id() == anvil.chain_id  # a read: HTTP answers after the drop
         over_ws, over_http = rpc.stats()
     assert over_ws.errors == 2 and over_http.calls == 1
+
+
+async def test_concurrent_calls_on_one_connection_go_one_at_a_time(nursery):
+    # A node without TCP_NODELAY holds a second answer in a row for our delayed ACK (40 ms):
+    # WsCalls never has two requests on its connection, so no answer follows another unasked.
+    most_at_once = 0
+
+    async def handler(request) -> None:
+        nonlocal most_at_once
+        ws = await request.accept()
+        while True:
+            asked = json.loads(await ws.get_message())
+            with trio.move_on_after(0.05):  # a second request now would be a second one in flight
+                await ws.get_message()
+                most_at_once = 2
+            await ws.send_message(json.dumps({"jsonrpc": "2.0", "id": asked["id"], "result": "0x1"}))
+
+    async with WsCalls(await _serve(nursery, handler)) as calls:
+        with trio.fail_after(DEADLINE_S):
+            await calls.wait_connected()
+        async with trio.open_nursery() as callers:
+            for _ in range(3):
+                callers.start_soon(calls.call, "eth_blockNumber")
+    assert most_at_once == 0
+
+
+async def test_rpc_client_spreads_overlapping_calls_over_its_connections(anvil):
+    async with RpcClient([anvil.url], ws_url=anvil.ws_url, ws_connections=3) as rpc:
+        assert await rpc.wait_connected(DEADLINE_S)
+        answers = []
+
+        async def ask() -> None:
+            answers.append(await rpc.chain_id())
+
+        async with trio.open_nursery() as callers:
+            for _ in range(6):
+                callers.start_soon(ask)
+        assert answers == [anvil.chain_id] * 6
+        assert rpc.stats()[1].calls == 0  # all over the WebSocket connections
