@@ -4,6 +4,8 @@ gas limit covers what the simulation measured, and signed again when it does not
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 import pytest
 
 from mevbot.execution.engine import ExecutionEngine, ExecutionRequest
@@ -15,13 +17,20 @@ from tests.execution.test_engine import engine_executor, fresh_opportunity  # no
 pytestmark = pytest.mark.devnet
 
 
-async def test_the_trade_goes_over_the_websocket_and_is_signed_during_its_simulation(devnet, engine_executor):
+@asynccontextmanager
+async def live_engine(devnet, engine_executor):
+    """A live engine whose RpcClient has the devnet's WebSocket (connected) beside its HTTP."""
     executor, owner = engine_executor
     async with RpcClient([devnet.rpc_url], ws_url=devnet.ws_url) as rpc:
         assert await rpc.wait_connected(10)
         engine = ExecutionEngine(rpc=rpc, senders=[], key=TradingKey(owner), executor=executor,
                                  settings=ExecutionSettings(dry_run=False), chain_id=devnet.chain_id)
         await engine.prepare()
+        yield engine, rpc
+
+
+async def test_the_trade_goes_over_the_websocket_and_is_signed_during_its_simulation(devnet, engine_executor):
+    async with live_engine(devnet, engine_executor) as (engine, rpc):
 
         first = await engine.execute(ExecutionRequest("w1", await fresh_opportunity(devnet, "USDC", 12 * 10**18, trader=6)))
         assert first.status == "succeeded", first.reason
@@ -48,18 +57,13 @@ async def test_the_trade_goes_over_the_websocket_and_is_signed_during_its_simula
 
 
 async def test_a_dropped_simulation_leaves_the_early_signature_unsent_and_its_nonce_free(devnet, engine_executor):
-    executor, owner = engine_executor
-    async with RpcClient([devnet.rpc_url], ws_url=devnet.ws_url) as rpc:
-        assert await rpc.wait_connected(10)
-        engine = ExecutionEngine(rpc=rpc, senders=[], key=TradingKey(owner), executor=executor,
-                                 settings=ExecutionSettings(dry_run=False), chain_id=devnet.chain_id)
-        await engine.prepare()
+    async with live_engine(devnet, engine_executor) as (engine, rpc):
         stale = await fresh_opportunity(devnet, "DAI", 12 * 10**18, trader=7)
         fresh = await engine.execute(ExecutionRequest("w4", stale))  # takes the gap: `stale` is now spent
         assert fresh.status == "succeeded", fresh.reason
         dropped = await engine.execute(ExecutionRequest("w5", stale))
         assert dropped.status == "dropped" and "simulation reverted" in dropped.reason
         assert engine.presigned_used == 0 and dropped.tx_hash is None
-        nonce = await rpc.get_transaction_count(owner.address, "pending")
+        nonce = await rpc.get_transaction_count(engine.key.address, "pending")
         after = await engine.execute(ExecutionRequest("w6", await fresh_opportunity(devnet, "DAI", 12 * 10**18, trader=7)))
     assert after.status == "succeeded" and after.nonce == nonce == fresh.nonce + 1
