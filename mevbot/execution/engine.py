@@ -250,8 +250,9 @@ class ExecutionEngine:
 
         While the simulation is in flight the transaction is already signed, with the most gas
         this cycle's simulations measured (plus :data:`EARLY_GAS_SLACK_PCT`): it is sent as signed
-        if that limit covers what this simulation measured, else signed again with the new limit (a dropped request
-        leaves its nonce unused). So the signature costs no time after the answer."""
+        if that limit covers what this simulation measured, else signed again with the new limit
+        (a dropped request leaves its nonce unused). So the signature costs no time after the
+        answer, unless it takes longer than the round trip."""
         opp = request.opportunity
         s = self.settings
         min_profit = min_profit_of(opp, s)
