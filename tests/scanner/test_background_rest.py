@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import random
-import types
 
 import trio
 
-from mevbot.execution.settings import ExecutionSettings
 from mevbot.pools.messages import PoolStateChange, PoolStateEntry
 from mevbot.replay.replayer import SequentialBus
 from mevbot.scanner.module import ScannerModule
 from mevbot.scanner.opportunity import TOPIC_OPPORTUNITY
-from mevbot.scanner.settings import ScannerSettings
-from tests.scanner.test_decision import random_market, scanner_for
+from tests.scanner.test_decision import module_with_snapshot, random_market, scanner_for
 
 
 async def test_the_decisions_consumer_runs_its_steps_before_the_rest_is_sized():
@@ -38,11 +34,7 @@ async def test_the_decisions_consumer_runs_its_steps_before_the_rest_is_sized():
         return sized(candidate, *args, **kwargs)
 
     module.scanner.size = size
-    ctx = types.SimpleNamespace(config=ScannerSettings(), full_config=types.SimpleNamespace(execution=ExecutionSettings()),
-                                bus=bus, log=logging.getLogger("test.scanner"))
-    snapshot = PoolStateChange(tuple(PoolStateEntry.of(a, s) for a, s in market.states.items()), 5, seq=None,
-                               tx_index=None, trigger_tx=None, cause="snapshot")
-    await module._on_change(ctx, None, snapshot, 1)
+    ctx = await module_with_snapshot(module, market, bus)
 
     async def consumer() -> None:  # risk, then execution: a few steps of work per decision
         await receive.receive()

@@ -188,6 +188,16 @@ def test_each_shard_decides_over_its_own_cycles(shards):
     assert best_of([d for d in decisions if d is not None]) == everything[0]
 
 
+async def module_with_snapshot(module: ScannerModule, market, bus):
+    """The context the scanner module's handlers take, after ``market``'s start-up snapshot."""
+    ctx = types.SimpleNamespace(config=ScannerSettings(), full_config=types.SimpleNamespace(execution=ExecutionSettings()),
+                                bus=bus, log=logging.getLogger("test.scanner"))
+    snapshot = PoolStateChange(tuple(PoolStateEntry.of(a, s) for a, s in market.states.items()), 5, seq=None,
+                               tx_index=None, trigger_tx=None, cause="snapshot")
+    await module._on_change(ctx, None, snapshot, 1)
+    return ctx
+
+
 async def test_the_module_publishes_the_decision_before_it_sizes_the_rest():
     market = random_market(random.Random(700))
     module = ScannerModule()
@@ -206,11 +216,7 @@ async def test_the_module_publishes_the_decision_before_it_sizes_the_rest():
         return sized(candidate, *args, **kwargs)
 
     module.scanner.size = size
-    ctx = types.SimpleNamespace(config=ScannerSettings(), full_config=types.SimpleNamespace(execution=ExecutionSettings()),
-                                bus=bus, log=logging.getLogger("test.scanner"))
-    snapshot = PoolStateChange(tuple(PoolStateEntry.of(a, s) for a, s in market.states.items()), 5, seq=None,
-                               tx_index=None, trigger_tx=None, cause="snapshot")
-    await module._on_change(ctx, None, snapshot, 1)
+    ctx = await module_with_snapshot(module, market, bus)
     moved = PoolStateChange(tuple(PoolStateEntry.of(a, s) for a, s in market.states.items()), 5, seq=8, tx_index=0,
                             trigger_tx="0x" + "08" * 32, cause="intent")
     await module._on_change(ctx, None, moved, 2)
