@@ -66,11 +66,12 @@ class StoreModule(Module):
                                       ack="manual" if ctx.bus.is_critical(topic) else "auto")
                     for topic in TOPIC_ROWS]
         unsent = [collections.deque() for _ in subs]  # per pump: rows taken, not yet queued
+        taken = [[] for _ in subs]  # per pump: messages taken, waiting for an idle loop to become rows
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(writer.run)
-                for sub, rows in zip(subs, unsent):
-                    nursery.start_soon(self._pump, ctx, sub, rows)
+                for sub, rows, envs in zip(subs, unsent, taken):
+                    nursery.start_soon(self._pump, ctx, sub, rows, envs)
                 nursery.start_soon(self._retention_loop, ctx, db)
                 nursery.start_soon(self._metrics_loop, ctx)
                 ctx.health.ok(f"writing {settings.path}")
@@ -78,6 +79,9 @@ class StoreModule(Module):
         finally:
             with ctx.shielded_cleanup():
                 leftover = [row for rows in unsent for row in rows]
+                for envs in taken:
+                    if envs:
+                        leftover.extend(self._rows_of(ctx, envs))
                 for sub in subs:
                     sub.close()
                     while sub.depth:
@@ -87,10 +91,11 @@ class StoreModule(Module):
                              writer.rows_written)
             db.close()  # quick, and must happen even when the cleanup was cut
 
-    async def _pump(self, ctx: ModuleContext, sub: Any, unsent: collections.deque) -> None:
+    async def _pump(self, ctx: ModuleContext, sub: Any, unsent: collections.deque, taken: list) -> None:
         """Move envelopes from ``sub`` to the writer.
 
-        A taken batch becomes rows at once (no await in between) and the rows wait in
+        A taken batch waits in ``taken`` for an idle loop, then becomes rows at once (no await in
+        between), and the rows wait in
         ``unsent`` until the writer's channel accepted each one, so a STOP arriving while the
         channel is full leaves every row either queued or in ``unsent``, which the cleanup drains.
         """
@@ -98,8 +103,11 @@ class StoreModule(Module):
             batch = await sub.receive_batch(self.writer.batch_rows)
             # The store is never on the hot path: let the tasks the same messages woke (risk,
             # execution) and whatever they wake run first, instead of converting rows between
-            # their steps (mevbot.runtime.priority).
+            # their steps (mevbot.runtime.priority). A STOP while it waits: the cleanup makes
+            # the rows of what it holds.
+            taken[:] = batch
             await when_idle()
+            taken.clear()
             unsent.extend(self._rows_of(ctx, batch))
             while unsent:
                 await self.writer.put(*unsent[0])
