@@ -220,11 +220,15 @@ class RpcClient:
         return jsonrpc.read_batch(obj, ids, methods, url)
 
     async def _over_ws(self, op, label: str, idempotent: bool) -> Any:
-        """``op()``, a call on one of the WebSocket connections, health-scored; :data:`_TAKE_HTTP`
-        where HTTP should answer instead (it never left, or a read failed)."""
+        """``op()``, a call on one of the WebSocket connections, rate-limited and health-scored;
+        :data:`_TAKE_HTTP` where HTTP should answer instead (it never left, or a read failed)."""
+        await self._ws_endpoint.acquire_token(self.rate_limit_wait_s)
+        return await self._scored(op, trio.current_time(), label, idempotent)
+
+    async def _scored(self, op, started: float, label: str, idempotent: bool) -> Any:
+        """The answer of ``op()`` on the WebSocket since ``started``, recorded in its health; a
+        transport failure is raised where a send may have left, else :data:`_TAKE_HTTP`."""
         endpoint = self._ws_endpoint
-        await endpoint.acquire_token(self.rate_limit_wait_s)
-        started = trio.current_time()
         try:
             answer = await op()
         except NodeError:
@@ -391,19 +395,11 @@ class _Measured:
         self._rpc, self.pending, self._started, self._idempotent, self._calls = rpc, pending, started, idempotent, calls
 
     async def answers(self) -> list[Any | NodeError]:
-        rpc, endpoint = self._rpc, self._rpc._ws_endpoint
-        try:
-            answers = await self.pending.answers()
-        except NodeError:
-            endpoint.health.record_success(trio.current_time(), trio.current_time() - self._started)
-            raise
-        except (EndpointUnavailable, RpcTimeout) as err:
-            rpc._record_failure(endpoint, timeout=isinstance(err, RpcTimeout))
-            if not self._idempotent:
-                raise
-            log.info("rpc: a begun batch failed on %s (%s); taking HTTP", endpoint.url, err)
+        rpc = self._rpc
+        answers = await rpc._scored(self.pending.answers, self._started, f"batch of {len(self._calls)}",
+                                    self._idempotent)
+        if answers is _TAKE_HTTP:
             return await rpc._http_batch(self._calls, [m for m, _ in self._calls], True)
-        endpoint.health.record_success(trio.current_time(), trio.current_time() - self._started)
         return answers
 
 

@@ -5,7 +5,7 @@ its transaction, and an ``httpx`` request costs about a millisecond of Python pe
 (request and response models, the connection pool, h11), several times the node's own work.
 A WebSocket frame costs a fraction of that, and the node keeps the connection open anyway::
 
-    async with WsCalls(ws_url, fallback=http_rpc) as calls:
+    async with WsCalls(ws_url) as calls:
         pending = await calls.begin([("eth_call", [tx, "latest"]), ...])   # sent now
         ...                                                                 # other work meanwhile
         answers = await pending.answers()                                  # as RpcClient.batch
@@ -16,9 +16,9 @@ waiting for its id, and on a drop reconnects with a doubling back-off. One reque
 connection at a time (a second waits for the first's answer): nodes do not set TCP_NODELAY on
 their WebSocket (anvil does not), so their second answer in a row waits in the kernel for our
 delayed ACK of the first, 40 ms (measured: two calls at once 44 ms, one after the other 1.6 ms).
-:class:`~mevbot.rpc.client.RpcClient` keeps a few connections for calls that overlap. While it is down, a call
-that has not been sent goes to ``fallback`` (an :class:`~mevbot.rpc.client.RpcClient`) if there
-is one, else raises :class:`EndpointUnavailable` with ``request_sent=False``. A call in flight when
+:class:`~mevbot.rpc.client.RpcClient` keeps a few connections for calls that overlap, and takes
+its HTTP endpoints while they are down. While it is down, a call raises
+:class:`EndpointUnavailable` with ``request_sent=False``. A call in flight when
 the connection drops raises :class:`EndpointUnavailable` with ``request_sent=True``: a send may
 have landed, and only the caller (by hash, by nonce) can tell. A call unanswered within
 ``timeout_s`` raises :class:`RpcTimeout`. An answer that is not JSON, or names no waiting id, is
@@ -100,32 +100,15 @@ class Pending:
         return jsonrpc.read_response(await self._wait(), self._calls.url, self.methods[0])
 
 
-class _Fallen:
-    """What :meth:`WsCalls.begin` returns while the socket is down: the call made over HTTP."""
-
-    def __init__(self, fallback: Any, calls: list[tuple[str, Sequence[Any]]], single: bool) -> None:
-        self._fallback, self._calls, self._single = fallback, calls, single
-
-    async def answers(self) -> list[Any | NodeError]:
-        return await self._fallback.batch(self._calls)
-
-    async def result(self) -> Any:
-        method, params = self._calls[0]
-        return await self._fallback.call(method, params)
-
-
 class WsCalls:
-    def __init__(self, url: str, *, timeout_s: float = 2.0, reconnect_s: float = 0.5,
-                 fallback: Any = None) -> None:
+    def __init__(self, url: str, *, timeout_s: float = 2.0, reconnect_s: float = 0.5) -> None:
         if not url.startswith(("ws://", "wss://")):
             raise ValueError(f"WebSocket RPC endpoint {url!r} is not a ws:// or wss:// URL")
         self.url = url
         self.timeout_s = timeout_s
         self.reconnect_s = reconnect_s
-        self.fallback = fallback
         self.reconnects = 0
         self.malformed_messages = 0
-        self.fallback_calls = 0
         self._ids = itertools.count(1)
         self._waiting: dict[int, Pending] = {}
         self._ws: Any = None
@@ -164,7 +147,7 @@ class WsCalls:
 
     # -- calls ----------------------------------------------------------------------------------
 
-    async def begin(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> Pending | _Fallen:
+    async def begin(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> Pending:
         """Send a batch as soon as the connection is free and return; ``await (...).answers()``
         for its results."""
         calls = list(calls)
@@ -172,14 +155,14 @@ class WsCalls:
             raise ValueError("an empty batch")
         return await self._begin(calls, single=False)
 
-    async def _begin(self, calls: list[tuple[str, Sequence[Any]]], *, single: bool) -> Pending | _Fallen:
+    async def _begin(self, calls: list[tuple[str, Sequence[Any]]], *, single: bool) -> Pending:
         if self._ws is None:
-            return self._fall_back(calls, single=single)
+            raise self._not_connected(calls)
         await self._slot.acquire()
         ws = self._ws  # it may have dropped while this call waited for the one before
         if ws is None:
             self._slot.release()
-            return self._fall_back(calls, single=single)
+            raise self._not_connected(calls)
         ids = [next(self._ids) for _ in calls]
         methods = [method for method, _ in calls]
         body: Any = [jsonrpc.request_object(i, method, params) for i, (method, params) in zip(ids, calls)]
@@ -204,11 +187,8 @@ class WsCalls:
             raise BadResponse("eth_getTransactionReceipt", "expected a receipt or null", result)
         return result
 
-    def _fall_back(self, calls: list[tuple[str, Sequence[Any]]], *, single: bool) -> _Fallen:
-        if self.fallback is None:
-            raise EndpointUnavailable(self.url, calls[0][0], "WebSocket not connected", request_sent=False)
-        self.fallback_calls += 1
-        return _Fallen(self.fallback, calls, single)
+    def _not_connected(self, calls: list[tuple[str, Sequence[Any]]]) -> EndpointUnavailable:
+        return EndpointUnavailable(self.url, calls[0][0], "WebSocket not connected", request_sent=False)
 
     async def _send(self, ws: Any, pending: Pending, body: Any) -> Pending:
         for request_id in pending.ids:
@@ -246,8 +226,8 @@ class WsCalls:
                 if not isinstance(err, (ConnectionClosed, HandshakeError, OSError, trio.TooSlowError)):
                     log.exception("rpc: WebSocket calls to %s: unexpected error", self.url)
                 if not outage_logged:
-                    log.warning("rpc: WebSocket calls to %s dropped (%s); %s meanwhile, reconnecting",
-                                self.url, reason, "HTTP" if self.fallback is not None else "no calls")
+                    log.warning("rpc: WebSocket calls to %s dropped (%s); reconnecting, calls fail unsent "
+                                "meanwhile", self.url, reason)
                     outage_logged = True
             else:
                 reason = "closed"

@@ -1,5 +1,5 @@
 """JSON-RPC calls over one WebSocket (WsCalls) against real anvil nodes: answers by id, batches,
-fallback to HTTP while down, a drop mid-call, a node restart, and garbage from a server."""
+unsent while down (RpcClient: HTTP then), a drop mid-call, a node restart, and garbage from a server."""
 
 from __future__ import annotations
 
@@ -39,19 +39,18 @@ async def test_calls_and_batches_are_answered_by_id_over_the_websocket(anvil):
             for i in range(20):
                 nursery.start_soon(ask, i)
         assert got == {i: "0x0" for i in range(20)}
-        assert calls.fallback_calls == 0 and calls.malformed_messages == 0
+        assert calls.malformed_messages == 0
 
 
-async def test_while_the_websocket_is_down_calls_go_over_http_or_fail_unsent(anvil):
+async def test_while_the_websocket_is_down_calls_fail_unsent():
+    # (RpcClient then takes its HTTP endpoints: test_rpc_client_answers_over_http_while_its_websocket_is_down)
     dead = "ws://127.0.0.1:9"  # nothing listens on the discard port
-    async with RpcClient([anvil.url]) as http, WsCalls(dead, fallback=http, reconnect_s=0.05) as calls:
-        assert int(await calls.call("eth_chainId"), 16) == await http.chain_id()
-        assert len(await calls.batch([("eth_blockNumber", []), ("eth_chainId", [])])) == 2
-        assert calls.fallback_calls == 2 and not calls.is_connected
     async with WsCalls(dead, reconnect_s=0.05) as calls:
-        with pytest.raises(EndpointUnavailable) as caught:
-            await calls.send_raw_transaction(b"\x02")
-        assert caught.value.request_sent is False  # it never left: safe to send elsewhere
+        assert not calls.is_connected
+        for attempt in (calls.send_raw_transaction(b"\x02"), calls.batch([("eth_blockNumber", [])])):
+            with pytest.raises(EndpointUnavailable) as caught:
+                await attempt
+            assert caught.value.request_sent is False  # it never left: safe to send elsewhere
 
 
 async def test_after_the_node_restarts_calls_go_over_the_websocket_again(anvil_factory):
