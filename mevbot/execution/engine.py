@@ -157,16 +157,6 @@ class Submitted:
 EARLY_GAS_SLACK_PCT = 10
 
 
-class _Later:
-    """A simulation over a client without :meth:`begin` (HTTP): made when its answers are awaited."""
-
-    def __init__(self, rpc: Any, calls: list) -> None:
-        self._rpc, self._calls = rpc, calls
-
-    async def answers(self) -> list:
-        return await self._rpc.batch(self._calls)
-
-
 class _Failed:
     """A simulation that could not be put on the wire: awaiting it raises why."""
 
@@ -322,13 +312,10 @@ class ExecutionEngine:
         return Submitted(tx_hash, sent)
 
     async def _begin(self, simulation: list) -> Any:
-        """Put the simulation on the wire (``rpc.begin``: over its WebSocket) or, for a client
-        that cannot, make it when its answers are awaited."""
-        begin = getattr(self.rpc, "begin", None)
-        if begin is None:
-            return _Later(self.rpc, simulation)
+        """Put the simulation on the wire (``rpc.begin``: over its WebSocket; without one, it is
+        made over HTTP when its answers are awaited)."""
         try:
-            return await begin(simulation)
+            return await self.rpc.begin(simulation)
         except (RpcError, ValueError) as exc:
             return _Failed(exc)
 
