@@ -52,10 +52,15 @@ CHUNK_BUDGET_NS = 500_000
 
 
 class ChunkClock:
-    """Checkpoints a CPU-bound loop every ``budget_ns`` of wall time it has held the event loop."""
+    """Checkpoints a CPU-bound loop every ``budget_ns`` of wall time it has held the event loop.
 
-    def __init__(self, budget_ns: int = CHUNK_BUDGET_NS) -> None:
+    ``pause`` is how it yields: a plain checkpoint, or for work after the decision
+    :func:`mevbot.runtime.priority.when_idle`, so that the decision's way through risk and
+    execution (in one process) runs before the rest is sized, not between its chunks."""
+
+    def __init__(self, budget_ns: int = CHUNK_BUDGET_NS, *, pause=trio.lowlevel.checkpoint) -> None:
         self.budget_ns = budget_ns
+        self.pause = pause
         self.since = time.perf_counter_ns()
 
     def restart(self) -> None:
@@ -63,18 +68,7 @@ class ChunkClock:
 
     async def tick(self) -> None:
         if time.perf_counter_ns() - self.since >= self.budget_ns:
-            await trio.lowlevel.checkpoint()
-            self.since = time.perf_counter_ns()
-
-
-class BackgroundChunkClock(ChunkClock):
-    """A ChunkClock for work after the decision: it yields until the loop is idle
-    (:func:`mevbot.runtime.priority.when_idle`), so the decision's way through risk and execution
-    (in one process) runs before the rest is sized, not between its chunks."""
-
-    async def tick(self) -> None:
-        if time.perf_counter_ns() - self.since >= self.budget_ns:
-            await when_idle()
+            await self.pause()
             self.since = time.perf_counter_ns()
 
 
@@ -279,7 +273,7 @@ class ScannerModule(Module):
             await ctx.bus.publish(TOPIC_OPPORTUNITY, plan.decision, source=self.name, trace_id=trace_id)
             self.published += 1
             await when_idle()  # the decision's subscribers (risk, then execution) go first
-        chunk = BackgroundChunkClock()
+        chunk = ChunkClock(pause=when_idle)
         for candidate in plan.undecided():
             plan.add(await self._size(ctx, rpc, candidate, costs, change, chunk))
             await chunk.tick()
