@@ -883,8 +883,10 @@ def render_markdown(report: dict) -> str:
         lines += [f"| {name} | {row['n']} | {row['p50_ms']:,} | {row['p99_ms']:,} |" for name, row in trips.items()]
     early = report.get("early_signatures") or {}
     if early:
+        from mevbot.execution.engine import EARLY_GAS_SLACK_PCT
+
         lines += ["", f"Transactions signed while their simulation was in flight (with the most gas the cycle's simulations "
-                      f"measured, plus 10 %): {early.get('sent', 0)} sent as signed, {early.get('signed again', 0)} "
+                      f"measured, plus {EARLY_GAS_SLACK_PCT} %): {early.get('sent', 0)} sent as signed, {early.get('signed again', 0)} "
                       f"signed again because the new simulation measured more gas (the rest: a cycle's first trade, "
                       f"signed after its simulation)."]
     if report.get("notes"):

@@ -12,7 +12,7 @@ class RpcSettings:
     http_urls: list[str] = setting(factory=lambda: ["http://127.0.0.1:8547"], pattern=r"https?://", doc="JSON-RPC endpoints, in order of preference.")
     ws_urls: list[str] = setting(factory=list, pattern=r"wss?://", doc="WebSocket endpoints for subscriptions (empty: poll), and the first one for calls (calls_over_ws).")
     ws_connections: int = setting(3, min=1, max=16, doc="WebSocket connections for calls (calls_over_ws): one request on each at a time, since a node that does not set TCP_NODELAY holds its second answer in a row for our delayed ACK (40 ms).")
-    calls_over_ws: bool = setting(True, doc="Make calls over one persistent WebSocket to ws_urls' first endpoint while it is connected (about 0.3 ms of the event loop a call here, against 1.3 ms for an httpx request), HTTP while it is down; false: HTTP only.")
+    calls_over_ws: bool = setting(True, doc="Make calls over one persistent WebSocket to ws_urls' first endpoint while it is connected (bench/rpc.py: eth_blockNumber 0.4 ms p50 against 1.5 ms for an httpx request), HTTP while it is down; false: HTTP only.")
     timeout_s: float = setting(2.0, gt=0, doc="Deadline of one RPC call.", reloadable=True)
     rate_per_s: float = setting(200.0, gt=0, doc="Token-bucket rate per endpoint.", reloadable=True)
     burst: int = setting(50, min=1, doc="Token-bucket burst per endpoint.", reloadable=True)
