@@ -43,6 +43,8 @@ log = logging.getLogger("mevbot.bus")
 INBOX_PREFIX = "_inbox"
 MONITOR_PREFIX = "monitor:"
 YIELD_EVERY = 128
+_BOOT_HIGH = _BOOT_PREFIX >> 64  # the high half of every id this process makes
+_MASK64 = (1 << 64) - 1
 
 
 class _ReplySlot:
@@ -70,13 +72,17 @@ class Bus:
         self._subs: list[Subscription] = []
         self._local: dict[str, tuple[Subscription, ...]] = {}
         self._remote: dict[str, tuple[PeerLink, ...]] = {}
-        self._routes: dict[str, tuple] = {}  # topic -> (links, subscriptions, critical)
+        self._routes: dict[str, tuple] = {}  # topic -> (links, subscriptions, critical, plans)
         self._critical: dict[str, bool] = {}
         self._types: dict[type, tuple[str, int]] = {}
         self._valid_topics: set[str] = set()
         self._replies: dict[int, _ReplySlot] = {}
         self._correlation = itertools.count(1)
         self._since_yield = 0
+        # publish's fast path reads these per message, so not through self.settings
+        self._link_buffer = self.settings.link_buffer
+        self._failover_depth = self.settings.failover_depth
+        self._fast_frame_bytes = min(self.settings.max_frame_bytes, self.settings.large_message_bytes)
         self.published = 0
         self.unrouted = 0
         self.duplicates = 0
@@ -159,30 +165,91 @@ class Bus:
 
         Waits while a BLOCK subscription is full (backpressure). ``message_id`` lets an
         idempotent producer reuse an id so receivers deduplicate a re-publication.
+
+        The common case (a fresh message on a known, non-critical route from this process) is
+        one function: the route's plan for the payload's type (see :meth:`_plan_for`) gives its
+        tag, the peers' fast lanes and its frame's packers, and the frame is packed here from
+        the id's counter, with no 128-bit arithmetic; anything else goes through
+        :meth:`publish_envelope`.
         """
         if topic not in self._valid_topics:
             validate_topic(topic)
             self._valid_topics.add(topic)
-        tag, version = self._types.get(type(payload)) or self.type_of(payload)
-        message_id = message_id or _BOOT_PREFIX | next(_COUNTER)  # new_message_id(), inline
-        env = Envelope(message_id, topic, tag, version, time.time_ns(), trace_id or message_id,
-                       source or self.process, payload, reply_to, correlation_id)
         route = self._routes.get(topic)
-        if route is None or route[2] or (route[0] and not self._enqueue_one(env, route[0])):
-            await self.publish_envelope(env)  # the general path: critical, replies, a busy lane
-            return env
+        if (route is None or route[2] or message_id or reply_to or correlation_id
+                or (source and source != self.process)):
+            return await self._publish_slowly(topic, payload, source, trace_id, message_id,
+                                              reply_to, correlation_id)
+        plan = route[3].get(type(payload))
+        if plan is None:
+            plan = self._plan_for(topic, payload, route)
+        tag, version, lanes, pack, lead, tail, pack_header = plan
+        count = next(_COUNTER)
+        message_id = _BOOT_PREFIX | count
+        now = time.time_ns()
+        env = Envelope(message_id, topic, tag, version, now, trace_id or message_id, self.process, payload)
+        if lanes:
+            frame = None
+            for lane, bulk in lanes:
+                queued = len(lane.out)
+                if queued >= self._link_buffer or (bulk.stream is not None and queued > self._failover_depth):
+                    break
+                if frame is None and lane.serialises:
+                    if pack is None:
+                        frame = self.codec.encode(env)
+                    elif trace_id:
+                        frame = pack_header(lead, _BOOT_HIGH, count, now, trace_id >> 64,
+                                            trace_id & _MASK64, 0, tail) + pack(payload)
+                    else:
+                        frame = pack_header(lead, _BOOT_HIGH, count, now, _BOOT_HIGH, count, 0, tail) + pack(payload)
+                    if len(frame) > self._fast_frame_bytes:
+                        break
+            else:
+                lanes = None
+            if lanes is not None:  # a lane is full or failing over, or the frame is large
+                await self.publish_envelope(env)
+                return env
+            for lane, _ in plan[2]:
+                out = lane.out
+                out.append((env, frame if lane.serialises else None, False))
+                if len(out) > lane.max_queued:
+                    lane.max_queued = len(out)
+                if lane.parked:
+                    lane.wake()
         self.published += 1
-        links, subs, _ = route
+        subs = route[1]
         # _to_subscriptions inline: one coroutine less per message is ~4% of the publish path
         for sub in subs:
             if not sub.offer(env):
                 await sub.put(env)
-        if not subs and not links:
+        if not subs and not plan[2]:
             self.unrouted += 1
         self._since_yield += 1
         if self._since_yield >= YIELD_EVERY:
             self._since_yield = 0
             await trio.lowlevel.checkpoint()
+        return env
+
+    def _plan_for(self, topic: str, payload: Any, route: tuple) -> tuple:
+        """How :meth:`publish` sends a ``type(payload)`` on ``topic``'s route: (tag, version,
+        ((fast lane, bulk lane) of each peer link), then :meth:`Codec.layout_for`'s packers, or
+        Nones for a type the codec encodes as JSON); memoised in the route, so a change of
+        links, interest or subscriptions (which drops the routes) drops it too."""
+        tag, version = self.type_of(payload)
+        layout = self.codec.layout_for(topic, tag, self.process, version) or (None, None, None, None)
+        plan = route[3][type(payload)] = (tag, version, tuple((link.fast, link.bulk) for link in route[0]),
+                                          *layout)
+        return plan
+
+    async def _publish_slowly(self, topic: str, payload: Any, source: str, trace_id: int,
+                              message_id: int, reply_to: str, correlation_id: int) -> Envelope:
+        """:meth:`publish` of a message its fast path does not take: a first one on its topic,
+        a critical topic, a reply or request, a reused id or another source."""
+        tag, version = self._types.get(type(payload)) or self.type_of(payload)
+        message_id = message_id or _BOOT_PREFIX | next(_COUNTER)  # new_message_id(), inline
+        env = Envelope(message_id, topic, tag, version, time.time_ns(), trace_id or message_id,
+                       source or self.process, payload, reply_to, correlation_id)
+        await self.publish_envelope(env)
         return env
 
     async def publish_many(self, topic: str, payloads: Sequence[Any], *, source: str = "",
@@ -216,7 +283,7 @@ class Bus:
                 await self.publish_envelope(env)
             return envs
         self.published += len(envs)
-        links, subs, _ = route
+        links, subs, _, _ = route
         for sub in subs:
             taken = sub.offer_many(envs)
             for env in envs[taken:]:  # a full BLOCK subscription: backpressure, in order
@@ -229,32 +296,10 @@ class Bus:
             await trio.lowlevel.checkpoint()
         return envs
 
-    def _enqueue_one(self, env: Envelope, links: tuple[PeerLink, ...]) -> bool:
-        """:meth:`_enqueue_run` of one envelope (the per-message fast path of :meth:`publish`)."""
-        settings = self.settings
-        frame = None
-        for link in links:
-            lane = link.fast
-            if (len(lane.out) >= settings.link_buffer
-                    or (link.bulk.stream is not None and len(lane.out) > settings.failover_depth)):
-                return False
-            if lane.serialises and frame is None:
-                frame = self.codec.encode(env)
-                if len(frame) > settings.max_frame_bytes or len(frame) > settings.large_message_bytes:
-                    return False
-        for link in links:
-            lane = link.fast
-            out = lane.out
-            out.append((env, frame if lane.serialises else None, False))
-            if len(out) > lane.max_queued:
-                lane.max_queued = len(out)
-            if lane.parked:
-                lane.wake()
-        return True
-
     def _enqueue_run(self, envs: list[Envelope], links: tuple[PeerLink, ...]) -> bool:
         """Queue a run of non-critical envelopes on every link's fast lane at once, or nothing
-        (False) when any of them needs the per-message path."""
+        (False) when any of them needs the per-message path (the checks of publish's fast path,
+        for a run)."""
         settings = self.settings
         frames = None
         plan = []
@@ -286,7 +331,8 @@ class Bus:
         links = self._remote.get(topic)
         if links is None:
             links = self._remote[topic] = self._links_for(topic)
-        route = self._routes[topic] = (links, self._local_for(topic), self.is_critical(topic))
+        # the fourth item: publish's plans for this topic by payload type (_plan_for)
+        route = self._routes[topic] = (links, self._local_for(topic), self.is_critical(topic), {})
         return route
 
     async def publish_envelope(self, env: Envelope) -> None:
@@ -299,7 +345,7 @@ class Bus:
                 self._resolve_reply(env)
                 return
             route = self._route_for(topic)
-        links, subs, critical = route
+        links, subs, critical, _ = route
         frame = None
         if critical and links:  # no peer wants it: in-process delivery needs no journal
             frame = self.codec.encode(env)

@@ -136,6 +136,18 @@ class Codec:
                                 tail) + body)
         return frames
 
+    def layout_for(self, topic: str, tag: str, source: str, version: int) -> tuple | None:
+        """(payload packer, lead, tail, header packer) of a binary-layout type published on
+        ``topic`` by ``source`` with no reply_to: what :meth:`Bus.publish` builds a frame with
+        itself, ``pack_header(lead, id high, id low, created_ns, trace high, trace low,
+        correlation, tail) + pack(payload)``, the same bytes as :meth:`encode`; None for a type
+        without one (JSON: publish calls :meth:`encode`)."""
+        entry = self._by_tag.get(tag) or self.registry.for_tag(tag)
+        if entry.pack is None:
+            return None
+        lead, tail, _, pack_any = self._parts_of((topic, tag, source, "", version, ENCODING_BINARY))
+        return entry.pack, lead, tail, pack_any
+
     def _parts_of(self, key: tuple) -> tuple:
         """The constant bytes of a header around its ids, (magic, encoding, version) and (the
         four string lengths, the strings), with the two packers of a whole header (a fresh
