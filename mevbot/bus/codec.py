@@ -74,8 +74,8 @@ class Codec:
         self._by_tag = registry._by_tag  # read-only fast path; misses go through for_tag
         # (topic, tag, source, reply_to, version, encoding) -> the header's constant bytes
         self._encode_parts: dict[tuple, tuple[bytes, bytes]] = {}
-        # the bytes of the four strings -> (topic, tag, source, reply_to)
-        self._decode_strings: dict[bytes, tuple[str, str, str, str]] = {}
+        # the bytes of the four strings -> (topic, tag, source, reply_to, the tag's entry)
+        self._decode_strings: dict[bytes, tuple] = {}
 
     def encode_payload(self, tag: str, payload: Any) -> tuple[int, bytes]:
         entry = self.registry.for_tag(tag)
@@ -179,12 +179,14 @@ class Codec:
         return fields
 
     def _strings_from(self, raw: bytes, topic_len: int, tag_len: int, source_len: int) -> tuple:
-        """(topic, tag, source, reply_to) from the header's string bytes, memoised by them."""
+        """(topic, tag, source, reply_to, the tag's registry entry) from the header's string
+        bytes, memoised by them; an unknown tag raises (and is not memoised)."""
         try:
             tag_at = topic_len + tag_len
             source_at = tag_at + source_len
-            strings = (raw[:topic_len].decode(), raw[topic_len:tag_at].decode(),
-                       raw[tag_at:source_at].decode(), raw[source_at:].decode())
+            tag = raw[topic_len:tag_at].decode()
+            strings = (raw[:topic_len].decode(), tag, raw[tag_at:source_at].decode(),
+                       raw[source_at:].decode(), self._by_tag.get(tag) or self.registry.for_tag(tag))
         except UnicodeDecodeError as exc:
             raise MessageDecodeError(f"envelope string is not UTF-8: {exc}") from None
         if len(self._decode_strings) >= _STRING_CACHE_LIMIT:
@@ -207,7 +209,6 @@ class Codec:
         envs: list[Envelope] = []
         append = envs.append
         strings_of = self._decode_strings.get
-        by_tag = self._by_tag.get
         for frame in frames:
             try:
                 try:
@@ -224,8 +225,7 @@ class Codec:
                 strings = strings_of(raw)
                 if strings is None:
                     strings = self._strings_from(raw, topic_len, tag_len, source_len)
-                topic, tag, source, reply_to = strings
-                entry = by_tag(tag) or self.registry.for_tag(tag)
+                topic, tag, source, reply_to, entry = strings
                 unpack = entry.unpack
                 if encoding == ENCODING_BINARY and unpack is not None and version == entry.version:
                     try:
