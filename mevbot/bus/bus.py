@@ -183,7 +183,7 @@ class Bus:
         plan = route[3].get(type(payload))
         if plan is None:
             plan = self._plan_for(topic, payload, route)
-        tag, version, lanes, pack, lead, tail, pack_header = plan
+        tag, version, lanes, subs, unrouted, pack, lead, tail, pack_header = plan
         count = next(_COUNTER)
         message_id = _BOOT_PREFIX | count
         now = time.time_ns()
@@ -210,35 +210,31 @@ class Bus:
                 await self.publish_envelope(env)
                 return env
             for lane, _ in plan[2]:
-                out = lane.out
-                out.append((env, frame if lane.serialises else None, False))
-                if len(out) > lane.max_queued:
-                    lane.max_queued = len(out)
+                lane.out.append((env, frame if lane.serialises else None, False))
                 if lane.parked:
                     lane.wake()
-        self.published += 1
-        subs = route[1]
         # _to_subscriptions inline: one coroutine less per message is ~4% of the publish path
         for sub in subs:
             if not sub.offer(env):
                 await sub.put(env)
-        if not subs and not plan[2]:
+        if unrouted:
             self.unrouted += 1
-        self._since_yield += 1
-        if self._since_yield >= YIELD_EVERY:
-            self._since_yield = 0
+        published = self.published = self.published + 1
+        if not published % YIELD_EVERY:  # let link writers and consumers run (_to_subscriptions)
             await trio.lowlevel.checkpoint()
         return env
 
     def _plan_for(self, topic: str, payload: Any, route: tuple) -> tuple:
         """How :meth:`publish` sends a ``type(payload)`` on ``topic``'s route: (tag, version,
-        ((fast lane, bulk lane) of each peer link), then :meth:`Codec.layout_for`'s packers, or
-        Nones for a type the codec encodes as JSON); memoised in the route, so a change of
-        links, interest or subscriptions (which drops the routes) drops it too."""
+        ((fast lane, bulk lane) of each peer link), the local subscriptions, whether nothing
+        takes it, then :meth:`Codec.layout_for`'s packers, or Nones for a type the codec
+        encodes as JSON); memoised in the route, so a change of links, interest or
+        subscriptions (which drops the routes) drops it too."""
         tag, version = self.type_of(payload)
         layout = self.codec.layout_for(topic, tag, self.process, version) or (None, None, None, None)
-        plan = route[3][type(payload)] = (tag, version, tuple((link.fast, link.bulk) for link in route[0]),
-                                          *layout)
+        links, subs = route[0], route[1]
+        plan = route[3][type(payload)] = (tag, version, tuple((link.fast, link.bulk) for link in links),
+                                          subs, not subs and not links, *layout)
         return plan
 
     async def _publish_slowly(self, topic: str, payload: Any, source: str, trace_id: int,
@@ -320,14 +316,13 @@ class Bus:
         for lane, link_frames in plan:
             out = lane.out
             out.extend(zip(envs, link_frames, itertools.repeat(False)))
-            if len(out) > lane.max_queued:
-                lane.max_queued = len(out)
             if lane.parked:
                 lane.wake()
         return True
 
     def _route_for(self, topic: str) -> tuple:
-        """(peer links that want ``topic``, local subscriptions, critical?) — cached per topic."""
+        """(peer links that want ``topic``, local subscriptions, critical?, publish's plans by
+        payload type) — cached per topic."""
         links = self._remote.get(topic)
         if links is None:
             links = self._remote[topic] = self._links_for(topic)

@@ -62,7 +62,7 @@ class Lane:
         self.received = 0
         self.batches = 0
         self.bytes_sent = 0
-        self.max_queued = 0
+        self._max_taken = 0  # the longest the queue was when the writer or a new session took from it
         self.dead_lettered = 0
         self.refused = 0  # messages a read-only (monitoring) peer tried to publish
         self.sessions = 0
@@ -90,10 +90,15 @@ class Lane:
                                   envelope=env, origin=f"link:{self.link.peer}/{self.name}")
             return
         out.append((env, frame, critical))
-        if len(out) > self.max_queued:
-            self.max_queued = len(out)
         if self.parked:
             self.wake()
+
+    @property
+    def max_queued(self) -> int:
+        """The most items this lane has held queued. Items leave the queue only where the writer
+        or a new session takes them, which note its length first, so this is the larger of that
+        note and the length now, with no bookkeeping per message queued."""
+        return max(self._max_taken, len(self.out))
 
     def wake(self) -> None:
         """Let the waiting writer run (publishers call it when they queue for an idle lane)."""
@@ -126,6 +131,7 @@ class Lane:
         self.stream = stream
         self.sessions += 1
         # Critical messages come from the journal, in order, ahead of anything else queued.
+        self._max_taken = self.max_queued
         self.out = collections.deque(item for item in self.out if not item[2])
         self._drop_queued_interest()  # the Hello below carries the current subscriptions
         hello = Hello(bus.process, self.name, bus.local_patterns())
@@ -185,6 +191,8 @@ class Lane:
             frames = [encode(control.popleft()) if serialises else control.popleft()
                       for _ in range(len(control))]
             count = min(len(out), self.max_batch_items - len(frames))
+            if len(out) > self._max_taken:
+                self._max_taken = len(out)
             if count == len(out):
                 taken = list(out)
                 out.clear()

@@ -70,3 +70,15 @@ async def test_a_full_lane_and_another_source_take_the_general_path_with_the_sam
     await bus.publish("market.tick", Tick(3))
     assert len(link.fast.out) == 2
     assert [letter.reason for letter in bus.dlq.list()][-1].startswith("undeliverable")
+
+
+async def test_max_queued_counts_what_a_down_peer_is_holding_and_keeps_the_peak():
+    """max_queued is no longer bumped per message: the length now, or at the last take."""
+    bus, link = _bus_with_a_peer("market.#")
+    for i in range(3):
+        await bus.publish("market.tick", Tick(i))
+    await bus.publish_many("market.tick", [Tick(3), Tick(4)])
+    assert link.fast.max_queued == 5 and link.fast.stats()["max_queued"] == 5
+    link.fast._max_taken = len(link.fast.out)  # what the writer notes as it takes the batch
+    link.fast.out.clear()
+    assert link.fast.max_queued == 5
