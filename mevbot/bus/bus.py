@@ -22,7 +22,7 @@ from typing import Any
 import trio
 
 from mevbot.bus import protocol  # noqa: F401  (registers the link messages)
-from mevbot.bus.codec import Codec
+from mevbot.bus.codec import _MASK64, Codec
 from mevbot.bus.deadletter import DeadLetterQueue
 from mevbot.bus.envelope import _BOOT_PREFIX, _COUNTER, Envelope, format_id
 from mevbot.bus.errors import JournalError, MessageDecodeError, NoResponder, PlacementError, RequestTimeout
@@ -44,7 +44,6 @@ INBOX_PREFIX = "_inbox"
 MONITOR_PREFIX = "monitor:"
 YIELD_EVERY = 128
 _BOOT_HIGH = _BOOT_PREFIX >> 64  # the high half of every id this process makes
-_MASK64 = (1 << 64) - 1
 
 
 class _ReplySlot:
@@ -190,9 +189,11 @@ class Bus:
         env = Envelope(message_id, topic, tag, version, now, trace_id or message_id, self.process, payload)
         if lanes:
             frame = None
+            fits = True  # every lane has room and the frame suits the fast lane
             for lane, bulk in lanes:
                 queued = len(lane.out)
                 if queued >= self._link_buffer or (bulk.stream is not None and queued > self._failover_depth):
+                    fits = False
                     break
                 if frame is None and lane.serialises:
                     if pack is None:
@@ -203,13 +204,12 @@ class Bus:
                     else:
                         frame = pack_header(lead, _BOOT_HIGH, count, now, _BOOT_HIGH, count, 0, tail) + pack(payload)
                     if len(frame) > self._fast_frame_bytes:
+                        fits = False
                         break
-            else:
-                lanes = None
-            if lanes is not None:  # a lane is full or failing over, or the frame is large
+            if not fits:  # a lane is full or failing over, or the frame is large
                 await self.publish_envelope(env)
                 return env
-            for lane, _ in plan[2]:
+            for lane, _ in lanes:
                 lane.out.append((env, frame if lane.serialises else None, False))
                 if lane.parked:
                     lane.wake()
@@ -296,7 +296,6 @@ class Bus:
         """Queue a run of non-critical envelopes on every link's fast lane at once, or nothing
         (False) when any of them needs the per-message path (the checks of publish's fast path,
         for a run)."""
-        settings = self.settings
         frames = None
         plan = []
         for link in links:
@@ -304,13 +303,13 @@ class Bus:
             if lane.serialises:
                 if frames is None:
                     frames = self.codec.encode_run(envs)
-                    if max(map(len, frames)) > min(settings.max_frame_bytes, settings.large_message_bytes):
+                    if max(map(len, frames)) > self._fast_frame_bytes:
                         return False
                 link_frames = frames
             else:
                 link_frames = itertools.repeat(None)
-            if (len(lane.out) + len(envs) > settings.link_buffer
-                    or (link.bulk.stream is not None and len(lane.out) > settings.failover_depth)):
+            if (len(lane.out) + len(envs) > self._link_buffer
+                    or (link.bulk.stream is not None and len(lane.out) > self._failover_depth)):
                 return False
             plan.append((lane, link_frames))
         for lane, link_frames in plan:
@@ -326,7 +325,6 @@ class Bus:
         links = self._remote.get(topic)
         if links is None:
             links = self._remote[topic] = self._links_for(topic)
-        # the fourth item: publish's plans for this topic by payload type (_plan_for)
         route = self._routes[topic] = (links, self._local_for(topic), self.is_critical(topic), {})
         return route
 
