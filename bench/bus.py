@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ from mevbot.bus.codec import Codec  # noqa: E402
 from mevbot.bus.envelope import make_envelope  # noqa: E402
 from mevbot.bus.registry import MessageRegistry, register_message  # noqa: E402
 from mevbot.bus.settings import BusSettings  # noqa: E402
+from mevbot.runtime.heap import freeze_startup_heap  # noqa: E402
 from transports.tcp import TcpTransport  # noqa: E402
 from transports.unix import UnixTransport  # noqa: E402
 
@@ -79,6 +81,33 @@ def pct(values, q):
 
 def quantiles_us(values_ns):
     return {"p50_us": round(pct(values_ns, 0.50) / 1000, 2), "p99_us": round(pct(values_ns, 0.99) / 1000, 2)}
+
+
+class GcClock:
+    """Wall time this process spends in garbage collections while it is installed (the
+    collector's own start/stop callbacks): each two-process row reports it per side."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = 0
+        self.longest = 0.0
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            took = time.perf_counter() - self._started
+            self.seconds += took
+            self.collections += 1
+            self.longest = max(self.longest, took)
+
+    def start(self) -> GcClock:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._callback)
 
 
 # ---- codec ------------------------------------------------------------------------------
@@ -254,6 +283,8 @@ async def child_bus(kind, address, mode, n, size, coalesce):
         lane = bus.links["parent"].lanes["fast"]
         if not coalesce:
             lane.max_batch_items = 1
+        freeze_startup_heap()  # as every bot process does once its modules are up
+        gc_clock = GcClock().start()
         cpu0 = time.process_time()
         times0 = os.times()
         data = bytes(size - 16)
@@ -274,7 +305,9 @@ async def child_bus(kind, address, mode, n, size, coalesce):
                 await trio.sleep(0.001)
         cpu = time.process_time() - cpu0
         times1 = os.times()
-        print("RESULT " + json.dumps({"cpu_s": cpu, "user_s": times1.user - times0.user,
+        gc_clock.stop()
+        print("RESULT " + json.dumps({"cpu_s": cpu, "gc_s": gc_clock.seconds, "gc_longest_s": gc_clock.longest,
+                                      "user_s": times1.user - times0.user,
                                       "system_s": times1.system - times0.system,
                                       "batches": lane.batches, "sent": lane.sent}), flush=True)
         await trio.sleep(0.5)
@@ -298,6 +331,7 @@ async def parent_bus(kind, mode, n, size, coalesce):
     load_before = os.getloadavg()[0]
     async with trio.open_nursery() as nursery:
         bound = await nursery.start(bus.serve, transport, address)
+        freeze_startup_heap()  # as every bot process does once its modules are up
         proc = subprocess.Popen([sys.executable, __file__, "--child", kind, bound, mode, str(n),
                                  str(size), str(int(coalesce))], stdout=subprocess.PIPE)
 
@@ -313,6 +347,7 @@ async def parent_bus(kind, mode, n, size, coalesce):
                 count = 0
                 first_sent = None
                 cpu0 = None
+                gc_clock = GcClock().start()
                 with trio.fail_after(120):
                     while count < n:
                         batch = await sub.receive_batch(4096)
@@ -325,8 +360,11 @@ async def parent_bus(kind, mode, n, size, coalesce):
                         count += len(batch)
                 elapsed = (time.time_ns() - first_sent) / 1e9
                 receiver_cpu = time.process_time() - cpu0
+                gc_clock.stop()
                 result = {"msgs_per_s": round(n / elapsed), "MB_per_s": round(n * size / elapsed / 1e6, 1),
-                          "receiver_cpu_us_per_msg": round(receiver_cpu / n * 1e6, 2)}
+                          "receiver_cpu_us_per_msg": round(receiver_cpu / n * 1e6, 2),
+                          "receiver_gc_ms": round(gc_clock.seconds * 1e3, 1),
+                          "receiver_gc_longest_ms": round(gc_clock.longest * 1e3, 2)}
             else:
                 with trio.fail_after(10):
                     while "child" not in bus.links or not bus.links["child"].wants("bench.ping"):
@@ -351,6 +389,8 @@ async def parent_bus(kind, mode, n, size, coalesce):
     child = child_result(proc)
     if flood:
         result["sender_cpu_us_per_msg"] = round(child["cpu_s"] / n * 1e6, 2)
+        result["sender_gc_ms"] = round(child["gc_s"] * 1e3, 1)
+        result["sender_gc_longest_ms"] = round(child["gc_longest_s"] * 1e3, 2)
         result["sender_system_us_per_msg"] = round(child["system_s"] / n * 1e6, 2)
         result["msgs_per_write"] = round(child["sent"] / max(child["batches"], 1), 1)
     result["load_avg_1m"] = round((load_before + os.getloadavg()[0]) / 2, 2)
@@ -397,6 +437,7 @@ def zmq_child(endpoint, back, mode, n, size):
     import zmq
     ctx = zmq.Context()
     codec = Codec()
+    freeze_startup_heap()  # like the bus rows' processes
     if mode == "flood":
         push = ctx.socket(zmq.PUSH)
         push.setsockopt(zmq.SNDHWM, 100_000)
@@ -442,6 +483,7 @@ def zmq_parent(kind, mode, n, size):
     else:
         pull.bind(ep_a)
         push.bind(ep_b)
+    freeze_startup_heap()  # like the bus rows' processes
     load_before = os.getloadavg()[0]
     if mode == "flood":
         proc = subprocess.Popen([sys.executable, __file__, "--zmq-child", ep_a, ep_b, mode, str(n), str(size)],
@@ -559,6 +601,9 @@ def main() -> int:
                                  "platform": platform.platform(),
                                  "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]},
                      "command": command}
+    results["machine"]["gc"] = ("enabled, CPython's thresholds; every process's start-up heap frozen "
+                                "(runtime.heap.freeze_startup_heap) before its workload, as in the bot")
+    freeze_startup_heap()
     if wanted is None:
         results["codec"] = bench_codec()
         results["stages"] = bench_stages()
@@ -696,6 +741,13 @@ def _cell(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _gc_cell(row) -> str:
+    """Both sides' time in collections during a flood, ``sender / receiver`` in ms."""
+    if "sender_gc_ms" not in row:
+        return ""
+    return f"{row['sender_gc_ms']} / {row['receiver_gc_ms']}"
+
+
 def print_table(results):
     if "codec" in results:
         print(f"\n{'codec (100 B Sample)':<44} {'bytes':>6} {'enc us':>8} {'dec us':>8}")
@@ -707,13 +759,13 @@ def print_table(results):
     for name, value in results.get("stages", {}).items():
         print(f"{name:<52} {value:>6} us CPU")
     print(f"\n{'workload':<44} {'p50 us':>8} {'p99 us':>8} {'msg/s':>10} {'MB/s':>7} {'send cpu':>9} "
-          f"{'recv cpu':>9} {'load':>5}")
+          f"{'recv cpu':>9} {'gc ms':>11} {'load':>5}")
     rows = list(results.get("memory", {}).items()) + list(results["two_processes"].items())
     for name, row in rows:
         print(f"{name:<44} {_cell(row.get('p50_us')):>8} {_cell(row.get('p99_us')):>8} "
               f"{_cell(row.get('msgs_per_s')):>10} {_cell(row.get('MB_per_s')):>7} "
               f"{_cell(row.get('sender_cpu_us_per_msg')):>9} {_cell(row.get('receiver_cpu_us_per_msg')):>9} "
-              f"{_cell(row.get('load_avg_1m')):>5}")
+              f"{_gc_cell(row):>11} {_cell(row.get('load_avg_1m')):>5}")
     print()
     for name, value in results["ratios"].items():
         print(f"{name:<44} {value}")
@@ -741,7 +793,9 @@ def markdown(results) -> str:
              f"{m['cpu_s']['this process']} s in the receiving process, {m['cpu_s']['child processes']} s "
              f"in the children; {results['elapsed_s']} s wall. `send cpu` / `recv cpu` are each side's "
              "CPU µs per message (process_time over the workload): 1e6 / the larger one is the rate a "
-             "dedicated core per side would sustain. Rows measured seconds apart (the codec table and "
+             "dedicated core per side would sustain. `gc ms` is each side's wall time in garbage "
+             f"collections during a flood (the collector's callbacks); collector: {m.get('gc', 'default')}. "
+             "Rows measured seconds apart (the codec table and "
              "the step table time the same calls) differ as the machine's load changes.", ""]
     if "codec" in results:
         lines += ["| codec (100 B Sample) | frame bytes | encode µs | decode µs |", "|---|---:|---:|---:|"]
@@ -756,13 +810,13 @@ def markdown(results) -> str:
         lines += [f"| {name} | {value} |" for name, value in results["stages"].items()]
         lines.append("")
     lines += ["| workload | p50 µs | p99 µs | msg/s | MB/s | send cpu µs/msg | recv cpu µs/msg | msgs per write | "
-              "pinger cpu µs/round trip | load |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "gc ms send / recv | pinger cpu µs/round trip | load |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, row in list(results.get("memory", {}).items()) + list(results["two_processes"].items()):
         lines.append(f"| {name} | {_cell(row.get('p50_us'))} | {_cell(row.get('p99_us'))} | "
                      f"{_cell(row.get('msgs_per_s'))} | {_cell(row.get('MB_per_s'))} | "
                      f"{_cell(row.get('sender_cpu_us_per_msg'))} | {_cell(row.get('receiver_cpu_us_per_msg'))} | "
-                     f"{_cell(row.get('msgs_per_write'))} | {_cell(row.get('pinger_cpu_us_per_rtt'))} | "
+                     f"{_cell(row.get('msgs_per_write'))} | {_gc_cell(row)} | {_cell(row.get('pinger_cpu_us_per_rtt'))} | "
                      f"{_cell(row.get('load_avg_1m'))} |")
     lines += ["", "| ratio | value |", "|---|---:|"]
     lines += [f"| {name} | {value} |" for name, value in results["ratios"].items()]

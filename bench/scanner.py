@@ -62,7 +62,7 @@ from mevbot.pricing.v2 import V2PoolState  # noqa: E402
 from mevbot.pricing.v3_pool import V3PoolState, simulate_v3_swap, v3_state_from_positions  # noqa: E402
 from mevbot.scanner.cycles import build_cycle_index  # noqa: E402
 from mevbot.scanner.engine import CostInputs, DecisionFirst, ReferenceScanner, ScanFilters, Scanner, _ViewMemo  # noqa: E402
-from mevbot.scanner.module import freeze_startup_heap  # noqa: E402
+from mevbot.runtime.heap import freeze_startup_heap  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TARGET_P99_US = 1000.0
@@ -607,7 +607,7 @@ def render_markdown(s: dict, args) -> str:
                     for g, v in s["gc_pauses_during_timed_run"].items())
         + f". The start-up heap ({s['machine']['gc_full_collection_us']['tracked_objects_at_start_up']:,} tracked "
           f"objects) is frozen after the warm-up, as the scanner module does once its state is loaded "
-          f"(scanner.module.freeze_startup_heap): a full collection took "
+          f"(runtime.heap.freeze_startup_heap): a full collection took "
           f"{s['machine']['gc_full_collection_us']['before_freeze']:,.0f} µs before, "
           f"{s['machine']['gc_full_collection_us']['after_freeze']:,.0f} µs after.",
         "",

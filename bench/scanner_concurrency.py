@@ -60,7 +60,8 @@ from mevbot.deploy.shard import shard_index  # noqa: E402
 from mevbot.pricing.v2 import V2PoolState  # noqa: E402
 from mevbot.pricing.v3_pool import V3PoolState  # noqa: E402
 from mevbot.scanner.engine import Scanner, _ViewMemo  # noqa: E402
-from mevbot.scanner.module import CHUNK_BUDGET_NS, ChunkClock, freeze_startup_heap  # noqa: E402
+from mevbot.runtime.heap import freeze_startup_heap  # noqa: E402
+from mevbot.scanner.module import CHUNK_BUDGET_NS, ChunkClock  # noqa: E402
 from scanner import WARMUP, setup  # noqa: E402  (bench/scanner.py: the same market and intents)
 
 RESULTS = ROOT / "bench" / "results"

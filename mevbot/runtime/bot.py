@@ -23,6 +23,7 @@ import trio
 
 from mevbot.config.reload import ConfigReloader, ReloadResult, plan_reload
 from mevbot.control.server import ControlServer
+from mevbot.runtime.heap import freeze_startup_heap
 from mevbot.runtime.logs import set_level
 from mevbot.runtime.manager import ModuleManager, ModuleState, ShutdownReport
 from mevbot.runtime.module import Module
@@ -97,6 +98,7 @@ class Bot:
                 self.bus.handover.gated = True
                 await nursery.start(self.bus.run)  # journal and peer links before any module
             await nursery.start(self.manager.run)
+            freeze_startup_heap()  # every module is up: later collections skip what start-up made
             if self.bus is not None:
                 self.bus.handover.open()
             if self.emergency_stopped:

@@ -29,12 +29,12 @@ reads from RPC the state of every pool of its cycles that it has not been sent y
 
 from __future__ import annotations
 
-import gc
 import time
 
 import trio
 
 from mevbot.pools.messages import TOPIC_POOL_STATE, PoolStateChange
+from mevbot.runtime.heap import freeze_startup_heap
 from mevbot.runtime.module import Module, ModuleContext
 from mevbot.runtime.priority import when_idle
 from mevbot.scanner.opportunity import TOPIC_OPPORTUNITY
@@ -70,18 +70,6 @@ class ChunkClock:
         if time.perf_counter_ns() - self.since >= self.budget_ns:
             await self.pause()
             self.since = time.perf_counter_ns()
-
-
-def freeze_startup_heap() -> None:
-    """Move everything alive now (the cycle index, the start-up pool states, the registry, the
-    code) into the collector's permanent generation: a full collection then no longer walks it
-    (on the scanner bench's heap, 23k tracked objects, a full collection took 8-10 ms before and
-    under 0.1 ms after; bench/scanner.py measures it and then runs frozen, as the bot does).
-    Objects frozen here are still freed by reference counting; only cyclic garbage among them
-    would stay. The thresholds stay CPython's: a higher gen0 threshold makes the pauses rarer
-    but each one longer, and the bench showed no clear gain in its p99 for it."""
-    gc.collect()
-    gc.freeze()
 
 
 class ScannerModule(Module):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -85,6 +86,20 @@ async def test_every_module_reports_ok_on_the_devnet_and_a_disabled_module_is_le
             [(s.name, s.health) for s in bot.manager.statuses()]
         bot.request_stop()
     assert bot.shutdown_report.clean
+
+
+async def test_once_every_module_is_up_the_start_up_heap_is_frozen(workdir):
+    """Later collections skip what start-up made (mevbot/runtime/heap.py). The scanner, which
+    also freezes after reading its snapshot, is off: the freeze seen is the bot's own."""
+    gc.unfreeze()
+    try:
+        async with trio.open_nursery() as nursery:
+            bot = await start_bot(nursery, workdir, "[scanner]\nenabled = false\n")
+            assert "scanner" not in bot.manager.names
+            assert gc.get_freeze_count() > 0
+            bot.request_stop()
+    finally:
+        gc.unfreeze()
 
 
 async def test_reload_compares_with_the_config_in_force_so_a_held_section_stays_held(workdir, restore_log_level):
