@@ -71,6 +71,7 @@ def _spawn_loop() -> None:
             continue
         try:
             future.set_result(subprocess.Popen(argv, stdout=log_fd, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                               process_group=0,
                                                preexec_fn=lambda: _die_with_parent(prctl, parent_pid)))
         except BaseException as exc:  # handed to the caller, which re-raises it
             future.set_exception(exc)
@@ -78,9 +79,11 @@ def _spawn_loop() -> None:
 
 def spawn_tied_to_process(argv: list[str], log_fd: int) -> subprocess.Popen[bytes]:
     """Start ``argv`` (stdout and stderr to ``log_fd``, a file descriptor or ``subprocess.PIPE``)
-    so that it is SIGKILLed when this process dies."""
+    so that it is SIGKILLed when this process dies, in a process group of its own: a signal to
+    ours (`timeout`, a terminal's Ctrl-C) reaches us, and we stop the chain after what uses it."""
     if not sys.platform.startswith("linux"):
-        return subprocess.Popen(argv, stdout=log_fd, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(argv, stdout=log_fd, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                process_group=0)
     global _spawner
     with _spawner_lock:
         if _spawner is None or not _spawner.is_alive():

@@ -217,6 +217,16 @@ async def _watch_receipt(rpc: ChainRpc, tx_hash: str, trade: Trade, counts: Coun
             await trio.sleep(0.05)  # polling the node for the receipt, bounded by the deadline above
 
 
+async def _pending_nonce(rpc: ChainRpc, address: str, held: int) -> int:
+    """The account's next nonce from the node after a refused send; the one ``held`` if the node
+    does not answer either (it may be down or stopping): the next refused send asks again."""
+    try:
+        return int(await rpc.call("eth_getTransactionCount", address, "pending"), 16)
+    except ChainRpcError as exc:
+        log.warning("noise trader: nonce of %s unreadable, keeping %d: %s", address, held, exc)
+        return held
+
+
 async def run_traffic(manifest: dict[str, Any], options: TrafficOptions, *,
                       task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> TrafficStats:
     """Send noise trades until ``options.count``/``duration_s`` is reached or cancelled.
@@ -246,8 +256,7 @@ async def run_traffic(manifest: dict[str, Any], options: TrafficOptions, *,
                     except ChainRpcError as exc:
                         counts["send_failed"] += 1
                         log.warning("noise trade not accepted: %s %s: %s", trade.kind, trade.dex, exc)
-                        nonces[trade.trader] = int(await rpc.call("eth_getTransactionCount", account.address,
-                                                                  "pending"), 16)
+                        nonces[trade.trader] = await _pending_nonce(rpc, account.address, nonces[trade.trader])
                     else:
                         nonces[trade.trader] += 1
                         counts["sent"] += 1

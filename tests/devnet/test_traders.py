@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import socket
 
 import pytest
 
 from mevbot.devnet.abi import decode_result, encode_call
-from mevbot.devnet.traders import KINDS, TradePlanner, TrafficOptions, encode_trade, run_traffic
+from mevbot.devnet.jsonrpc import ChainRpc
+from mevbot.devnet.traders import KINDS, TradePlanner, TrafficOptions, _pending_nonce, encode_trade, run_traffic
 
 
 def plan(manifest, seed: int, n: int = 40):
@@ -66,3 +68,15 @@ async def test_noise_traffic_swaps_every_kind_successfully_and_moves_pools_on_ev
 def test_traffic_mixes_envelope_types_like_arbitrum_one(devnet):
     types = {t.tx_type for t in plan(devnet.manifest, 4, n=200)}
     assert types == {0, 1, 2}
+
+
+async def test_a_refused_send_with_the_node_gone_keeps_the_held_nonce_and_logs_why(caplog):
+    """After a refused send the trader re-reads its nonce; with the node gone too (a demo stopping,
+    anvil first) it keeps the one it holds and says so, instead of raising out of the traffic."""
+    with socket.socket() as probe:  # a port nothing listens on: bound, then closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with ChainRpc(f"http://127.0.0.1:{port}", timeout_s=2) as rpc:
+        with caplog.at_level("WARNING", logger="mevbot.devnet.traders"):
+            assert await _pending_nonce(rpc, "0x" + "11" * 20, 7) == 7
+    assert "nonce of 0x1111" in caplog.text and "keeping 7" in caplog.text and "no answer" in caplog.text

@@ -188,6 +188,35 @@ def test_a_demo_killed_with_sigkill_leaves_no_anvil_behind(workdir):
     assert_no_dev_keys(anvil_log)  # ...with the banner's keys and mnemonic redacted
 
 
+def test_a_sigterm_to_the_demos_process_group_stops_it_cleanly_before_its_chain(workdir):
+    """`timeout`, a terminal's Ctrl-C and service managers signal the whole process group: anvil
+    is in a group of its own, so the demo stops the bot and the traders first and then the
+    chain, and exits 0 with no traceback (before, anvil died at once and the traders' next
+    call raised out of the demo)."""
+    config = demo_config(workdir)
+    out_path = workdir / "demo.out"
+    status_path = workdir / ".devnet" / "devnet.json"
+    with open(out_path, "wb") as out:
+        demo = subprocess.Popen([MEVBOT, "demo", "--config", str(config), "--cache-dir", str(REPO_CACHE),
+                                 "--traffic-rate", "20"], cwd=workdir, env=clean_env(), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: b"bot ok: all 7 modules ok" in out_path.read_bytes() or demo.poll() is not None, 120,
+                 "the demo's bot ready")
+        assert demo.poll() is None, out_path.read_text()
+        anvil_pid = json.loads(status_path.read_text())["anvil_pid"]
+        assert os.getpgid(anvil_pid) != os.getpgid(demo.pid)
+        os.killpg(demo.pid, signal.SIGTERM)
+        assert demo.wait(timeout=60) == 0, out_path.read_text()
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    text = out_path.read_text()
+    assert "Traceback" not in text and "ChainRpcError" not in text, text
+    wait_for(lambda: process_is_gone(anvil_pid), 10, f"anvil {anvil_pid} stopped by the demo")
+
+
 def assert_no_dev_keys(data: bytes) -> None:
     from mevbot.devnet.accounts import dev_account
 
