@@ -95,12 +95,18 @@ class RiskModule(Module):
                 approved = True
             else:
                 rejected.append((decision, trace_id))
-        if approved and rejected:
-            # Let execution take the request, put its simulation on the wire and sign before the
-            # rejections are published: they wait for an idle loop (mevbot.runtime.priority).
-            await when_idle()
-        for decision, trace_id in rejected:
-            await self._reject(ctx, decision, trace_id)
+        try:
+            if approved and rejected:
+                # Let execution take the request, put its simulation on the wire and sign before
+                # the rejections are published: they wait for an idle loop (mevbot.runtime.priority).
+                await when_idle()
+        finally:
+            # judged is judged: a STOP during that wait still publishes them (the audit trail),
+            # in a cleanup the shutdown deadline bounds
+            if rejected:
+                with ctx.shielded_cleanup():
+                    for decision, trace_id in rejected:
+                        await self._reject(ctx, decision, trace_id)
 
     async def _judge(self, ctx: ModuleContext, opp, trace_id: int) -> None:
         """Judge one opportunity and publish the decision (and, if approved, the request)."""

@@ -52,3 +52,33 @@ async def test_a_burst_through_one_pool_approves_the_first_sends_it_first_and_pu
     assert [d.cycle_key for d in rejected] == [f"k{i}" for i in range(1, 12)]
     assert {d.rule for d in rejected} == {"pool_in_flight"}
     assert (risk.approved, risk.rejected) == (1, 11)
+
+
+async def test_a_stop_while_the_rejections_wait_for_an_idle_loop_still_publishes_every_one(tmp_path):
+    """The approval goes out first and the rejections wait for an idle loop; a STOP in that wait
+    (the bot shutting down) must not lose them: every decision is published for the audit trail."""
+    from mevbot.config import load_config
+    from mevbot.risk.module import RiskModule
+    from mevbot.runtime.bot import Bot
+
+    (tmp_path / "config.toml").write_text("")
+    config = load_config(str(tmp_path / "config.toml"), overrides=[
+        f"risk.state_path={tmp_path / 'risk-state.json'}", f"bus.persist_path={tmp_path / 'bus.sqlite'}",
+        f"control.socket_path={tmp_path / 'bot.sock'}"])
+    risk = RiskModule()
+    bot = Bot(config, [risk], absent_ok=["scanner"], handle_signals=False)
+    burst = [attrs.evolve(opportunity(), cycle_key=f"k{i}", net_profit_wei=10**17 - i) for i in range(12)]
+    async with trio.open_nursery() as nursery:
+        await nursery.start(bot.run)
+        decisions = bot.bus.subscribe(TOPIC_DECISION, name="t.decisions", queue_size=100)
+        requests = bot.bus.subscribe(TOPIC_REQUEST, name="t.requests")
+        for opp in burst:
+            await bot.bus.publish(TOPIC_OPPORTUNITY, opp, source="scanner")
+        with trio.fail_after(5):
+            await requests.receive()  # the approval is out: risk now waits for an idle loop ...
+        bot.request_stop()  # ... and the stop comes first (this task never blocked in between)
+    seen = []
+    while decisions.depth:
+        seen += await decisions.receive_batch()
+    assert [d.cycle_key for d in (env.payload for env in seen)] == [f"k{i}" for i in range(12)]
+    assert (risk.approved, risk.rejected) == (1, 11)
