@@ -191,6 +191,10 @@ class Lane:
             frames = [encode(control.popleft()) if serialises else control.popleft()
                       for _ in range(len(control))]
             count = min(len(out), self.max_batch_items - len(frames))
+            if count > 1 and serialises and out[0][1] is not None:
+                # no more than fit in max_bytes if the rest are the size of the first: taking the
+                # whole queue only to put most of it back cost a pass over every item per write
+                count = min(count, max_bytes // (len(out[0][1]) or 1) + 1)
             if len(out) > self._max_taken:
                 self._max_taken = len(out)
             if count == len(out):

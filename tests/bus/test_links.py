@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import tempfile
@@ -218,3 +219,35 @@ async def test_subscriptions_made_in_a_burst_reach_the_peer_newest_last():
         subs[1].close()
         await wait_for(lambda: a.links["b"].patterns == tuple(b.local_patterns()))
         assert "x.three" in a.links["b"].patterns and "x.one" not in a.links["b"].patterns
+
+
+class _CountingDeque(collections.deque):
+    """A lane's queue that counts items put back at its front (taken by the writer, not sent)."""
+
+    put_back = 0
+
+    def extendleft(self, items):
+        items = list(items)
+        type(self).put_back += len(items)
+        super().extendleft(items)
+
+
+async def test_a_write_takes_off_the_queue_only_the_frames_that_fit_in_max_batch_bytes():
+    """A backed-up lane of ~1 KB frames under a 16 KiB write bound: each write takes what fits
+    (judged by the first frame's size) instead of the whole queue, most of which went back."""
+    async with linked_buses("unix", max_batch_bytes=16 * 1024) as (a, b, _):
+        on_b = b.subscribe("market.swap", queue_size=5000)
+        await wait_for(lambda: a.links["b"].wants("market.swap"))
+        lane = a.links["b"].lanes["fast"]
+        lane.out = _CountingDeque(lane.out)
+        batches_before, sent_before = lane.batches, lane.sent
+        for i in range(2000):  # a yield every 128 publishes: the writer meets a queue of 100s
+            await a.publish("market.swap", Tick(i, "x" * 900))
+        got = []
+        with trio.fail_after(10):
+            while len(got) < 2000:
+                got += await on_b.receive_batch()
+        assert [env.payload.seq for env in got] == list(range(2000))
+        writes, frames = lane.batches - batches_before, lane.sent - sent_before
+        assert frames == 2000 and writes >= 2000 // 17  # none above the bound: ~1 KB each, 16 KiB
+        assert _CountingDeque.put_back == 0
