@@ -56,12 +56,41 @@ class FrameDecoder:
         self._pending += data
 
     def feed(self, data: bytes) -> list[bytes]:
-        """Add ``data`` and return every complete frame now available (possibly none)."""
-        buf = self._pending + data if self._pending else data
+        """Add ``data`` and return every complete frame now available (possibly none).
+
+        A frame the previous read cut off is completed with just the bytes of ``data`` it still
+        needs, instead of joining the whole read onto it: with 256 KiB reads of 4 KiB frames
+        almost every read starts inside a frame, and that join copied the entire read again."""
         frames: list[bytes] = []
+        pos = 0
+        pending = self._pending
+        if pending:
+            have = len(pending)
+            if have < LENGTH_SIZE:  # the length prefix itself was cut
+                if have + len(data) < LENGTH_SIZE:
+                    self._pending = pending + data
+                    return frames
+                pending += data[:LENGTH_SIZE - have]
+                pos = LENGTH_SIZE - have
+                have = LENGTH_SIZE
+            size = _unpack_len(pending)[0]
+            self._refuse_above_limit(size)
+            need = LENGTH_SIZE + size - have  # bytes of data that complete the frame
+            if need <= 0:  # whole frames already buffered (feed_raw after a handshake)
+                self._split(pending + data[pos:], 0, frames)
+                return frames
+            if need > len(data) - pos:
+                self._pending = pending + data[pos:] if pos else pending + data
+                return frames
+            frames.append(pending[LENGTH_SIZE:] + memoryview(data)[pos:pos + need])
+            pos += need
+        self._split(data, pos, frames)
+        return frames
+
+    def _split(self, buf: bytes, pos: int, frames: list[bytes]) -> None:
+        """Append the complete frames of ``buf`` from ``pos`` on; keep what is left as pending."""
         append = frames.append
         unpack_len = _unpack_len
-        pos = 0
         end = len(buf)
         limit = self.max_frame_bytes
         while True:
@@ -70,16 +99,19 @@ class FrameDecoder:
                 break
             size = unpack_len(buf, pos)[0]
             if size > limit:
-                self._pending = b""
-                raise FrameError(f"frame declares {size} bytes, above the maximum of {limit} "
-                                 "(max_frame_bytes); closing this connection")
+                self._refuse_above_limit(size)
             stop = start + size
             if stop > end:
                 break
             append(buf[start:stop])
             pos = stop
         self._pending = buf[pos:] if pos < end else b""
-        return frames
+
+    def _refuse_above_limit(self, size: int) -> None:
+        if size > self.max_frame_bytes:
+            self._pending = b""
+            raise FrameError(f"frame declares {size} bytes, above the maximum of {self.max_frame_bytes} "
+                             "(max_frame_bytes); closing this connection")
 
     def check_eof(self) -> None:
         """At end of stream: raise if a frame was cut off mid-way."""
