@@ -87,6 +87,9 @@ def bot_overrides(manifest: dict[str, Any], manifest_path: Path) -> list[str]:
         # for real anomalies in the demo (the defaults stay strict for a real chain).
         "risk.max_pool_move_bps=5000",
         "risk.breaker_cooldown_s=10",
+        # anvil holds the noise traders' transactions until it mines them, first in, first out:
+        # simulate behind them too (on Arbitrum the sequencer holds none: off by default)
+        "execution.simulate_pending=true",
     ]
 
 

@@ -1,7 +1,8 @@
 """The execution engine: from an approved opportunity to a landed (or dropped) transaction.
 
 For each request: build the executor calldata; simulate it with ``eth_call`` at the latest
-state (and, in the same batch, at ``pending``: :data:`SIMULATION_BLOCKS`) and drop it, with the
+state (and, where ``[execution] simulate_pending``, in the same batch at ``pending``:
+:func:`simulation_blocks`) and drop it, with the
 reason, if it reverts or its profit fell below the floor; set the gas
 limit from the gas the simulation measured, with a margin (the executor returns it beside the
 profit, :mod:`mevbot.execution.gas`, so the wait before signing is that one round trip); set
@@ -110,13 +111,17 @@ def min_profit_of(opp: ArbitrageOpportunity, settings: ExecutionSettings) -> int
     return opp.gross_profit * settings.min_profit_share_pct // 100
 
 
-#: Where a request is simulated, in one JSON-RPC batch (one round trip): the latest block's state,
-#: and "pending", the state after the transactions the node already holds, which is where ours
-#: will run on a node with a mempool (anvil mines them first-in first-out: a noise trade sent
-#: just before ours turns a latest-state simulation's profit into an on-chain revert; before
-#: the gas came from the simulation, eth_estimateGas, which anvil runs at pending, caught that).
-#: On Arbitrum the sequencer holds no pending transactions and the two answers agree.
-SIMULATION_BLOCKS = ("latest", "pending")
+def simulation_blocks(settings: ExecutionSettings) -> tuple[str, ...]:
+    """Where a request is simulated, in one JSON-RPC batch (one round trip): the latest block's
+    state and, with ``simulate_pending``, "pending", the state after the transactions the node
+    already holds, which is where ours will run on a node with a mempool (the devnet: anvil
+    mines them first-in first-out, so a noise trade sent just before ours turns a latest-state
+    simulation's profit into an on-chain revert; before the gas came from the simulation,
+    eth_estimateGas, which anvil runs at pending, caught that). Arbitrum's sequencer holds no
+    pending transactions: there the second call answers what the first did, and costs the
+    node's work and the wait for it (on the devnet the batch took 2.65 ms p50 with both, 1.95
+    with latest only) and a billed call at a provider, so it is off by default."""
+    return ("latest", "pending") if settings.simulate_pending else ("latest",)
 
 
 def decode_execute_result(raw: bytes) -> tuple[int, int]:
@@ -233,7 +238,7 @@ class ExecutionEngine:
         send (dropped, dry run, refused), else :class:`Submitted`, to :meth:`track`. Split from
         the tracking so that the next request need not wait for this one's receipt.
 
-        One round trip before sending: the simulation (one batch, :data:`SIMULATION_BLOCKS`). It
+        One round trip before sending: the simulation (one batch, :func:`simulation_blocks`). It
         returns the profit and the gas the executor measured itself spending, so the gas limit
         needs no eth_estimateGas (:mod:`mevbot.execution.gas`); the base fee is the newest head's
         (:meth:`observe_head`). The lower profit and the higher gas of the two answers count.
@@ -251,9 +256,10 @@ class ExecutionEngine:
                     calldata="0x" + calldata.hex(), seq=opp.seq, tx_index=opp.tx_index)
         sender = self.key.address if self.key is not None else None
         call = tx_object({"to": self.executor, "data": to_data(calldata), **({"from": sender} if sender else {})})
-        simulation = [("eth_call", [call, block]) for block in SIMULATION_BLOCKS]
+        blocks = simulation_blocks(s)
+        simulation = [("eth_call", [call, block]) for block in blocks]
         if s.dry_run or self.key is None:
-            checked = await self._simulated(await self._begin(simulation), base, min_profit)
+            checked = await self._simulated(await self._begin(simulation), blocks, base, min_profit)
             if isinstance(checked, ExecutionResult):
                 return checked
             return ExecutionResult(status="dry_run", reason="dry run: simulated, not sent",
@@ -278,7 +284,7 @@ class ExecutionEngine:
             seen = self.measured_gas.get(opp.cycle_key)
             guess = seen * (100 + EARLY_GAS_SLACK_PCT) // 100 if seen is not None else None
             presigned = signed_with(guess) if guess is not None and getattr(pending, "in_flight", False) else None
-            checked = await self._simulated(pending, base, min_profit)
+            checked = await self._simulated(pending, blocks, base, min_profit)
             if isinstance(checked, ExecutionResult):
                 return checked  # the nonce stays unused
             simulated, measured_gas = checked
@@ -319,14 +325,15 @@ class ExecutionEngine:
         except (RpcError, ValueError) as exc:
             return _Failed(exc)
 
-    async def _simulated(self, pending: Any, base: dict, min_profit: int) -> ExecutionResult | tuple[int, int]:
+    async def _simulated(self, pending: Any, blocks: tuple[str, ...], base: dict, min_profit: int
+                         ) -> ExecutionResult | tuple[int, int]:
         """``(profit, gas)`` of the simulation, or the dropped result saying why it failed."""
         try:
             answers = await pending.answers()
         except (RpcError, ValueError) as exc:
             return ExecutionResult(status="dropped", reason=f"simulation failed: {exc}", **base)
         outcomes = []
-        for block, answer in zip(SIMULATION_BLOCKS, answers):
+        for block, answer in zip(blocks, answers):
             where = "" if block == "latest" else f" at {block} (behind the transactions the node holds)"
             if isinstance(answer, NodeError):
                 return ExecutionResult(status="dropped", reason=f"simulation reverted{where}: {revert_reason(answer)}",

@@ -23,3 +23,4 @@ class ExecutionSettings:
     min_profit_share_pct: int = setting(50, min=0, max=100, doc="minProfit passed to the contract, as a share of the expected gross profit.", reloadable=True)
     receipt_timeout_s: float = setting(30.0, gt=0, doc="How long a sent transaction is tracked before it counts as failed.", reloadable=True)
     max_fee_multiplier: int = setting(2, min=1, doc="maxFeePerGas = base fee times this, plus the priority fee.", reloadable=True)
+    simulate_pending: bool = setting(False, doc="Also simulate at 'pending', in the same batch as 'latest': for a node with a mempool (the devnet's anvil); Arbitrum's sequencer holds none, so there it only doubles the eth_calls.", reloadable=True)

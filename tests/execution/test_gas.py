@@ -98,20 +98,25 @@ class CountingRpc(RpcClient):
         return await super().batch(calls)
 
 
-async def test_before_signing_the_engine_asks_the_node_for_the_simulation_only(devnet, engine_executor):
-    """One round trip: the simulation at latest and at pending in one batch; no eth_estimateGas,
-    no head."""
+@pytest.mark.parametrize("simulate_pending, simulation", [
+    (False, "batch: eth_call latest"),  # the default, for Arbitrum: its sequencer holds no pending state
+    (True, "batch: eth_call latest, eth_call pending"),  # the devnet's: anvil holds the noise trades
+])
+async def test_before_signing_the_engine_asks_the_node_for_the_simulation_only(devnet, engine_executor,
+                                                                             simulate_pending, simulation):
+    """One round trip: the simulation (at latest, and at pending where configured, in one
+    batch); no eth_estimateGas, no head."""
     executor, owner = engine_executor
     opp = await fresh_opportunity(devnet, "WBTC", 12 * 10**18, trader=8)
     async with CountingRpc([devnet.rpc_url]) as rpc:
-        engine = make_engine(devnet, rpc, executor, owner)
+        engine = make_engine(devnet, rpc, executor, owner, simulate_pending=simulate_pending)
         await engine.prepare()  # the module does this at start: the nonce and a first base fee
         assert rpc.methods == ["eth_getBlockByNumber", "eth_getTransactionCount"]
         engine.observe_head(10**9, 123_456_789)  # a newer head, as chain.head brings them
         engine.observe_head(5, 1)  # an older head changes nothing
         rpc.methods.clear()
         outcome = await engine.submit(ExecutionRequest("g1", opp))
-        assert rpc.methods == ["batch: eth_call latest, eth_call pending", "eth_sendRawTransaction"]
+        assert rpc.methods == [simulation, "eth_sendRawTransaction"]
         result = await engine.track(outcome)
     assert result.status == "succeeded", result.reason
     sent = devnet.rpc.call("eth_getTransactionByHash", result.tx_hash)

@@ -61,7 +61,7 @@ async def test_a_trade_spoiled_by_a_pending_swap_is_dropped_before_signing(held_
         "swapExactTokensForETH(uint256,uint256,address[],address,uint256)",
         ["uint256", "uint256", "address[]", "address", "uint256"], [held, 0, [usdc, weth], trader.address, deadline]))
     executor, bot = net.manifest["contracts"]["executor"], bot_account()
-    settings = ExecutionSettings(dry_run=False)
+    settings = ExecutionSettings(dry_run=False, simulate_pending=True)  # as the devnet's bot runs
     async with RpcClient([net.rpc_url]) as rpc:
         calldata = execute_calldata(opp, min_profit=min_profit_of(opp, settings), flash=settings.flash)
         profit, _gas = decode_execute_result(await rpc.eth_call(executor, calldata, "latest", sender=bot.address))
