@@ -874,7 +874,8 @@ def render_markdown(report: dict) -> str:
     if trips:
         lines += ["", "Inside the engine, in the same run (every request, sent or dropped): how long each call took "
                       "from its start to its reply being processed. Before signing the engine waits for the "
-                      "simulation only (one batch of two eth_calls, at latest and at pending, as the devnet runs it: `[execution] simulate_pending`; it returns the gas "
+                      "simulation only (one batch of two eth_calls, at latest and at pending, as the devnet "
+                      "runs it: `[execution] simulate_pending`; it returns the gas "
                       "the executor measured; the base fee is the newest `chain.head`'s); the rest of `execution started → signed` is waiting for the event loop of "
                       + ("this one process, which the scanner's CPU work holds:" if not run.get("layout") or any(
                           "scanner" in m and "execution" in m for m in run["layout"].values()) else
