@@ -13,7 +13,8 @@ from mevbot.scanner.opportunity import TOPIC_OPPORTUNITY
 from tests.risk.test_rules import opportunity
 
 
-async def test_a_burst_through_one_pool_approves_the_first_sends_it_first_and_publishes_every_decision(tmp_path):
+def risk_only_bot(tmp_path):
+    """A real bot and bus running the risk module alone (the test publishes what the scanner would)."""
     from mevbot.config import load_config
     from mevbot.risk.module import RiskModule
     from mevbot.runtime.bot import Bot
@@ -23,7 +24,11 @@ async def test_a_burst_through_one_pool_approves_the_first_sends_it_first_and_pu
         f"risk.state_path={tmp_path / 'risk-state.json'}", f"bus.persist_path={tmp_path / 'bus.sqlite'}",
         f"control.socket_path={tmp_path / 'bot.sock'}"])
     risk = RiskModule()
-    bot = Bot(config, [risk], absent_ok=["scanner"], handle_signals=False)
+    return Bot(config, [risk], absent_ok=["scanner"], handle_signals=False), risk
+
+
+async def test_a_burst_through_one_pool_approves_the_first_sends_it_first_and_publishes_every_decision(tmp_path):
+    bot, risk = risk_only_bot(tmp_path)
     seen: list[tuple[int, str, object]] = []
     burst = [attrs.evolve(opportunity(), cycle_key=f"k{i}", net_profit_wei=10**17 - i) for i in range(12)]
     async with trio.open_nursery() as nursery:
@@ -57,16 +62,7 @@ async def test_a_burst_through_one_pool_approves_the_first_sends_it_first_and_pu
 async def test_a_stop_while_the_rejections_wait_for_an_idle_loop_still_publishes_every_one(tmp_path):
     """The approval goes out first and the rejections wait for an idle loop; a STOP in that wait
     (the bot shutting down) must not lose them: every decision is published for the audit trail."""
-    from mevbot.config import load_config
-    from mevbot.risk.module import RiskModule
-    from mevbot.runtime.bot import Bot
-
-    (tmp_path / "config.toml").write_text("")
-    config = load_config(str(tmp_path / "config.toml"), overrides=[
-        f"risk.state_path={tmp_path / 'risk-state.json'}", f"bus.persist_path={tmp_path / 'bus.sqlite'}",
-        f"control.socket_path={tmp_path / 'bot.sock'}"])
-    risk = RiskModule()
-    bot = Bot(config, [risk], absent_ok=["scanner"], handle_signals=False)
+    bot, risk = risk_only_bot(tmp_path)
     burst = [attrs.evolve(opportunity(), cycle_key=f"k{i}", net_profit_wei=10**17 - i) for i in range(12)]
     async with trio.open_nursery() as nursery:
         await nursery.start(bot.run)
