@@ -88,21 +88,21 @@ class RiskModule(Module):
         costs the approved trade no wait behind a dozen rejections being published."""
         rejected = []
         approved = False
-        for opp, trace_id in batch:
-            decision, request = self._decide(ctx, opp)
-            if request is not None:
-                await self._approve(ctx, decision, request, trace_id)
-                approved = True
-            else:
-                rejected.append((decision, trace_id))
         try:
+            for opp, trace_id in batch:
+                decision, request = self._decide(ctx, opp)
+                if request is not None:
+                    await self._approve(ctx, decision, request, trace_id)
+                    approved = True
+                else:
+                    rejected.append((decision, trace_id))
             if approved and rejected:
                 # Let execution take the request, put its simulation on the wire and sign before
                 # the rejections are published: they wait for an idle loop (mevbot.runtime.priority).
                 await when_idle()
         finally:
-            # judged is judged: a STOP during that wait still publishes them (the audit trail),
-            # in a cleanup the shutdown deadline bounds
+            # judged is judged: a STOP during that wait (or an approval's publish) still
+            # publishes them (the audit trail), in a cleanup the shutdown deadline bounds
             if rejected:
                 with ctx.shielded_cleanup():
                     for decision, trace_id in rejected:
