@@ -1139,16 +1139,23 @@ class DecisionFirst:
     after, in any order (``undecided``, ``add``): ``opportunities`` sorts them, so the list is
     the same whatever the order of work was. Pure bookkeeping: :meth:`Scanner.decide` and the
     scanner module drive it.
+
+    With ``eligible``, only an opportunity it accepts can be the decision (the module passes
+    the risk manager's per-hop price-impact limit, which needs no state): a more profitable one
+    it refuses is found and kept for the rest, and the search goes on until no bound left can
+    beat the best eligible one.
     """
 
-    __slots__ = ("heap", "exact_passes", "found", "decision")
+    __slots__ = ("heap", "exact_passes", "found", "decision", "eligible")
 
-    def __init__(self, candidates: list[tuple]) -> None:
+    def __init__(self, candidates: list[tuple],
+                 eligible: Callable[[ArbitrageOpportunity], bool] | None = None) -> None:
         heapify(candidates)  # (-bound, cycle key, ...): keys are unique, nothing further is compared
         self.heap = candidates
         self.exact_passes = 0  # before the decision
         self.found: list[ArbitrageOpportunity] = []
         self.decision: ArbitrageOpportunity | None = None
+        self.eligible = eligible
 
     def next_to_decide(self) -> tuple | None:
         """The candidate to refine or size next before the decision is final (taken off the
@@ -1171,6 +1178,8 @@ class DecisionFirst:
         self.exact_passes += 1
         if opportunity is not None:
             self.found.append(opportunity)
+            if self.eligible is not None and not self.eligible(opportunity):
+                return
             best = self.decision
             if (best is None or opportunity.net_profit_wei > best.net_profit_wei
                     or (opportunity.net_profit_wei == best.net_profit_wei and opportunity.cycle_key < best.cycle_key)):
@@ -1189,9 +1198,15 @@ class DecisionFirst:
 
     def opportunities(self) -> list[ArbitrageOpportunity]:
         """All found: the decision first, then the others by (-net profit, cycle key). One
-        scan has one feed position, so this is ArbitrageOpportunity.order_key's order."""
-        self.found.sort(key=_by_profit_then_key)
-        return self.found
+        scan has one feed position, so without ``eligible`` this is
+        ArbitrageOpportunity.order_key's order (the decision is the most profitable)."""
+        found = self.found
+        found.sort(key=_by_profit_then_key)
+        decision = self.decision
+        if decision is not None and found[0] is not decision:
+            found.remove(decision)
+            found.insert(0, decision)
+        return found
 
     def rest(self) -> list[ArbitrageOpportunity]:
         """``opportunities`` without the decision."""

@@ -21,6 +21,7 @@ import pytest
 
 from mevbot.deploy.shard import shard_index
 from mevbot.execution.settings import ExecutionSettings
+from mevbot.risk.settings import RiskSettings
 from mevbot.pools.messages import PoolStateChange, PoolStateEntry
 from mevbot.pricing.tick_math import get_tick_at_sqrt_ratio
 from mevbot.pricing.v2 import V2PoolState, simulate_v2_swap
@@ -190,7 +191,7 @@ def test_each_shard_decides_over_its_own_cycles(shards):
 
 async def module_with_snapshot(module: ScannerModule, market, bus):
     """The context the scanner module's handlers take, after ``market``'s start-up snapshot."""
-    ctx = types.SimpleNamespace(config=ScannerSettings(), full_config=types.SimpleNamespace(execution=ExecutionSettings()),
+    ctx = types.SimpleNamespace(config=ScannerSettings(), full_config=types.SimpleNamespace(execution=ExecutionSettings(), risk=RiskSettings()),
                                 bus=bus, log=logging.getLogger("test.scanner"))
     snapshot = PoolStateChange(tuple(PoolStateEntry.of(a, s) for a, s in market.states.items()), 5, seq=None,
                                tx_index=None, trigger_tx=None, cause="snapshot")
@@ -267,3 +268,22 @@ def test_bounds_hold_after_large_swaps_that_move_a_pool_far(seed):
         assert plan.decision == (expected[0] if expected else None)
         market.states[pool.address] = state
     assert linear >= 10
+
+
+def test_an_ineligible_opportunity_is_kept_for_the_rest_and_the_search_goes_on_past_it():
+    """With ``eligible``, the best sized opportunity it refuses is found but not the decision;
+    the search stops at the first bound below the best eligible one, which leads the list."""
+    opp = lambda key, net: types.SimpleNamespace(net_profit_wei=net, cycle_key=key)
+    candidates = [(-100, "a", None, None, None, "plan", 0, 1.0), (-90, "b", None, None, None, "plan", 0, 1.0),
+                  (-60, "c", None, None, None, "plan", 0, 1.0), (-50, "d", None, None, None, "plan", 0, 1.0)]
+    plan = DecisionFirst(candidates, eligible=lambda o: o.cycle_key != "a")
+    assert plan.next_to_decide()[1] == "a"
+    plan.record(opp("a", 95))  # the most profitable, refused
+    assert plan.decision is None
+    assert plan.next_to_decide()[1] == "b"  # without eligible, 95 would have stopped the search here
+    plan.record(opp("b", 70))
+    assert plan.decision.cycle_key == "b"
+    assert plan.next_to_decide() is None  # c's bound 60 < 70
+    plan.add(opp("c", 55))
+    assert [o.cycle_key for o in plan.opportunities()] == ["b", "a", "c"]
+    assert [o.cycle_key for o in plan.rest()] == ["a", "c"]

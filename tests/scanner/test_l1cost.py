@@ -16,6 +16,7 @@ import pytest
 from eth_abi import encode
 
 from mevbot.execution.settings import ExecutionSettings
+from mevbot.risk.settings import RiskSettings
 from mevbot.pools.fetch import fetch_snapshot
 from mevbot.pools.messages import PoolStateChange, PoolStateEntry
 from mevbot.replay.replayer import SequentialBus
@@ -80,7 +81,7 @@ def module_on(devnet, weth: str, settings: ScannerSettings):
         found.append(opp)
 
     bus.route(TOPIC_OPPORTUNITY, collect)
-    ctx = types.SimpleNamespace(config=settings, full_config=types.SimpleNamespace(execution=ExecutionSettings()),
+    ctx = types.SimpleNamespace(config=settings, full_config=types.SimpleNamespace(execution=ExecutionSettings(), risk=RiskSettings()),
                                 bus=bus, log=logging.getLogger("test.scanner"))
     return module, infos, ctx, found
 

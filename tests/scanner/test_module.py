@@ -12,6 +12,7 @@ import types
 import attrs
 
 from mevbot.execution.settings import ExecutionSettings
+from mevbot.risk.settings import RiskSettings
 from mevbot.pools.messages import PoolStateChange, PoolStateEntry
 from mevbot.pricing.v2 import V2PoolState
 from mevbot.replay.replayer import SequentialBus
@@ -37,7 +38,8 @@ class Pool:
 POOLS = [Pool(P1, WETH, USDC), Pool(P2, WETH, USDC), Pool(P3, WETH, DAI), Pool(P4, WETH, DAI)]
 
 
-def module_and_log():
+def module_and_log(max_price_impact_bps: int = 10_000):
+    """The module on SequentialBus; risk's per-hop price-impact limit off unless given."""
     module = ScannerModule()
     module.scanner = Scanner(build_cycle_index(POOLS, start_tokens=[WETH]), filters=ScanFilters(), weth=WETH)
     module.base_fee_wei = BASE_FEE
@@ -47,7 +49,8 @@ def module_and_log():
         published.append((trace, opp))
 
     bus.route(TOPIC_OPPORTUNITY, collect)
-    ctx = types.SimpleNamespace(config=ScannerSettings(), full_config=types.SimpleNamespace(execution=ExecutionSettings()),
+    ctx = types.SimpleNamespace(config=ScannerSettings(), full_config=types.SimpleNamespace(
+        execution=ExecutionSettings(), risk=RiskSettings(max_price_impact_bps=max_price_impact_bps)),
                                 bus=bus, log=logging.getLogger("test.scanner"))
     return module, ctx, published
 
@@ -86,6 +89,26 @@ async def test_changes_that_queued_up_are_evaluated_once_on_the_latest_states_at
     assert [opp for _, opp in published] == expected
     assert {trace for trace, _ in published} == {4}  # the newest change's trace
     assert {h.pool for _, opp in published for h in opp.route} >= {P1, P3}  # earlier changes' pools too
+
+
+async def test_the_decision_is_the_best_opportunity_within_risks_price_impact_limit_and_the_rest_follow():
+    """A more profitable cycle over risk's per-hop price-impact limit would only be rejected:
+    the decision published first is the best one within it, and the same opportunities as a
+    full scan's follow, the one over the limit among them, in the scan's order."""
+    moved = {P1: V2PoolState(1000 * E18, 2_200_000 * E18), P3: V2PoolState(1000 * E18, 1_900_000 * E18)}
+    reference = Scanner(build_cycle_index(POOLS, start_tokens=[WETH]), filters=ScanFilters(), weth=WETH)
+    full = reference.scan([P1, P3], {**FLAT, **moved}.get, costs(), block_number=5, seq=10, tx_index=0,
+                          trigger_tx=f"0x{10:064x}")
+    impact = {opp.cycle_key: max(h.price_impact_bps for h in opp.route) for opp in full}
+    limit = min(impact.values())
+    assert impact[full[0].cycle_key] > limit  # the most profitable one is over the limit
+    eligible = [opp for opp in full if impact[opp.cycle_key] <= limit]
+    module, ctx, published = module_and_log(max_price_impact_bps=limit)
+    await module._on_change(ctx, None, change(FLAT, seq=None, cause="snapshot"), 1)
+    await module._on_change(ctx, None, change(moved, seq=10), 2)
+    opps = [opp for _, opp in published]
+    assert opps[0] == eligible[0]
+    assert opps[1:] == [opp for opp in full if opp != eligible[0]]
 
 
 async def test_one_change_at_a_time_is_what_the_batch_of_one_gives():
