@@ -16,7 +16,7 @@ class RiskSettings:
     breaker_cooldown_s: float = setting(60.0, min=0, doc="Automatic resume after a breaker trip (0 = manual).", reloadable=True)
     max_trade_by_token: dict[str, int] = setting(factory=dict, doc="Per-token cap on one trade's input, raw units, keyed by token address (overrides max_trade_wei for that token).", reloadable=True)
     max_exposure_wei: int = setting(10**21, min=0, doc="Cap on the ETH value of all trades in flight at once.", reloadable=True)
-    max_price_impact_bps: int = setting(300, min=0, max=10_000, doc="Largest price impact of any hop, in basis points.", reloadable=True)
+    max_price_impact_bps: int = setting(300, min=0, max=10_000, doc="Largest price impact of any hop, in basis points (the scanner publishes the best opportunity within it first).", reloadable=True)
     max_gas_per_hour_wei: int = setting(10**17, min=0, doc="Cap on the gas spent (L2 + L1) in any rolling hour.", reloadable=True)
     min_profit_wei: int = setting(10**12, min=0, doc="Smallest expected net profit, in wei of ETH.", reloadable=True)
     min_profit_to_cost: float = setting(1.2, min=0, doc="Smallest ratio of gross profit to gas cost.", reloadable=True)
