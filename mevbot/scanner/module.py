@@ -231,7 +231,8 @@ class ScannerModule(Module):
         profitable opportunity is published as soon as it is known (DecisionFirst: every cycle
         screened, then exact passes best bound first until no other can beat it), then the
         others are sized and published after it, best first (ArbitrageOpportunity.order_key):
-        the same list, in the same order, as when all were published at the end."""
+        the same list as when all were published at the end, and in the same order unless the
+        most profitable one is over risk's price-impact limit (then the best within it leads)."""
         from mevbot.scanner.engine import CostInputs, DecisionFirst, _ViewMemo
 
         cfg = ctx.config
