@@ -6,10 +6,11 @@ changed, one cycle at a time, yielding to the event loop every ``CHUNK_BUDGET_NS
 scan never holds the loop for longer than that plus one cycle's search), fetches tick data a
 simulation asks for, and publishes the profitable ones on ``arb.opportunity`` in (feed position,
 most profitable first, cycle key) order. Decision first (engine.DecisionFirst): the most
-profitable one is published as soon as branch and bound has proven it the best, before the
-others are sized; they follow in the same order as before, so the published sequence per
-event is unchanged (the decision first, then the rest by -net profit, cycle key); only the
-first arrives earlier.
+profitable one within risk's per-hop price-impact limit (``[risk] max_price_impact_bps``, a
+rule that needs no risk state) is published as soon as branch and bound has proven it the
+best, before the others are sized; they follow by (-net profit, cycle key), so an event
+publishes the same opportunities as before, and in the same order unless the most profitable
+one is over that limit (it would only be rejected: the decision is what risk can approve).
 
 When changes queued up while a scan ran (the scanner is behind), the next step takes them all
 and evaluates them as one (``_on_changes``: latest state per pool, the cycles through every pool
