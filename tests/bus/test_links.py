@@ -224,11 +224,13 @@ async def test_subscriptions_made_in_a_burst_reach_the_peer_newest_last():
 class _CountingDeque(collections.deque):
     """A lane's queue that counts items put back at its front (taken by the writer, not sent)."""
 
-    put_back = 0
+    def __init__(self, items=()) -> None:
+        super().__init__(items)
+        self.put_back = 0
 
     def extendleft(self, items):
         items = list(items)
-        type(self).put_back += len(items)
+        self.put_back += len(items)
         super().extendleft(items)
 
 
@@ -239,7 +241,7 @@ async def test_a_write_takes_off_the_queue_only_the_frames_that_fit_in_max_batch
         on_b = b.subscribe("market.swap", queue_size=5000)
         await wait_for(lambda: a.links["b"].wants("market.swap"))
         lane = a.links["b"].lanes["fast"]
-        lane.out = _CountingDeque(lane.out)
+        lane.out = queue = _CountingDeque(lane.out)
         batches_before, sent_before = lane.batches, lane.sent
         for i in range(2000):  # a yield every 128 publishes: the writer meets a queue of 100s
             await a.publish("market.swap", Tick(i, "x" * 900))
@@ -250,4 +252,4 @@ async def test_a_write_takes_off_the_queue_only_the_frames_that_fit_in_max_batch
         assert [env.payload.seq for env in got] == list(range(2000))
         writes, frames = lane.batches - batches_before, lane.sent - sent_before
         assert frames == 2000 and writes >= 2000 // 17  # none above the bound: ~1 KB each, 16 KiB
-        assert _CountingDeque.put_back == 0
+        assert lane.out is queue and queue.put_back == 0
