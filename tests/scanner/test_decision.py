@@ -20,8 +20,8 @@ import attrs
 import pytest
 
 from mevbot.deploy.shard import shard_index
+from mevbot.config import Config
 from mevbot.execution.settings import ExecutionSettings
-from mevbot.risk.settings import RiskSettings
 from mevbot.pools.messages import PoolStateChange, PoolStateEntry
 from mevbot.pricing.tick_math import get_tick_at_sqrt_ratio
 from mevbot.pricing.v2 import V2PoolState, simulate_v2_swap
@@ -191,7 +191,7 @@ def test_each_shard_decides_over_its_own_cycles(shards):
 
 async def module_with_snapshot(module: ScannerModule, market, bus):
     """The context the scanner module's handlers take, after ``market``'s start-up snapshot."""
-    ctx = types.SimpleNamespace(config=ScannerSettings(), full_config=types.SimpleNamespace(execution=ExecutionSettings(), risk=RiskSettings()),
+    ctx = types.SimpleNamespace(config=ScannerSettings(), full_config=Config(),
                                 bus=bus, log=logging.getLogger("test.scanner"))
     snapshot = PoolStateChange(tuple(PoolStateEntry.of(a, s) for a, s in market.states.items()), 5, seq=None,
                                tx_index=None, trigger_tx=None, cause="snapshot")

@@ -15,8 +15,7 @@ import attrs
 import pytest
 from eth_abi import encode
 
-from mevbot.execution.settings import ExecutionSettings
-from mevbot.risk.settings import RiskSettings
+from mevbot.config import Config
 from mevbot.pools.fetch import fetch_snapshot
 from mevbot.pools.messages import PoolStateChange, PoolStateEntry
 from mevbot.replay.replayer import SequentialBus
@@ -81,7 +80,7 @@ def module_on(devnet, weth: str, settings: ScannerSettings):
         found.append(opp)
 
     bus.route(TOPIC_OPPORTUNITY, collect)
-    ctx = types.SimpleNamespace(config=settings, full_config=types.SimpleNamespace(execution=ExecutionSettings(), risk=RiskSettings()),
+    ctx = types.SimpleNamespace(config=settings, full_config=Config(),
                                 bus=bus, log=logging.getLogger("test.scanner"))
     return module, infos, ctx, found
 

@@ -11,11 +11,12 @@ import types
 
 import attrs
 
+from mevbot.config import Config
 from mevbot.execution.settings import ExecutionSettings
-from mevbot.risk.settings import RiskSettings
 from mevbot.pools.messages import PoolStateChange, PoolStateEntry
 from mevbot.pricing.v2 import V2PoolState
 from mevbot.replay.replayer import SequentialBus
+from mevbot.risk.settings import RiskSettings
 from mevbot.scanner.cycles import build_cycle_index
 from mevbot.scanner.engine import CostInputs, ScanFilters, Scanner
 from mevbot.scanner.module import ScannerModule
@@ -49,8 +50,8 @@ def module_and_log(max_price_impact_bps: int = 10_000):
         published.append((trace, opp))
 
     bus.route(TOPIC_OPPORTUNITY, collect)
-    ctx = types.SimpleNamespace(config=ScannerSettings(), full_config=types.SimpleNamespace(
-        execution=ExecutionSettings(), risk=RiskSettings(max_price_impact_bps=max_price_impact_bps)),
+    ctx = types.SimpleNamespace(config=ScannerSettings(), full_config=Config(
+        risk=RiskSettings(max_price_impact_bps=max_price_impact_bps)),
                                 bus=bus, log=logging.getLogger("test.scanner"))
     return module, ctx, published
 
