@@ -9,8 +9,9 @@ therefore publishes an event and then waits here until the whole placement has s
 The check is the four-counter method of distributed termination detection (Mattern 1987): a
 wave asks every process for a report taken at a moment it was idle, i.e. none of its tasks
 could run for :data:`SETTLE_CUSHION_S` (``trio.testing.wait_all_tasks_blocked``, the scheduler's
-own knowledge; it is public API, not only for tests), together with the frame counters of each
-of its peer links. The deployment has settled when two consecutive waves report the same
+own knowledge; it is public API, not only for tests) while none of its RPC requests was waiting
+for an answer (:data:`mevbot.rpc.inflight.RPC_IN_FLIGHT`), together with the frame counters of
+each of its peer links. The deployment has settled when two consecutive waves report the same
 counters and every link is balanced: each process received from each peer exactly as many
 frames as that peer sent to it. Then no process was busy at its reports, none sent or received
 anything between its two reports, and no message is in transit.
@@ -18,9 +19,10 @@ anything between its two reports, and no message is in transit.
 The probes travel on the bus themselves (``replay.settle.<process>``, request/reply), so their
 own frames are in the link counters; the initiator knows how many it sent and takes them out.
 
-What the check cannot see: a task waiting on I/O other than the bus (an RPC reply: execution's
-dry-run ``eth_call``, the scanner's NodeInterface query per head) looks idle; the cushion
-covers a local node's round trip, not a remote one. See docs/replay.md.
+What the check cannot see: a task waiting on I/O other than the bus and the RPC clients looks
+idle. The RPC waits (execution's dry-run ``eth_call``, the scanner's NodeInterface query per
+head) are seen, however slow the node: before, a reply slower than the cushion let the next
+event in while a module still waited for it. See docs/replay.md.
 
 Only the process that replays starts waves; every process of a replaying deployment answers
 them (`mevbot run` starts :func:`serve_settle_probes` once its modules are up, so an answer also
@@ -37,12 +39,13 @@ import trio
 import trio.testing
 
 from mevbot.replay.errors import ReplayError
+from mevbot.rpc.inflight import RPC_IN_FLIGHT
 
 log = logging.getLogger("mevbot.replay.settle")
 
 SETTLE_TOPIC = "replay.settle"
 #: A process counts as idle once none of its tasks could run for this long: long enough for a
-#: local node's RPC reply or a peer's frame already on its way to wake a task.
+#: peer's frame already on its way to wake a task.
 SETTLE_CUSHION_S = 0.01
 PROBE_TIMEOUT_S = 10.0
 READY_POLL_S = 0.05
@@ -98,9 +101,13 @@ def link_counts(bus: Any) -> tuple[tuple[str, int, int], ...]:
 
 
 async def idle_report(bus: Any, answered: int) -> SettleReport:
-    """This process's report, taken once none of its other tasks could run."""
-    await trio.testing.wait_all_tasks_blocked(SETTLE_CUSHION_S)
-    return SettleReport(bus.process, link_counts(bus), answered)  # no checkpoint since the wait
+    """This process's report, taken once none of its other tasks could run and none of its RPC
+    requests is waiting for an answer (a task waiting for one looks blocked to the scheduler)."""
+    while True:
+        await trio.testing.wait_all_tasks_blocked(SETTLE_CUSHION_S)
+        if not RPC_IN_FLIGHT.count:
+            return SettleReport(bus.process, link_counts(bus), answered)  # no checkpoint since the wait
+        await RPC_IN_FLIGHT.wait_none()  # then the tasks it woke run, and are waited for again
 
 
 async def serve_settle_probes(bus: Any, *, task_status=trio.TASK_STATUS_IGNORED) -> None:

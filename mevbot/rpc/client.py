@@ -43,6 +43,7 @@ from mevbot.rpc.errors import (AllEndpointsFailed, BadResponse, EndpointUnavaila
                                RateLimited, RpcTimeout)
 from mevbot.rpc.endpoint import Endpoint
 from mevbot.rpc.health import EndpointHealth, EndpointStats, attempt_order
+from mevbot.rpc.inflight import RPC_IN_FLIGHT
 from mevbot.rpc.ratelimit import TokenBucket
 from mevbot.rpc.ws_calls import WsCalls
 
@@ -274,7 +275,7 @@ class RpcClient:
         health = endpoint.health
         started = trio.current_time()
         try:
-            with trio.fail_after(self.timeout_s):
+            with trio.fail_after(self.timeout_s), RPC_IN_FLIGHT.request():
                 response = await endpoint.http.post(endpoint.url, content=body)
                 raw = response.content
         except trio.TooSlowError:

@@ -39,6 +39,7 @@ from trio_websocket import ConnectionClosed, HandshakeError, open_websocket_url
 from mevbot.rpc import jsonrpc
 from mevbot.rpc.chaindata import read_hash, to_data
 from mevbot.rpc.errors import BadResponse, EndpointUnavailable, NodeError, RpcTimeout
+from mevbot.rpc.inflight import RPC_IN_FLIGHT
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,14 @@ class Pending:
         self._answer: Any = None
         self._lost: str | None = None  # why the connection went before the answer came
         self._finished = False
+        RPC_IN_FLIGHT.started()
 
     def _finish(self) -> None:
         """The connection is free for the next request (once per request)."""
         if not self._finished:
             self._finished = True
             self._calls._slot.release()
+            RPC_IN_FLIGHT.ended()
 
     def _deliver(self, answer: Any) -> None:
         self._answer = answer

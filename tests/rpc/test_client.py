@@ -8,6 +8,7 @@ import trio
 from eth_account import Account
 
 from mevbot.rpc.client import RpcClient
+from mevbot.rpc.inflight import RPC_IN_FLIGHT
 from mevbot.rpc.settings import RpcSettings
 from mevbot.rpc.errors import (AllEndpointsFailed, EndpointUnavailable, NodeError, RateLimited,
                                RpcTimeout)
@@ -135,6 +136,23 @@ async def test_send_raw_transaction_is_not_retried_after_a_timeout(anvil, nurser
         # The healthy fallback never saw it.
         assert rpc.stats()[1].calls == 0
         assert await rpc.call("eth_getTransactionByHash", ["0x" + tx.hash.hex().removeprefix("0x")]) is None
+
+
+async def test_an_http_request_is_in_flight_until_its_answer_or_its_timeout(anvil, nursery):
+    silent = RawHttpServer(reply=None)
+    await nursery.start(silent.serve)
+    async with RpcClient([silent.url], timeout_s=0.3, retries=0) as rpc, trio.open_nursery() as caller:
+        @caller.start_soon
+        async def call() -> None:
+            with pytest.raises(AllEndpointsFailed):
+                await rpc.block_number()
+
+        await silent.request_seen.wait()
+        assert RPC_IN_FLIGHT.count == 1  # a replay's settle check waits for it
+    assert RPC_IN_FLIGHT.count == 0
+    async with RpcClient([anvil.url]) as rpc:
+        assert await rpc.chain_id() == CHAIN_ID
+    assert RPC_IN_FLIGHT.count == 0
 
 
 async def test_send_moves_on_when_the_request_provably_never_left(anvil_factory):

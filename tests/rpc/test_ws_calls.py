@@ -11,6 +11,7 @@ from trio_websocket import ConnectionClosed, serve_websocket
 
 from mevbot.rpc.client import RpcClient
 from mevbot.rpc.errors import EndpointUnavailable, NodeError, RpcTimeout
+from mevbot.rpc.inflight import RPC_IN_FLIGHT
 from mevbot.rpc.ws_calls import Pending, WsCalls
 from tests.rpc.contracts import deploy_weth9
 
@@ -105,20 +106,31 @@ async def test_a_drop_mid_call_says_the_request_may_have_been_sent(nursery):
             await calls.wait_connected()
         with pytest.raises(EndpointUnavailable) as caught:
             await calls.send_raw_transaction(b"\x02")
+        assert RPC_IN_FLIGHT.count == 0  # a replay's settle check no longer waits for it
     assert caught.value.request_sent is True  # it may have landed: the caller checks by hash
 
 
 async def test_an_unanswered_call_times_out(nursery):
+    read = trio.Event()
+
     async def handler(request) -> None:
         ws = await request.accept()
         while True:
             await ws.get_message()  # reads, never answers
+            read.set()
 
     async with WsCalls(await _serve(nursery, handler), timeout_s=0.2) as calls:
         with trio.fail_after(DEADLINE_S):
             await calls.wait_connected()
-        with pytest.raises(RpcTimeout):
-            await calls.call("eth_blockNumber")
+        async with trio.open_nursery() as caller:
+            @caller.start_soon
+            async def call() -> None:
+                with pytest.raises(RpcTimeout):
+                    await calls.call("eth_blockNumber")
+
+            await read.wait()
+            assert RPC_IN_FLIGHT.count == 1  # on the wire: the process is not idle (replay settle)
+        assert RPC_IN_FLIGHT.count == 0
 
 
 async def test_rpc_client_answers_over_http_while_its_websocket_is_down(anvil):
