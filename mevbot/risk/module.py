@@ -154,7 +154,7 @@ class RiskModule(Module):
         carries the trace of the result that tripped it)."""
         now = self.clock()
         if result.status in ("dropped", "dry_run"):
-            self.book.in_flight.pop(result.request_id, None)
+            self.book.forget(result.request_id)
             return
         self.book.close_trade(result.request_id, profit_wei=result.realised_profit or 0,
                               gas_wei=result.gas_cost_wei or 0, now=now)

@@ -71,6 +71,10 @@ class RiskBook:
     def busy_pools(self) -> frozenset[str]:
         return frozenset().union(*(t.pools for t in self.in_flight.values()))
 
+    def forget(self, request_id: str) -> None:
+        """A trade that ended with nothing to book (dropped before sending, or a dry run)."""
+        self.in_flight.pop(request_id, None)
+
     def close_trade(self, request_id: str, *, profit_wei: int, gas_wei: int, now: float) -> None:
         """Record an execution's outcome: realised profit (negative for a loss) and its gas."""
         self.in_flight.pop(request_id, None)

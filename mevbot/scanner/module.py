@@ -7,10 +7,12 @@ scan never holds the loop for longer than that plus one cycle's search), fetches
 simulation asks for, and publishes the profitable ones on ``arb.opportunity`` in (feed position,
 most profitable first, cycle key) order. Decision first (engine.DecisionFirst): the most
 profitable one within risk's per-hop price-impact limit (``[risk] max_price_impact_bps``, a
-rule that needs no risk state) is published as soon as branch and bound has proven it the
-best, before the others are sized; they follow by (-net profit, cycle key), so an event
-publishes the same opportunities as before, and in the same order unless the most profitable
-one is over that limit (it would only be rejected: the decision is what risk can approve).
+rule that needs no risk state) and through no pool of a trade in flight (risk's
+``pool_in_flight``: the scanner follows ``exec.request`` and ``exec.result`` for it) is
+published as soon as branch and bound has proven it the best, before the others are sized;
+they follow by (-net profit, cycle key), so an event publishes the same opportunities as
+before, and in the same order unless the most profitable one fails either test (it would only
+be rejected: the decision is what risk can approve).
 
 When changes queued up while a scan ran (the scanner is behind), the next step takes them all
 and evaluates them as one (``_on_changes``: latest state per pool, the cycles through every pool
@@ -35,6 +37,7 @@ import time
 import trio
 
 from mevbot.pools.messages import TOPIC_POOL_STATE, PoolStateChange
+from mevbot.risk.rules import RiskBook
 from mevbot.runtime.heap import freeze_startup_heap
 from mevbot.runtime.module import Module, ModuleContext
 from mevbot.runtime.priority import when_idle
@@ -43,6 +46,10 @@ from mevbot.scanner.opportunity import TOPIC_OPPORTUNITY
 TOPIC_CHAIN_HEAD = "chain.head"
 #: A head's base fee waits at most this long for its NodeInterface L1 estimate (then the last one).
 L1_QUERY_TIMEOUT_S = 2.0
+
+#: How many ended trades the scanner remembers, so that their requests arriving after their
+#: results (another lane, a redelivery) do not hold their pools until risk's in-flight timeout.
+ENDED_REMEMBERED = 1024
 
 
 #: A scan yields to the event loop once it has run this long since it last did. A checkpoint
@@ -90,6 +97,10 @@ class ScannerModule(Module):
         # it never answers and the cost is [scanner] l1_gas_estimate * base fee, as before
         self.l1 = None
         self._scan_view = None  # the current scan's memoised state view (renewed after a fetch)
+        # risk's trades in flight, as its requests and their results tell: the decision avoids
+        # their pools, which risk holds (rule pool_in_flight) until the result comes
+        self.trades_in_flight = RiskBook()
+        self._ended: dict[str, None] = {}  # the latest results' request ids, oldest first
 
     def _build(self, ctx: ModuleContext) -> None:
         from mevbot.deploy.shard import parse_shard, shard_index
@@ -157,15 +168,20 @@ class ScannerModule(Module):
                                                 min_profit_to_cost=new_section.min_profit_to_cost)
 
     async def run(self, ctx: ModuleContext, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        from mevbot.execution.engine import TOPIC_REQUEST, TOPIC_RESULT
         from mevbot.rpc.client import RpcClient
 
         self._build(ctx)
         bus = ctx.bus
         async with RpcClient.from_settings(ctx.full_config.rpc) as rpc:
             with bus.subscribe(TOPIC_POOL_STATE, name="scanner.state") as states, \
-                    bus.subscribe(TOPIC_CHAIN_HEAD, name="scanner.heads", overflow="drop-oldest") as heads:
+                    bus.subscribe(TOPIC_CHAIN_HEAD, name="scanner.heads", overflow="drop-oldest") as heads, \
+                    bus.subscribe(TOPIC_REQUEST, name="scanner.requests") as requests, \
+                    bus.subscribe(TOPIC_RESULT, name="scanner.results") as results:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._heads, rpc, heads)
+                    nursery.start_soon(self._trades_opened, requests)
+                    nursery.start_soon(self._trades_ended, results)
                     await self._read_own_snapshot(ctx, rpc)
                     freeze_startup_heap()
                     ctx.health.ok(f"{len(self.scanner.index.cycles)} cycles indexed")
@@ -193,6 +209,20 @@ class ScannerModule(Module):
                 with trio.move_on_after(L1_QUERY_TIMEOUT_S):
                     await self.l1.refresh(rpc, head.number)
             self.base_fee_wei = head.base_fee_per_gas
+
+    async def _trades_opened(self, sub) -> None:
+        async for env in sub:
+            request = env.payload
+            if request.request_id not in self._ended:  # a result that overtook it, or a redelivery
+                self.trades_in_flight.open_trade(request.request_id, request.opportunity, now=trio.current_time())
+
+    async def _trades_ended(self, sub) -> None:
+        async for env in sub:
+            request_id = env.payload.request_id
+            self.trades_in_flight.forget(request_id)
+            self._ended[request_id] = None
+            if len(self._ended) > ENDED_REMEMBERED:
+                del self._ended[next(iter(self._ended))]
 
     def _apply(self, change: PoolStateChange) -> bool:
         """Take ``change``'s pool states; whether it moved anything (a snapshot does not)."""
@@ -252,14 +282,17 @@ class ScannerModule(Module):
             if candidate is not None:
                 candidates.append(candidate)
             await chunk.tick()
-        # the decision must pass the risk manager's per-hop price-impact limit (it needs no
-        # state): a more profitable cycle over it would only be rejected, and the trade risk
-        # does approve then came from the rest, sized and published after the decision's wait
-        # (in a 30 s devnet run, 30 of 38 feed-triggered requests did; risk had rejected 44
-        # first decisions for max_price_impact)
-        max_impact_bps = ctx.full_config.risk.max_price_impact_bps
+        # the decision must pass the risk manager's per-hop price-impact limit and avoid the
+        # pools of its trades in flight: a more profitable cycle that fails either would only be
+        # rejected, and the trade risk does approve then came from the rest, sized and published
+        # after the decision's wait (in a 30 s devnet run, 30 of 38 feed-triggered requests did;
+        # risk had rejected 44 first decisions for max_price_impact; then, 24 for pool_in_flight)
+        risk = ctx.full_config.risk
+        max_impact_bps = risk.max_price_impact_bps
+        self.trades_in_flight.expire(trio.current_time(), risk.in_flight_timeout_s)
+        busy = self.trades_in_flight.busy_pools()
         plan = DecisionFirst(candidates, lambda opp: all(
-            hop.price_impact_bps <= max_impact_bps for hop in opp.route))
+            hop.price_impact_bps <= max_impact_bps and hop.pool.lower() not in busy for hop in opp.route))
         while (candidate := plan.next_to_decide()) is not None:
             if candidate[5] is None:
                 plan.requeue(scanner.refine(candidate, self._scan_view, costs))

@@ -12,6 +12,7 @@ import types
 import attrs
 
 from mevbot.config import Config
+from mevbot.execution.engine import ExecutionRequest, ExecutionResult
 from mevbot.execution.settings import ExecutionSettings
 from mevbot.pools.messages import PoolStateChange, PoolStateEntry
 from mevbot.pricing.v2 import V2PoolState
@@ -170,3 +171,50 @@ async def test_a_cycle_that_walks_past_the_known_ticks_is_retried_on_the_fetched
         [P1], {P1: V2PoolState(1000 * E18, 2_000_000 * E18 + 1), P2: full}.get, costs(), block_number=5, seq=3,
         tx_index=0, trigger_tx=f"0x{3:064x}")
     assert expected and [opp for _, opp in published] == expected
+
+
+async def _delivered(*payloads):
+    for payload in payloads:
+        yield types.SimpleNamespace(payload=payload)
+
+
+async def test_the_decision_avoids_the_pools_of_a_trade_in_flight_until_its_result_comes():
+    """Risk rejects an opportunity through a pool its trade in flight goes through
+    (pool_in_flight): while exec.request has opened one and no exec.result has closed it, the
+    decision is the best opportunity through other pools; the full scan's others follow."""
+    moved = {P1: V2PoolState(1000 * E18, 2_200_000 * E18), P3: V2PoolState(1000 * E18, 1_900_000 * E18)}
+    reference = Scanner(build_cycle_index(POOLS, start_tokens=[WETH]), filters=ScanFilters(), weth=WETH)
+    full = reference.scan([P1, P3], {**FLAT, **moved}.get, costs(), block_number=5, seq=10, tx_index=0,
+                          trigger_tx=f"0x{10:064x}")
+    in_flight = full[0]  # an earlier trade through the best cycle's pools
+    held = {hop.pool for hop in in_flight.route}
+    free = [opp for opp in full if not held & {hop.pool for hop in opp.route}]
+    assert free and free[0] != full[0]
+    module, ctx, published = module_and_log()
+    await module._on_change(ctx, None, change(FLAT, seq=None, cause="snapshot"), 1)
+    await module._trades_opened(_delivered(ExecutionRequest("9.0.1", in_flight)))
+    await module._on_change(ctx, None, change(moved, seq=10), 2)
+    opps = [opp for _, opp in published]
+    assert opps[0] == free[0]
+    assert opps[1:] == [opp for opp in full if opp != free[0]]
+
+    published.clear()
+    await module._trades_ended(_delivered(ExecutionResult("9.0.1", in_flight.cycle_key, "succeeded", "", 0)))
+    await module._on_change(ctx, None, change(FLAT, seq=11), 3)
+    await module._on_change(ctx, None, change(moved, seq=12), 4)
+    assert [opp.cycle_key for _, opp in published if opp.seq == 12] == [opp.cycle_key for opp in full]
+
+
+def _an_opportunity():
+    moved = {P1: V2PoolState(1000 * E18, 2_200_000 * E18)}
+    reference = Scanner(build_cycle_index(POOLS, start_tokens=[WETH]), filters=ScanFilters(), weth=WETH)
+    return reference.scan([P1], {**FLAT, **moved}.get, costs(), block_number=5, seq=10, tx_index=0,
+                          trigger_tx=f"0x{10:064x}")[0]
+
+
+async def test_a_request_that_arrives_after_its_result_holds_no_pool():
+    module, _, _ = module_and_log()
+    opp = attrs.evolve(_an_opportunity(), cycle_key="late")
+    await module._trades_ended(_delivered(ExecutionResult("3.0.1", "late", "dropped", "simulation reverted", 0)))
+    await module._trades_opened(_delivered(ExecutionRequest("3.0.1", opp), ExecutionRequest("3.0.2", opp)))
+    assert set(module.trades_in_flight.in_flight) == {"3.0.2"}  # the late one is not held, the next one is
