@@ -128,6 +128,7 @@ class FramedStream(MessageStream):
         if self._ready:
             ready, self._ready = self._ready, []
             return ready
+        self._decoder.raise_refused()  # the frames before an oversize one came out last time
         if self._decoder.buffered:
             frames = self._decoder.feed(b"")
             if frames:

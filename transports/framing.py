@@ -40,6 +40,13 @@ class FrameDecoder:
     def __init__(self, max_frame_bytes: int) -> None:
         self.max_frame_bytes = max_frame_bytes
         self._pending = b""
+        #: An oversize length found behind complete frames of the same read: those frames are
+        #: returned first, and the connection's next read raises this.
+        self.refused: FrameError | None = None
+
+    def raise_refused(self) -> None:
+        if self.refused is not None:
+            raise self.refused
 
     @property
     def buffered(self) -> int:
@@ -61,6 +68,7 @@ class FrameDecoder:
         A frame the previous read cut off is completed with just the bytes of ``data`` it still
         needs, instead of joining the whole read onto it: with 256 KiB reads of 4 KiB frames
         almost every read starts inside a frame, and that join copied the entire read again."""
+        self.raise_refused()
         frames: list[bytes] = []
         pos = 0
         pending = self._pending
@@ -78,17 +86,25 @@ class FrameDecoder:
             need = LENGTH_SIZE + size - have  # bytes of data that complete the frame
             if need <= 0:  # whole frames already buffered (feed_raw after a handshake)
                 self._split(pending + data[pos:], 0, frames)
-                return frames
+                return self._checked(frames)
             if need > len(data) - pos:
                 self._pending = pending + data[pos:] if pos else pending + data
                 return frames
             frames.append(pending[LENGTH_SIZE:] + memoryview(data)[pos:pos + need])
             pos += need
         self._split(data, pos, frames)
+        return self._checked(frames)
+
+    def _checked(self, frames: list[bytes]) -> list[bytes]:
+        """``frames``; or, when an oversize length stopped the split before any, its error."""
+        if not frames:
+            self.raise_refused()
         return frames
 
     def _split(self, buf: bytes, pos: int, frames: list[bytes]) -> None:
-        """Append the complete frames of ``buf`` from ``pos`` on; keep what is left as pending."""
+        """Append the complete frames of ``buf`` from ``pos`` on; keep what is left as pending.
+        An oversize length stops it: the frames before it are kept (nothing good is lost), and
+        :attr:`refused` is set."""
         append = frames.append
         unpack_len = _unpack_len
         end = len(buf)
@@ -99,7 +115,11 @@ class FrameDecoder:
                 break
             size = unpack_len(buf, pos)[0]
             if size > limit:
-                self._refuse_above_limit(size)
+                try:
+                    self._refuse_above_limit(size)
+                except FrameError as refused:
+                    self.refused = refused
+                    return
             stop = start + size
             if stop > end:
                 break

@@ -47,6 +47,7 @@ class WebSocketStream(MessageStream):
         self.peer = peer
         self.max_frame_bytes = max_frame_bytes
         self._closed = False
+        self._refused: FrameError | None = None
 
     async def send_batch(self, frames: Sequence[bytes]) -> None:
         if self._closed:
@@ -59,6 +60,8 @@ class WebSocketStream(MessageStream):
     async def receive_batch(self) -> list[bytes]:
         if self._closed:
             raise StreamClosed(f"receive on a closed stream from {self.peer}")
+        if self._refused is not None:  # the frames before an oversize one came out last time
+            raise self._refused
         try:
             message = await self.ws.get_message()
         except trio_websocket.ConnectionClosed:
@@ -67,7 +70,9 @@ class WebSocketStream(MessageStream):
             raise FrameError(f"{self.peer} sent a text websocket message; expected binary frames")
         decoder = FrameDecoder(self.max_frame_bytes)
         frames = decoder.feed(message)
-        decoder.check_eof()
+        self._refused = decoder.refused
+        if self._refused is None:
+            decoder.check_eof()
         return frames
 
     async def aclose(self) -> None:

@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from transports.errors import HandshakeError
-from transports.framing import PREAMBLE
+from transports.framing import PREAMBLE, encode_frames
 from transports.tcp import TcpTransport, split_address
 
 from .conftest import SECRET, make_transport
@@ -64,6 +64,33 @@ async def test_a_bad_frame_closes_that_connection_with_a_reason_and_others_keep_
                 await trio.sleep(0.01)  # polling a real condition with a deadline
         assert received == [b"still serving"]
         await good.aclose()
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("kind", BYTE_TRANSPORTS)
+async def test_the_good_frames_in_front_of_an_oversize_one_are_delivered_before_the_close(kind, caplog):
+    """One write: two good frames, then an oversize length. The receiver gets both, then the
+    connection is closed with the reason (before, the read's good frames were dropped too)."""
+    caplog.set_level(logging.WARNING, "mevbot.transports")
+    async with trio.open_nursery() as nursery:
+        transport, address = make_transport(kind, nursery, max_frame=1024)
+        received, closed = [], trio.Event()
+
+        async def handler(stream):
+            try:
+                while True:
+                    received.extend(await stream.receive_batch())
+            finally:
+                closed.set()
+
+        bound = await nursery.start(transport.listen, address, handler)
+        bad = await raw_connect(kind, bound)
+        await bad.send_all(encode_frames([b"first", b"second"]) + struct.pack("<I", 4096) + b"x" * 10)
+        await read_until_closed(bad)
+        with trio.fail_after(5):
+            await closed.wait()
+        assert received == [b"first", b"second"]
+        assert "4096 bytes, above the maximum of 1024" in caplog.text
         nursery.cancel_scope.cancel()
 
 
