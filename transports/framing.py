@@ -115,11 +115,8 @@ class FrameDecoder:
                 break
             size = unpack_len(buf, pos)[0]
             if size > limit:
-                try:
-                    self._refuse_above_limit(size)
-                except FrameError as refused:
-                    self.refused = refused
-                    return
+                self.refused = self._refusal(size)
+                return
             stop = start + size
             if stop > end:
                 break
@@ -129,9 +126,13 @@ class FrameDecoder:
 
     def _refuse_above_limit(self, size: int) -> None:
         if size > self.max_frame_bytes:
-            self._pending = b""
-            raise FrameError(f"frame declares {size} bytes, above the maximum of {self.max_frame_bytes} "
-                             "(max_frame_bytes); closing this connection")
+            raise self._refusal(size)
+
+    def _refusal(self, size: int) -> FrameError:
+        """The error for a declared ``size`` above the maximum; nothing buffered is kept."""
+        self._pending = b""
+        return FrameError(f"frame declares {size} bytes, above the maximum of {self.max_frame_bytes} "
+                          "(max_frame_bytes); closing this connection")
 
     def check_eof(self) -> None:
         """At end of stream: raise if a frame was cut off mid-way."""
