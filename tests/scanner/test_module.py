@@ -72,6 +72,13 @@ def costs() -> CostInputs:
                       l1_cost_wei=settings.l1_gas_estimate * BASE_FEE)
 
 
+def reference_scan(moved: dict, *, seq: int) -> list:
+    """What one full scan of the moved pools on FLAT plus ``moved`` finds, at ``seq``."""
+    reference = Scanner(build_cycle_index(POOLS, start_tokens=[WETH]), filters=ScanFilters(), weth=WETH)
+    return reference.scan(list(moved), {**FLAT, **moved}.get, costs(), block_number=5, seq=seq, tx_index=0,
+                          trigger_tx=f"0x{seq:064x}")
+
+
 async def test_changes_that_queued_up_are_evaluated_once_on_the_latest_states_at_the_newest_position():
     module, ctx, published = module_and_log()
     await module._on_change(ctx, None, change(FLAT, seq=None, cause="snapshot"), 1)
@@ -98,9 +105,7 @@ async def test_the_decision_is_the_best_opportunity_within_risks_price_impact_li
     the decision published first is the best one within it, and the same opportunities as a
     full scan's follow, the one over the limit among them, in the scan's order."""
     moved = {P1: V2PoolState(1000 * E18, 2_200_000 * E18), P3: V2PoolState(1000 * E18, 1_900_000 * E18)}
-    reference = Scanner(build_cycle_index(POOLS, start_tokens=[WETH]), filters=ScanFilters(), weth=WETH)
-    full = reference.scan([P1, P3], {**FLAT, **moved}.get, costs(), block_number=5, seq=10, tx_index=0,
-                          trigger_tx=f"0x{10:064x}")
+    full = reference_scan(moved, seq=10)
     impact = {opp.cycle_key: max(h.price_impact_bps for h in opp.route) for opp in full}
     limit = min(impact.values())
     assert impact[full[0].cycle_key] > limit  # the most profitable one is over the limit
@@ -183,9 +188,7 @@ async def test_the_decision_avoids_the_pools_of_a_trade_in_flight_until_its_resu
     (pool_in_flight): while exec.request has opened one and no exec.result has closed it, the
     decision is the best opportunity through other pools; the full scan's others follow."""
     moved = {P1: V2PoolState(1000 * E18, 2_200_000 * E18), P3: V2PoolState(1000 * E18, 1_900_000 * E18)}
-    reference = Scanner(build_cycle_index(POOLS, start_tokens=[WETH]), filters=ScanFilters(), weth=WETH)
-    full = reference.scan([P1, P3], {**FLAT, **moved}.get, costs(), block_number=5, seq=10, tx_index=0,
-                          trigger_tx=f"0x{10:064x}")
+    full = reference_scan(moved, seq=10)
     in_flight = full[0]  # an earlier trade through the best cycle's pools
     held = {hop.pool for hop in in_flight.route}
     free = [opp for opp in full if not held & {hop.pool for hop in opp.route}]
@@ -205,16 +208,9 @@ async def test_the_decision_avoids_the_pools_of_a_trade_in_flight_until_its_resu
     assert [opp.cycle_key for _, opp in published if opp.seq == 12] == [opp.cycle_key for opp in full]
 
 
-def _an_opportunity():
-    moved = {P1: V2PoolState(1000 * E18, 2_200_000 * E18)}
-    reference = Scanner(build_cycle_index(POOLS, start_tokens=[WETH]), filters=ScanFilters(), weth=WETH)
-    return reference.scan([P1], {**FLAT, **moved}.get, costs(), block_number=5, seq=10, tx_index=0,
-                          trigger_tx=f"0x{10:064x}")[0]
-
-
 async def test_a_request_that_arrives_after_its_result_holds_no_pool():
     module, _, _ = module_and_log()
-    opp = attrs.evolve(_an_opportunity(), cycle_key="late")
+    opp = attrs.evolve(reference_scan({P1: V2PoolState(1000 * E18, 2_200_000 * E18)}, seq=10)[0], cycle_key="late")
     await module._trades_ended(_delivered(ExecutionResult("3.0.1", "late", "dropped", "simulation reverted", 0)))
     await module._trades_opened(_delivered(ExecutionRequest("3.0.1", opp), ExecutionRequest("3.0.2", opp)))
     assert set(module.trades_in_flight.in_flight) == {"3.0.2"}  # the late one is not held, the next one is
