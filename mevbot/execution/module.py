@@ -24,6 +24,7 @@ from mevbot.execution.engine import TOPIC_REQUEST, TOPIC_RESULT, ExecutionEngine
 from mevbot.feed.module import TOPIC_CHAIN_HEAD
 from mevbot.observability import metrics
 from mevbot.runtime.module import Module, ModuleContext
+from mevbot.runtime.priority import hot_path
 
 
 class ExecutionModule(Module):
@@ -128,7 +129,8 @@ class ExecutionModule(Module):
             result = ExecutionResult(request.request_id, opp.cycle_key, "dropped", "no executor contract",
                                      opp.gross_profit, seq=opp.seq, tx_index=opp.tx_index)
         else:
-            outcome = await self.engine.submit(request, halted=halted)
+            with hot_path():  # simulated, signed and sent before background work resumes
+                outcome = await self.engine.submit(request, halted=halted)
             if isinstance(outcome, Submitted):
                 receipts.start_soon(self._track, ctx, env, request, outcome, requests)
                 return

@@ -366,3 +366,50 @@ async def test_a_stop_while_a_trade_is_in_flight_waits_for_its_receipt_and_publi
                 result = await next_payload(results, timeout_s=5)
         assert result.status == "succeeded" and result.nonce == nonce and result.realised_profit > 0
         assert bot.shutdown_report is not None and bot.shutdown_report.clean
+
+
+async def test_the_store_makes_no_rows_while_a_trade_is_simulated_and_sent(manual_devnet, workdir, bot_key,
+                                                                          monkeypatch):
+    """The store's work waits for an idle loop (mevbot.runtime.priority); a trade waiting for its
+    simulation's answer looks idle, so the execution module marks simulate-sign-send as the hot
+    path and the store's rows for the same opportunity come only after the send."""
+    from mevbot.runtime import priority
+
+    monkeypatch.setattr(priority, "MAX_BACKGROUND_WAIT_S", 30.0)  # a slow machine's trade: still no rows
+    config = write_config(manual_devnet, workdir)
+    async with RpcClient([manual_devnet.rpc_url]) as rpc:
+        chain = Chain(manual_devnet, rpc)
+        await chain.open_gap(manual_devnet.pool("uniswap_v2", "WETH", "WBTC"), 12 * 10**18)
+        opp = await chain.opportunity("WBTC")
+        async with running_bot(config) as bot:
+            engine, store = bot.manager.module("execution").engine, bot.manager.module("store")
+            trades: list[list[int]] = []  # [started, ended] of each submit
+            conversions: list[int] = []
+            converted_since_the_trade_began = trio.Event()
+            submit, rows_of = engine.submit, store._rows_of
+
+            async def timed_submit(*args, **kwargs):
+                trades.append([time.perf_counter_ns()])
+                try:
+                    return await submit(*args, **kwargs)
+                finally:
+                    trades[-1].append(time.perf_counter_ns())
+
+            def timed_rows_of(*args):
+                conversions.append(time.perf_counter_ns())
+                if trades:
+                    converted_since_the_trade_began.set()
+                return rows_of(*args)
+
+            engine.submit, store._rows_of = timed_submit, timed_rows_of
+            with bot.bus.subscribe("exec.result", name="test.results") as results:
+                nonce = await chain.pending_nonce(bot_key.address)
+                await bot.bus.publish("arb.opportunity", opp, source="scanner")
+                await chain.wait_pending(bot_key.address, nonce, results)
+                with trio.fail_after(10):
+                    await converted_since_the_trade_began.wait()
+                await chain.mine()
+                result = await next_payload(results, timeout_s=10)
+    assert result.status == "succeeded", result
+    [(started, ended)] = trades
+    assert conversions and not [t for t in conversions if started < t < ended]
