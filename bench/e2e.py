@@ -884,12 +884,13 @@ def render_markdown(report: dict) -> str:
         lines += [f"| {name} | {row['n']} | {row['p50_ms']:,} | {row['p99_ms']:,} |" for name, row in trips.items()]
     early = report.get("early_signatures") or {}
     if early:
-        from mevbot.execution.engine import EARLY_GAS_SLACK_PCT
+        from mevbot.execution.engine import EARLY_GAS_SLACK_PCT, FIRST_GAS_SLACK_PCT
 
         lines += ["", f"Transactions signed while their simulation was in flight (with the most gas the cycle's simulations "
-                      f"measured, plus {EARLY_GAS_SLACK_PCT} %): {early.get('sent', 0)} sent as signed, {early.get('signed again', 0)} "
-                      f"signed again because the new simulation measured more gas (the rest: a cycle's first trade, "
-                      f"signed after its simulation)."]
+                      f"measured, plus {EARLY_GAS_SLACK_PCT} %; a cycle's first trade with the scanner's gas model, plus "
+                      f"{FIRST_GAS_SLACK_PCT} %): {early.get('sent', 0)} sent as signed, {early.get('signed again', 0)} "
+                      f"signed again because the simulation measured more gas than that (the rest: dropped, or no gas "
+                      f"estimate to sign with)."]
     if report.get("notes"):
         lines += ["", report["notes"]]
     return "\n".join(lines) + "\n"
