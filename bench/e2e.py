@@ -876,8 +876,10 @@ def render_markdown(report: dict) -> str:
                       "from its start to its reply being processed. Before signing the engine waits for the "
                       "simulation only (one batch of two eth_calls, at latest and at pending, as the devnet "
                       "runs it: `[execution] simulate_pending`; it returns the gas "
-                      "the executor measured; the base fee is the newest `chain.head`'s); the rest of `execution started → signed` is waiting for the event loop of "
-                      + ("this one process, which the scanner's CPU work holds:" if not run.get("layout") or any(
+                      "the executor measured; the base fee is the newest `chain.head`'s); the rest of `execution started → signed` is the engine's own work (the call built and put "
+                      "on the wire, the answer decoded) and waiting for the event loop of "
+                      + ("this one process (background work waits while a trade is in the engine: "
+                         "`mevbot.runtime.priority.hot_path`):" if not run.get("layout") or any(
                           "scanner" in m and "execution" in m for m in run["layout"].values()) else
                          "the process running execution:"), "",
                   "| step | n | p50 ms | p99 ms |", "| --- | ---: | ---: | ---: |"]
