@@ -36,7 +36,6 @@ from typing import Any
 
 import attrs
 import trio
-import trio.testing
 
 from mevbot.replay.errors import ReplayError
 from mevbot.rpc.inflight import RPC_IN_FLIGHT
@@ -103,11 +102,8 @@ def link_counts(bus: Any) -> tuple[tuple[str, int, int], ...]:
 async def idle_report(bus: Any, answered: int) -> SettleReport:
     """This process's report, taken once none of its other tasks could run and none of its RPC
     requests is waiting for an answer (a task waiting for one looks blocked to the scheduler)."""
-    while True:
-        await trio.testing.wait_all_tasks_blocked(SETTLE_CUSHION_S)
-        if not RPC_IN_FLIGHT.count:
-            return SettleReport(bus.process, link_counts(bus), answered)  # no checkpoint since the wait
-        await RPC_IN_FLIGHT.wait_none()  # then the tasks it woke run, and are waited for again
+    await RPC_IN_FLIGHT.wait_idle(SETTLE_CUSHION_S)
+    return SettleReport(bus.process, link_counts(bus), answered)  # no checkpoint since the wait
 
 
 async def serve_settle_probes(bus: Any, *, task_status=trio.TASK_STATUS_IGNORED) -> None:

@@ -275,7 +275,7 @@ class RpcClient:
         health = endpoint.health
         started = trio.current_time()
         try:
-            with trio.fail_after(self.timeout_s), RPC_IN_FLIGHT.request():
+            with trio.fail_after(self.timeout_s), RPC_IN_FLIGHT.held():
                 response = await endpoint.http.post(endpoint.url, content=body)
                 raw = response.content
         except trio.TooSlowError:

@@ -20,52 +20,26 @@ transaction sent.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 
 import trio
-import trio.testing
+
+from mevbot.runtime.inflight import InFlight
 
 #: The longest background work waits for an idle loop before it takes its turn anyway.
 MAX_BACKGROUND_WAIT_S = 0.02
 
-
-class HotPath:
-    """How many :func:`hot_path` sections are open in this process (one trio run at a time)."""
-
-    def __init__(self) -> None:
-        self.open = 0
-        self._closed = trio.lowlevel.ParkingLot()
-
-    @contextlib.contextmanager
-    def section(self) -> Iterator[None]:
-        self.open += 1
-        try:
-            yield
-        finally:
-            self.open -= 1
-            if not self.open:
-                self._closed.unpark_all()
-
-    async def wait_closed(self) -> None:
-        while self.open:
-            await self._closed.park()
-
-
-HOT_PATH = HotPath()
+#: The trades in their hot path (:func:`hot_path`): background work waits for none.
+HOT_PATH = InFlight()
 
 
 def hot_path() -> contextlib.AbstractContextManager[None]:
     """Mark latency-critical work that waits on I/O (a trade's simulation and send): background
     work (:func:`when_idle`) does not start while it is open."""
-    return HOT_PATH.section()
+    return HOT_PATH.held()
 
 
 async def when_idle(max_wait_s: float | None = None) -> None:
     """Yield until every other task is blocked and no hot-path section is open, or ``max_wait_s``
     (default :data:`MAX_BACKGROUND_WAIT_S`) has passed; a checkpoint."""
     with trio.move_on_after(MAX_BACKGROUND_WAIT_S if max_wait_s is None else max_wait_s):
-        while True:
-            await trio.testing.wait_all_tasks_blocked()
-            if not HOT_PATH.open:
-                return
-            await HOT_PATH.wait_closed()  # then idle again: what the hot path woke goes first
+        await HOT_PATH.wait_idle()  # after a trade, what it woke goes first

@@ -77,4 +77,4 @@ async def test_an_open_hot_path_section_delays_background_work_at_most_its_bound
         with trio.fail_after(2):
             await when_idle(0.05)
         assert trio.current_time() - started >= 0.05
-    assert HOT_PATH.open == 0
+    assert HOT_PATH.count == 0
