@@ -12,8 +12,8 @@ idles delays background work, never starves it.
 
 The hot path's own waits look idle: while execution waits for the node to answer its simulation,
 every task is blocked, so background work used to start then, and the answer waited for the
-step it had started (bench/e2e.py, monolithic: other tasks' steps filled 1.9 ms of a 2.2 ms
-simulation's wall time, p50). :func:`hot_path` marks such a wait, from a request taken to its
+step it had started (a bench/e2e.py monolithic run traced with an ad-hoc trio Instrument, not
+a bench row: other tasks' steps filled 1.9 ms of a 2.2 ms simulation's wall time, p50). :func:`hot_path` marks such a wait, from a request taken to its
 transaction sent.
 """
 
