@@ -135,3 +135,62 @@ async def test_a_tcp_peer_without_the_shared_secret_is_refused(caplog):
 def test_a_short_shared_secret_is_rejected_up_front():
     with pytest.raises(HandshakeError, match="at least 16 bytes"):
         TcpTransport(b"short")
+
+
+async def raw_websocket(nursery, address: str):
+    """A plain trio-websocket client, so the test can send any message it likes."""
+    import trio_websocket
+
+    from transports.websocket import PATH
+
+    return await trio_websocket.connect_websocket_url(nursery, f"ws://{address}{PATH}", None)
+
+
+@pytest.mark.parametrize("message, reason, delivered", [
+    (encode_frames([b"first", b"second"]) + struct.pack("<I", 4096) + b"x" * 10,
+     "4096 bytes, above the maximum of 1024", [b"first", b"second"]),
+    (encode_frames([b"whole"]) + struct.pack("<I", 100) + b"cut short", "truncated frame", []),
+    ("a text message", "sent a text websocket message", []),
+], ids=["oversize-after-good-frames", "truncated", "text"])
+async def test_a_bad_websocket_message_closes_that_connection_and_others_keep_working(
+        message, reason, delivered, caplog):
+    """Over WebSocket a message is a batch of frames: the good frames before an oversize length
+    are delivered, then the connection closes with the reason; a batch that ends mid-frame is
+    refused whole (the stream cannot tell where the next message's frames begin); a text message
+    is refused. The listener keeps serving a well-behaved client."""
+    import trio_websocket
+
+    caplog.set_level(logging.WARNING, "mevbot.transports")
+    async with trio.open_nursery() as nursery:
+        transport, address = make_transport("websocket", nursery, max_frame=1024)
+        received = []
+        bad_done, good_arrived = trio.Event(), trio.Event()
+
+        async def handler(stream):
+            try:
+                while True:
+                    batch = await stream.receive_batch()
+                    if batch == [b"still serving"]:
+                        good_arrived.set()
+                    else:
+                        received.append(batch)
+            finally:
+                bad_done.set()  # the good client's connection is still open here
+
+        bound = await nursery.start(transport.listen, address, handler)
+        bad = await raw_websocket(nursery, bound)
+        await bad.send_message(message)
+        with trio.fail_after(5):
+            await bad_done.wait()
+            with pytest.raises(trio_websocket.ConnectionClosed):
+                while True:
+                    await bad.get_message()
+        assert [f for batch in received for f in batch] == delivered
+        assert reason in caplog.text
+
+        good = await transport.connect(bound)
+        await good.send(b"still serving")
+        with trio.fail_after(5):
+            await good_arrived.wait()
+        await good.aclose()
+        nursery.cancel_scope.cancel()
