@@ -223,6 +223,63 @@ class RunInfo:
     scanner: dict[str, Any] = attrs.field(factory=dict)  # the scanner module's counters at the end
     layout: dict[str, list[str]] = attrs.field(factory=dict)  # process -> modules (placed runs)
     exit_codes: dict[str, Any] = attrs.field(factory=dict)  # process -> exit code after SIGTERM (placed runs)
+    floor: dict[str, Any] = attrs.field(factory=dict)  # the node's and the signature's own cost (monolithic)
+
+
+#: Repetitions of each call in :func:`measure_floor`.
+FLOOR_CALLS = 200
+
+
+async def measure_floor(manifest: dict[str, Any], executor: str, results: list, chain_id: int,
+                        n: int = FLOOR_CALLS) -> dict[str, Any]:
+    """What the engine's two waits cost on their own, right after the run, with the bot stopped and
+    the traffic still running: one client on the node's WebSocket (the engine's kind of connection)
+    timing eth_blockNumber (the round trip itself) and the simulation batch the engine makes, with
+    the calldata of the run's last sent transaction; and eth-account signing that transaction on
+    this process's otherwise idle event loop. Interleaved, ``n`` of each; ms p50/p99."""
+    from mevbot.devnet.executor import bot_account
+    from mevbot.execution.engine import build_transaction, simulation_blocks
+    from mevbot.execution.keys import TradingKey
+    from mevbot.execution.settings import ExecutionSettings
+    from mevbot.rpc.chaindata import to_data, tx_object
+    from mevbot.rpc.client import RpcClient
+
+    sent = [r for _trace, r, _at in results if getattr(r, "signed_ns", None) and getattr(r, "calldata", "")]
+    if not sent:
+        return {}
+    last = sent[-1]
+    account = bot_account()
+    key = TradingKey(account)
+    settings = ExecutionSettings(simulate_pending=True)
+    blocks = simulation_blocks(settings)
+    call = tx_object({"to": executor, "data": to_data(last.calldata), "from": account.address})
+    simulation = [("eth_call", [call, block]) for block in blocks]
+    tx = build_transaction(bytes.fromhex(last.calldata[2:]), settings, executor=key_checksum(executor),
+                           chain_id=chain_id, gas_limit=last.gas_limit or 500_000, base_fee_wei=10**8, nonce=0)
+    timings: dict[str, list[float]] = {"eth_blockNumber over the WebSocket": [],
+                                       f"the simulation batch ({' + '.join(blocks)}) over the WebSocket": [],
+                                       "one eth-account signature (TradingKey.sign_transaction)": []}
+    names = list(timings)
+    async with RpcClient([manifest["rpc_url"]], ws_url=manifest["ws_url"], rate_per_s=1e6) as rpc:
+        await rpc.wait_connected(10)
+        for _ in range(n):
+            t0 = time.perf_counter_ns()
+            await rpc.call("eth_blockNumber", [])
+            t1 = time.perf_counter_ns()
+            await (await rpc.begin(simulation)).answers()
+            t2 = time.perf_counter_ns()
+            key.sign_transaction(tx)
+            t3 = time.perf_counter_ns()
+            for name, took in zip(names, (t1 - t0, t2 - t1, t3 - t2)):
+                timings[name].append(took / 1e6)
+    return {name: {"n": len(v), "p50_ms": round(percentile(v, 0.5), 3), "p99_ms": round(percentile(v, 0.99), 3)}
+            for name, v in timings.items()}
+
+
+def key_checksum(address: str) -> str:
+    from eth_utils import to_checksum_address
+
+    return to_checksum_address(address)
 
 
 _IN_ENGINE: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_in_engine", default=False)
@@ -500,6 +557,7 @@ async def run_monolithic(args: argparse.Namespace, recorder: Recorder) -> RunInf
                 end_balance = await _balance(rpc, weth, executor)
                 inner.cancel_scope.cancel()
             elapsed = trio.current_time() - started
+            floor = await measure_floor(manifest, executor, recorder.results, manifest["chain_id"])
     finally:
         try:
             child.stdin.close()  # the child stops the devnet and exits
@@ -519,7 +577,8 @@ async def run_monolithic(args: argparse.Namespace, recorder: Recorder) -> RunInf
     return RunInfo(placement="monolithic", processes=1, duration_s=round(elapsed, 1), pipeline=pipeline,
                    scanner=scanner_counters,
                    feed_messages=stats.counts["feed_messages"], opportunities=stats.counts["opportunities"],
-                   results_by_status=by_status, profit_wei=end_balance - start_balance, executor=executor)
+                   results_by_status=by_status, profit_wei=end_balance - start_balance, executor=executor,
+                   floor=floor)
 
 
 # --- placed runs: the bot as real `mevbot run --process NAME` processes over Unix sockets ---------
@@ -884,6 +943,16 @@ def render_markdown(report: dict) -> str:
                          "the process running execution:"), "",
                   "| step | n | p50 ms | p99 ms |", "| --- | ---: | ---: | ---: |"]
         lines += [f"| {name} | {row['n']} | {row['p50_ms']:,} | {row['p99_ms']:,} |" for name, row in trips.items()]
+    floor = run.get("floor") or {}
+    if floor:
+        lines += ["", "The two waits on their own, right after the run (the bot stopped, the traffic still running; "
+                      "one client on the node's WebSocket, the calldata of the run's last sent transaction; the "
+                      "signature on this process's idle event loop; "
+                      f"{next(iter(floor.values()))['n']} of each, interleaved). While the simulation is in flight "
+                      "the engine signs on the same thread, so `execution started → signed` cannot be shorter "
+                      "than putting the batch on the wire plus the longer of the two:", "",
+                  "| alone | n | p50 ms | p99 ms |", "| --- | ---: | ---: | ---: |"]
+        lines += [f"| {name} | {row['n']} | {row['p50_ms']:,} | {row['p99_ms']:,} |" for name, row in floor.items()]
     early = report.get("early_signatures") or {}
     if early:
         from mevbot.execution.engine import EARLY_GAS_SLACK_PCT, FIRST_GAS_SLACK_PCT
