@@ -284,6 +284,65 @@ def key_checksum(address: str) -> str:
 
 _IN_ENGINE: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_in_engine", default=False)
 
+#: The engine-table rows :class:`EngineSteps` fills: ``execution started → signed`` split three ways.
+STEP_SPLIT = ("execution started → signed: the engine task's own steps (its CPU on the loop)",
+              "execution started → signed: other tasks' steps",
+              "execution started → signed: no task running (the loop waiting for I/O)")
+
+
+def _signed_ns(outcome: Any) -> int | None:
+    """When the outcome of ``submit`` was signed (a :class:`Submitted`, or a failed send's result)."""
+    sent = getattr(outcome, "sent", None)
+    return sent.get("signed_ns") if isinstance(sent, dict) else getattr(outcome, "signed_ns", None)
+
+
+class EngineSteps(trio.abc.Instrument):
+    """Where a request's time from the engine's start to its signature goes, on the loop that runs
+    execution (bench-only): in the engine task's own steps, in other tasks' steps, or in no step
+    (every task blocked: the loop waiting on the node). A request that overlapped another one in
+    the engine is left out (their steps cannot be told apart)."""
+
+    def __init__(self) -> None:
+        self._open: dict[int, dict[str, Any]] = {}
+        self._step_started = 0
+        self._root: Any = None
+
+    def before_task_step(self, task: Any) -> None:
+        self._step_started = time.time_ns()
+
+    def after_task_step(self, task: Any) -> None:
+        if self._open:
+            step = (task, self._step_started, time.time_ns())
+            for trace in self._open.values():
+                trace["steps"].append(step)
+
+    def open(self) -> dict[str, Any]:
+        root = trio.lowlevel.current_root_task()
+        if root is not self._root:  # a new trio.run: the instrument belongs to one loop
+            self._root, self._open = root, {}
+            trio.lowlevel.add_instrument(self)
+        trace = {"task": trio.lowlevel.current_task(), "steps": [], "overlapped": bool(self._open)}
+        for other in self._open.values():
+            other["overlapped"] = True
+        self._open[id(trace)] = trace
+        return trace
+
+    def close(self, trace: dict[str, Any], started_ns: int, signed_ns: int | None, recorder: Recorder) -> None:
+        self._open.pop(id(trace), None)
+        if trace["overlapped"] or not signed_ns or signed_ns <= started_ns:
+            return
+        own = other = 0
+        for task, a, b in trace["steps"]:
+            a, b = max(a, started_ns), min(b, signed_ns)
+            if b > a:
+                if task is trace["task"]:
+                    own += b - a
+                else:
+                    other += b - a
+        idle = max(0, signed_ns - started_ns - own - other)
+        for name, ns in zip(STEP_SPLIT, (own, other, idle)):
+            recorder.round_trips.setdefault(name, []).append(ns / 1e6)
+
 
 def stamp_execution_starts(recorder: Recorder) -> None:
     """Wrap the engine's submit (simulate, sign, send; execute calls it too) to note when each
@@ -295,14 +354,20 @@ def stamp_execution_starts(recorder: Recorder) -> None:
 
     name = "submit" if hasattr(ExecutionEngine, "submit") else "execute"
     original = getattr(ExecutionEngine, name)
+    steps = EngineSteps()
 
     async def submit(self, request, **kwargs):
-        recorder.execution_starts.setdefault(request.request_id, time.time_ns())
+        started = time.time_ns()
+        recorder.execution_starts.setdefault(request.request_id, started)
         token = _IN_ENGINE.set(True)
+        trace = steps.open()
+        outcome = None
         try:
-            return await original(self, request, **kwargs)
+            outcome = await original(self, request, **kwargs)
+            return outcome
         finally:
             _IN_ENGINE.reset(token)
+            steps.close(trace, started, _signed_ns(outcome), recorder)
             recorder.early_signatures = {"sent": getattr(self, "presigned_used", 0),
                                          "signed again": getattr(self, "presigned_discarded", 0)}
 
@@ -943,6 +1008,11 @@ def render_markdown(report: dict) -> str:
                          "the process running execution:"), "",
                   "| step | n | p50 ms | p99 ms |", "| --- | ---: | ---: | ---: |"]
         lines += [f"| {name} | {row['n']} | {row['p50_ms']:,} | {row['p99_ms']:,} |" for name, row in trips.items()]
+        if any(name in trips for name in STEP_SPLIT):
+            lines += ["", "The `execution started → signed` rows split that step of each signed request that had the "
+                          "engine to itself (a trio Instrument on the loop running execution, bench-only) into the "
+                          "engine task's own steps, other tasks' steps and time with no task running; each row's "
+                          "percentiles are its own, so the p50s need not add up to the step's."]
     floor = run.get("floor") or {}
     if floor:
         lines += ["", "The two waits on their own, right after the run (the bot stopped, the traffic still running; "
