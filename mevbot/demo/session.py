@@ -22,6 +22,8 @@ import attrs
 import trio
 
 from mevbot.control.render import module_row, render_module_table
+from mevbot.runtime.manager import ModuleState
+from mevbot.runtime.module import HealthState
 
 _CLEAR = "\x1b[H\x1b[2J"
 BALANCE_OF = bytes.fromhex("70a08231")
@@ -144,12 +146,24 @@ async def _count(bot, stats: DemoStats) -> None:
             sub.close()
 
 
-def render(bot, stats: DemoStats, elapsed_s: float) -> str:
+def render(bot, stats: DemoStats, elapsed_s: float, *, finished: bool = False) -> str:
+    """One frame of the display; ``finished``: the last one, after the bot stopped, where a module
+    that stopped with the run is just stopped (while it runs, a stopped module degrades the bot)."""
     s = stats.summary(elapsed_s)
     rate = s["feed_messages"] / elapsed_s if elapsed_s > 0 else 0.0
-    health = bot.manager.health()
+    statuses = bot.manager.statuses()
+    rows = [module_row(st) for st in statuses]
+    if finished:
+        failed = [f"{st.name} ({st.health.reason})" for st in statuses if st.health.state is HealthState.FAILED]
+        headline = "bot stopped: the run is over" + (f"; failed before the end: {', '.join(failed)}" if failed else "")
+        for row in rows:
+            if row["state"] == ModuleState.STOPPED.value:
+                row["health"], row["reason"] = "-", ""
+    else:
+        health = bot.manager.health()
+        headline = f"bot {health.state.value}: {health.reason}"
     lines = [
-        f"mevbot demo  t={elapsed_s:6.1f}s  bot {health.state.value}: {health.reason}",
+        f"mevbot demo  t={elapsed_s:6.1f}s  {headline}",
         f"feed {s['feed_messages']} msgs ({rate:.1f}/s), {s['transactions_seen']} txs seen, "
         f"{s['swaps_decoded']} swaps decoded before receipt",
         f"opportunities {s['opportunities']}  approved {s['approved_by_risk']}  rejected by risk "
@@ -158,7 +172,7 @@ def render(bot, stats: DemoStats, elapsed_s: float) -> str:
         f"realised profit {s['profit_wei'] / 1e18:.6f} WETH (executor {stats.executor} balance), "
         f"gas {s['gas_spent_wei'] / 1e18:.6f} ETH",
         "",
-        render_module_table([module_row(st) for st in bot.manager.statuses()]),
+        render_module_table(rows),
     ]
     return "\n".join(lines)
 
@@ -246,7 +260,7 @@ async def run_demo(*, config_path: str | None, overrides: list[str], duration_s:
                 inner.cancel_scope.cancel()
         elapsed = trio.current_time() - started
         summary = stats.summary(elapsed)
-        out.write(render(bot, stats, elapsed) + "\n")
+        out.write(render(bot, stats, elapsed, finished=True) + "\n")
         if summary_path:
             Path(summary_path).write_text(json.dumps(summary, indent=2) + "\n")
         nursery.cancel_scope.cancel()  # the in-process devnet, if we started it
