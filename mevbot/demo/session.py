@@ -150,7 +150,8 @@ def render(bot, stats: DemoStats, elapsed_s: float, *, finished: bool = False) -
     """One frame of the display; ``finished``: the last one, after the bot stopped, where a module
     that stopped with the run is just stopped (while it runs, a stopped module degrades the bot)."""
     s = stats.summary(elapsed_s)
-    rate = s["feed_messages"] / elapsed_s if elapsed_s > 0 else 0.0
+    # a rate over the first fraction of a second says nothing (the backlog's first messages)
+    rate = f"{s['feed_messages'] / elapsed_s:.1f}/s" if elapsed_s >= 1.0 else "-/s"
     statuses = bot.manager.statuses()
     rows = [module_row(st) for st in statuses]
     if finished:
@@ -164,7 +165,7 @@ def render(bot, stats: DemoStats, elapsed_s: float, *, finished: bool = False) -
         headline = f"bot {health.state.value}: {health.reason}"
     lines = [
         f"mevbot demo  t={elapsed_s:6.1f}s  {headline}",
-        f"feed {s['feed_messages']} msgs ({rate:.1f}/s), {s['transactions_seen']} txs seen, "
+        f"feed {s['feed_messages']} msgs ({rate}), {s['transactions_seen']} txs seen, "
         f"{s['swaps_decoded']} swaps decoded before receipt",
         f"opportunities {s['opportunities']}  approved {s['approved_by_risk']}  rejected by risk "
         f"{s['rejected_by_risk']}",

@@ -33,9 +33,18 @@ class Crasher(Module):
         raise ValueError("boom")
 
 
-def frame_lines(manager: ModuleManager, *, finished: bool) -> list[str]:
+def frame_lines(manager: ModuleManager, *, finished: bool, elapsed_s: float = 20.0, feed_messages: int = 0
+                ) -> list[str]:
     bot = SimpleNamespace(manager=manager)  # render reads the bot's manager only
-    return render(bot, DemoStats(executor="0xexecutor"), 20.0, finished=finished).splitlines()
+    stats = DemoStats(executor="0xexecutor")
+    stats.counts["feed_messages"] = feed_messages
+    return render(bot, stats, elapsed_s, finished=finished).splitlines()
+
+
+async def test_the_feed_rate_is_shown_only_once_a_second_has_passed():
+    manager = ModuleManager([Idle("scanner")])
+    assert frame_lines(manager, finished=False, elapsed_s=0.04, feed_messages=2)[1].startswith("feed 2 msgs (-/s)")
+    assert frame_lines(manager, finished=False, elapsed_s=4.0, feed_messages=10)[1].startswith("feed 10 msgs (2.5/s)")
 
 
 async def test_the_last_frame_says_the_run_is_over_not_that_the_stopped_modules_degrade_the_bot():
