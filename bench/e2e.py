@@ -241,8 +241,11 @@ async def measure_floor(manifest: dict[str, Any], executor: str, results: list, 
     from mevbot.execution.engine import build_transaction, simulation_blocks
     from mevbot.execution.keys import TradingKey
     from mevbot.execution.settings import ExecutionSettings
+    from eth_utils import to_checksum_address
+
     from mevbot.rpc.chaindata import to_data, tx_object
     from mevbot.rpc.client import RpcClient
+    from mevbot.rpc.errors import RpcError
 
     sent = [r for _trace, r, _at in results if getattr(r, "signed_ns", None) and getattr(r, "calldata", "")]
     if not sent:
@@ -254,32 +257,30 @@ async def measure_floor(manifest: dict[str, Any], executor: str, results: list, 
     blocks = simulation_blocks(settings)
     call = tx_object({"to": executor, "data": to_data(last.calldata), "from": account.address})
     simulation = [("eth_call", [call, block]) for block in blocks]
-    tx = build_transaction(bytes.fromhex(last.calldata[2:]), settings, executor=key_checksum(executor),
+    tx = build_transaction(bytes.fromhex(last.calldata[2:]), settings, executor=to_checksum_address(executor),
                            chain_id=chain_id, gas_limit=last.gas_limit or 500_000, base_fee_wei=10**8, nonce=0)
     timings: dict[str, list[float]] = {"eth_blockNumber over the WebSocket": [],
                                        f"the simulation batch ({' + '.join(blocks)}) over the WebSocket": [],
                                        "one eth-account signature (TradingKey.sign_transaction)": []}
     names = list(timings)
-    async with RpcClient([manifest["rpc_url"]], ws_url=manifest["ws_url"], rate_per_s=1e6) as rpc:
-        await rpc.wait_connected(10)
-        for _ in range(n):
-            t0 = time.perf_counter_ns()
-            await rpc.call("eth_blockNumber", [])
-            t1 = time.perf_counter_ns()
-            await (await rpc.begin(simulation)).answers()
-            t2 = time.perf_counter_ns()
-            key.sign_transaction(tx)
-            t3 = time.perf_counter_ns()
-            for name, took in zip(names, (t1 - t0, t2 - t1, t3 - t2)):
-                timings[name].append(took / 1e6)
+    try:
+        async with RpcClient([manifest["rpc_url"]], ws_url=manifest["ws_url"], rate_per_s=1e6) as rpc:
+            await rpc.wait_connected(10)
+            for _ in range(n):
+                t0 = time.perf_counter_ns()
+                await rpc.call("eth_blockNumber", [])
+                t1 = time.perf_counter_ns()
+                await (await rpc.begin(simulation)).answers()
+                t2 = time.perf_counter_ns()
+                key.sign_transaction(tx)
+                t3 = time.perf_counter_ns()
+                for name, took in zip(names, (t1 - t0, t2 - t1, t3 - t2)):
+                    timings[name].append(took / 1e6)
+    except RpcError as exc:  # the run's own figures stand without the floor
+        print(f"bench/e2e: the floor was not measured: {exc}", file=sys.stderr)
+        return {}
     return {name: {"n": len(v), "p50_ms": round(percentile(v, 0.5), 3), "p99_ms": round(percentile(v, 0.99), 3)}
             for name, v in timings.items()}
-
-
-def key_checksum(address: str) -> str:
-    from eth_utils import to_checksum_address
-
-    return to_checksum_address(address)
 
 
 _IN_ENGINE: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_in_engine", default=False)
