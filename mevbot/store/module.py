@@ -23,12 +23,18 @@ from typing import Any
 import trio
 
 from mevbot.runtime.module import Module, ModuleContext
-from mevbot.runtime.priority import when_idle
+from mevbot.runtime.priority import MAX_BACKGROUND_WAIT_S, when_idle
 from mevbot.store.retention import delete_expired, retention_cutoffs
 from mevbot.store.rows import TOPIC_ROWS, Meta, Row, rows_for
 from mevbot.store.schema import open_database
 from mevbot.store.settings import StoreSettings
 from mevbot.store.writer import StoreWriter
+
+#: Messages turned into rows in one step of the event loop. A message costs about 20 µs to
+#: convert (bench/store.py, rows_for), so a batch of a few hundred converted in one step held
+#: the loop for milliseconds, and a feed frame arriving then waited for all of it; this many keep
+#: a step well under a millisecond.
+MESSAGES_PER_STEP = 32
 
 
 def _meta_of(env: Any) -> Meta:
@@ -94,10 +100,10 @@ class StoreModule(Module):
     async def _pump(self, ctx: ModuleContext, sub: Any, unsent: collections.deque, taken: list) -> None:
         """Move envelopes from ``sub`` to the writer.
 
-        A taken batch waits in ``taken`` for an idle loop, then becomes rows at once (no await in
-        between), and the rows wait in
-        ``unsent`` until the writer's channel accepted each one, so a STOP arriving while the
-        channel is full leaves every row either queued or in ``unsent``, which the cleanup drains.
+        A taken batch waits in ``taken`` and becomes rows a chunk at a time, each after an idle
+        loop (:meth:`_convert`); the rows wait in ``unsent`` until the writer's channel accepted
+        each one, so a STOP leaves every message either in ``taken`` or as rows queued or in
+        ``unsent``, and the cleanup drains them all.
         """
         while True:
             batch = await sub.receive_batch(self.writer.batch_rows)
@@ -106,9 +112,7 @@ class StoreModule(Module):
             # their steps (mevbot.runtime.priority). A STOP while it waits: the cleanup makes
             # the rows of what it holds.
             taken[:] = batch
-            await when_idle()
-            taken.clear()
-            unsent.extend(self._rows_of(ctx, batch))
+            await self._convert(ctx, taken, unsent)
             while unsent:
                 await self.writer.put(*unsent[0])
                 unsent.popleft()
@@ -119,6 +123,18 @@ class StoreModule(Module):
                 ctx.health.degraded(f"{self.writer.failed_rows} rows could not be written; "
                                     "they are in failed_writes (see the log)")
             await ctx.gate.wait_open()
+
+    async def _convert(self, ctx: ModuleContext, taken: list, unsent: collections.deque) -> None:
+        """Turn the messages in ``taken`` into rows in ``unsent``, :data:`MESSAGES_PER_STEP` at a
+        time, each chunk after an idle loop; the whole batch waits :data:`MAX_BACKGROUND_WAIT_S`
+        at most, then the rest goes a chunk per checkpoint. A chunk leaves ``taken`` as its rows
+        enter ``unsent``, with no await in between, so a STOP finds each message in one of them."""
+        deadline = trio.current_time() + MAX_BACKGROUND_WAIT_S
+        while taken:
+            await when_idle(max(0.0, deadline - trio.current_time()))
+            chunk = taken[:MESSAGES_PER_STEP]
+            unsent.extend(self._rows_of(ctx, chunk))
+            del taken[:len(chunk)]
 
     def _rows_of(self, ctx: ModuleContext, batch: list[Any]) -> list[tuple[str, Row]]:
         rows: list[tuple[str, Row]] = []
