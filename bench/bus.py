@@ -7,9 +7,9 @@ child process (this file with --child); the receiver is this process. Every row 
 average while it ran and each side's CPU time per message, so a loaded run can be read honestly.
 ``--only REGEX`` runs some two-process rows (nothing written unless ``--out``). The four rows the
 throughput target is judged on (100 B coalesced, per message and publish_many, unix and tcp) run
-``--repeat`` times (default 3, interleaved with the other rows' order kept): the row shown is the
-median run, with every run's rate beside it, since one run on this shared machine swings by a
-third with the other work on its two cores.
+``--repeat`` times (default 3, one after another): the row shown is the median run, with every
+run's rate beside it, since one run on this shared machine swings by a third with the other work
+on its two cores.
 """
 
 from __future__ import annotations
@@ -628,12 +628,13 @@ def main() -> int:
 
     for kind in ("unix", "tcp"):
         for size, n in ((100, n_small), (4096, n_large)):
+            judged = args.repeat if size == 100 else 1  # the target's rows: 100 B, coalesced
             for coalesce in (False, True):
                 label = f"bus {kind} {size} B {'coalesced' if coalesce else 'one send per message'}"
                 run(label, trio.run, parent_bus, kind, "flood", n if coalesce else n // 2, size, coalesce,
-                    repeat=args.repeat if coalesce and size == 100 else 1)
+                    repeat=judged if coalesce else 1)
             run(f"bus {kind} {size} B coalesced, publish_many of {RUN_OF}", trio.run, parent_bus, kind,
-                "flood-many", n, size, True, repeat=args.repeat if size == 100 else 1)
+                "flood-many", n, size, True, repeat=judged)
             run(f"bus {kind} {size} B round trip", trio.run, parent_bus, kind, "echo", n_rtt, size, True)
             if kind == "unix" and size == 100:
                 run("trio unix socket round trip, no bus (floor)", trio.run, trio_socket_round_trip, n_rtt, size)

@@ -279,8 +279,7 @@ async def measure_floor(manifest: dict[str, Any], executor: str, results: list, 
     except RpcError as exc:  # the run's own figures stand without the floor
         print(f"bench/e2e: the floor was not measured: {exc}", file=sys.stderr)
         return {}
-    return {name: {"n": len(v), "p50_ms": round(percentile(v, 0.5), 3), "p99_ms": round(percentile(v, 0.99), 3)}
-            for name, v in timings.items()}
+    return {name: p50_p99(v) for name, v in timings.items()}
 
 
 _IN_ENGINE: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_in_engine", default=False)
@@ -913,6 +912,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
+def p50_p99(values: list[float]) -> dict[str, Any]:
+    """``n``, ``p50_ms`` and ``p99_ms`` of durations in ms (an engine-table row)."""
+    return {"n": len(values), "p50_ms": round(percentile(values, 0.5), 3),
+            "p99_ms": round(percentile(values, 0.99), 3)}
+
+
 def summarise(rows: list[dict], stages: tuple[str, ...] = STAGES) -> dict[str, Any]:
     table = {}
     for stage in (*stages, "dropped"):
@@ -1056,8 +1061,7 @@ def measure(args: argparse.Namespace, placement: str) -> dict[str, Any]:
             "feed_triggered_outcomes": recorder.feed_triggered_outcomes(), "log_triggered": log_summary,
             "logs_before_feed": recorder.logs_before_feed(), "early_signatures": recorder.early_signatures,
             "round_trips": {
-                name: {"n": len(v), "p50_ms": round(percentile(v, 0.5), 3), "p99_ms": round(percentile(v, 0.99), 3)}
-                for name, v in recorder.round_trips.items()},
+name: p50_p99(v) for name, v in recorder.round_trips.items()},
             "target_p50_ms": TARGET_P50_MS,
             "notes": NOTES + (" " + LOGS_LAG_NOTE.format(lag=f"{args.logs_lag_ms:g}") if args.logs_lag_ms else ""),
             "rows": rows, "log_rows": log_rows}
