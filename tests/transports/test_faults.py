@@ -7,10 +7,12 @@ import struct
 
 import pytest
 import trio
+import trio_websocket
 
 from transports.errors import HandshakeError
 from transports.framing import PREAMBLE, encode_frames
 from transports.tcp import TcpTransport, split_address
+from transports.websocket import PATH
 
 from .conftest import SECRET, make_transport
 
@@ -139,10 +141,6 @@ def test_a_short_shared_secret_is_rejected_up_front():
 
 async def raw_websocket(nursery, address: str):
     """A plain trio-websocket client, so the test can send any message it likes."""
-    import trio_websocket
-
-    from transports.websocket import PATH
-
     return await trio_websocket.connect_websocket_url(nursery, f"ws://{address}{PATH}", None)
 
 
@@ -158,8 +156,6 @@ async def test_a_bad_websocket_message_closes_that_connection_and_others_keep_wo
     are delivered, then the connection closes with the reason; a batch that ends mid-frame is
     refused whole (the stream cannot tell where the next message's frames begin); a text message
     is refused. The listener keeps serving a well-behaved client."""
-    import trio_websocket
-
     caplog.set_level(logging.WARNING, "mevbot.transports")
     async with trio.open_nursery() as nursery:
         transport, address = make_transport("websocket", nursery, max_frame=1024)
