@@ -133,8 +133,13 @@ class WebSocketTransport(Transport):
 
         try:
             ws = await self.nursery.start(hold)
-        except* (OSError, trio_websocket.HandshakeError) as group:
-            reasons = "; ".join(_reason(exc) for exc in _leaves(group))
+        except (OSError, trio_websocket.HandshakeError, BaseExceptionGroup) as exc:
+            # not ``except*``: before 3.11.4 an exception raised in its handler left wrapped in
+            # an ExceptionGroup (gh-103590), and Debian's 3.11 is 3.11.2
+            failures = list(_leaves(exc))
+            if not all(isinstance(leaf, (OSError, trio_websocket.HandshakeError)) for leaf in failures):
+                raise
+            reasons = "; ".join(_reason(leaf) for leaf in failures)
             raise ConnectFailed(f"websocket: cannot connect to {address}: {reasons}") from None
         return WebSocketStream(ws, self.max_frame_bytes, f"ws:{address}")
 
