@@ -34,6 +34,10 @@ ENCODING_BINARY = 1
 _HEADER = struct.Struct("<BBHQQQQQQBBBB")
 HEADER_SIZE = _HEADER.size
 _unpack_header = _HEADER.unpack_from
+_LEAD_SIZE = 4  # magic, encoding, version
+_IDS = struct.Struct("<QQQQQQ")  # id high, id low, created_ns, trace high, trace low, correlation
+_IDS_SIZE = _IDS.size
+_unpack_ids = _IDS.unpack_from
 # encode packs the header's constant bytes (lead: magic, encoding, version; tail: the string
 # lengths and strings) with the per-message ids and time in one call of a Struct made per
 # (topic, tag, source, reply_to, version, encoding)
@@ -205,38 +209,54 @@ class Codec:
     def decode_many(self, frames, failed: list) -> list[Envelope]:
         """The envelopes of ``frames`` in order; each frame that does not decode is left out and
         appended to ``failed`` as (frame, :class:`MessageDecodeError`). One call per received
-        batch: the per-frame work is the loop body, not a method call each."""
+        batch: the per-frame work is the loop body, not a method call each.
+
+        A frame of a binary-layout type whose lead (magic, encoding, version) and string block
+        (the four lengths and the strings) are the bytes of the frame before's takes a shorter
+        path: two ``startswith`` checks instead of slicing, hashing and looking up the block,
+        then the six ids and times. A batch is mostly runs of one topic from one source."""
         envs: list[Envelope] = []
         append = envs.append
         strings_of = self._decode_strings.get
+        lead = block = None  # the previous frame's bytes 0-4 and 52-end, when it took the binary path
         for frame in frames:
-            try:
+            if lead is not None and frame.startswith(lead) and frame.startswith(block, _LEAD_SIZE + _IDS_SIZE):
+                id_hi, id_lo, created_ns, trace_hi, trace_lo, correlation_id = _unpack_ids(frame, _LEAD_SIZE)
                 try:
-                    (magic, encoding, version, id_hi, id_lo, created_ns, trace_hi, trace_lo,
-                     correlation_id, topic_len, tag_len, source_len, reply_len) = _unpack_header(frame)
-                except struct.error:
-                    magic = None
-                if magic != MAGIC:
-                    self.decode_header(frame)  # raises with the precise reason
-                end = HEADER_SIZE + topic_len + tag_len + source_len + reply_len
-                if end > len(frame):
-                    raise MessageDecodeError(f"envelope strings need {end} bytes, frame has {len(frame)}")
-                raw = frame[HEADER_SIZE:end]
-                strings = strings_of(raw)
-                if strings is None:
-                    strings = self._strings_from(raw, topic_len, tag_len, source_len)
-                topic, tag, source, reply_to, entry = strings
-                unpack = entry.unpack
-                if encoding == ENCODING_BINARY and unpack is not None and version == entry.version:
+                    payload = unpack(frame[end:])
+                except Exception as exc:  # a hand-written layout may raise anything on bad bytes
+                    failed.append((frame, MessageDecodeError(f"{tag!r} binary payload is malformed: {exc!r}")))
+                    continue
+            else:
+                lead = None
+                try:
                     try:
-                        payload = unpack(frame[end:])
-                    except Exception as exc:  # a hand-written layout may raise anything on bad bytes
-                        raise MessageDecodeError(f"{tag!r} binary payload is malformed: {exc!r}") from None
-                else:
-                    payload = self._decode_payload(entry, encoding, version, frame[end:])
-            except MessageDecodeError as exc:
-                failed.append((frame, exc))
-                continue
+                        (magic, encoding, version, id_hi, id_lo, created_ns, trace_hi, trace_lo,
+                         correlation_id, topic_len, tag_len, source_len, reply_len) = _unpack_header(frame)
+                    except struct.error:
+                        magic = None
+                    if magic != MAGIC:
+                        self.decode_header(frame)  # raises with the precise reason
+                    end = HEADER_SIZE + topic_len + tag_len + source_len + reply_len
+                    if end > len(frame):
+                        raise MessageDecodeError(f"envelope strings need {end} bytes, frame has {len(frame)}")
+                    raw = frame[HEADER_SIZE:end]
+                    strings = strings_of(raw)
+                    if strings is None:
+                        strings = self._strings_from(raw, topic_len, tag_len, source_len)
+                    topic, tag, source, reply_to, entry = strings
+                    unpack = entry.unpack
+                    if encoding == ENCODING_BINARY and unpack is not None and version == entry.version:
+                        try:
+                            payload = unpack(frame[end:])
+                        except Exception as exc:  # a hand-written layout may raise anything on bad bytes
+                            raise MessageDecodeError(f"{tag!r} binary payload is malformed: {exc!r}") from None
+                        lead, block = frame[:_LEAD_SIZE], frame[_LEAD_SIZE + _IDS_SIZE:end]
+                    else:
+                        payload = self._decode_payload(entry, encoding, version, frame[end:])
+                except MessageDecodeError as exc:
+                    failed.append((frame, exc))
+                    continue
             message_id = (id_hi << 64) | id_lo
             append(Envelope(message_id, topic, tag, entry.version, created_ns,
                             message_id if trace_lo == id_lo and trace_hi == id_hi else (trace_hi << 64) | trace_lo,
