@@ -71,7 +71,8 @@ class Bus:
         self._subs: list[Subscription] = []
         self._local: dict[str, tuple[Subscription, ...]] = {}
         self._remote: dict[str, tuple[PeerLink, ...]] = {}
-        self._routes: dict[str, tuple] = {}  # topic -> (links, subscriptions, critical, plans)
+        # topic -> (links, subscriptions, critical, plans by payload type, last type, its plan)
+        self._routes: dict[str, tuple] = {}
         self._critical: dict[str, bool] = {}
         self._types: dict[type, tuple[str, int]] = {}
         self._valid_topics: set[str] = set()
@@ -165,54 +166,52 @@ class Bus:
         Waits while a BLOCK subscription is full (backpressure). ``message_id`` lets an
         idempotent producer reuse an id so receivers deduplicate a re-publication.
 
-        The common case (a fresh message on a known, non-critical route from this process) is
-        one function: the route's plan for the payload's type (see :meth:`_plan_for`) gives its
-        tag, the peers' fast lanes and its frame's packers, and the frame is packed here from
-        the id's counter, with no 128-bit arithmetic; anything else goes through
-        :meth:`publish_envelope`.
+        The common case (a fresh message on a known, non-critical route from this process, of
+        the payload type last published on it) is one function: the route keeps that type's plan
+        (see :meth:`_fast_plan`), which gives its tag, the peer's fast lane when one peer link
+        wants the topic, and its frame's packers, and the frame is packed here from the id's
+        counter, with no 128-bit arithmetic. Several peer links take :meth:`_enqueue_run`;
+        anything else goes through :meth:`publish_envelope`.
         """
-        if topic not in self._valid_topics:
-            validate_topic(topic)
-            self._valid_topics.add(topic)
         route = self._routes.get(topic)
-        if (route is None or route[2] or message_id or reply_to or correlation_id
-                or (source and source != self.process)):
-            return await self._publish_slowly(topic, payload, source, trace_id, message_id,
-                                              reply_to, correlation_id)
-        plan = route[3].get(type(payload))
-        if plan is None:
-            plan = self._plan_for(topic, payload, route)
-        tag, version, lanes, subs, unrouted, pack, lead, tail, pack_header = plan
+        if (route is not None and route[4] is type(payload) and not (message_id or reply_to or correlation_id)
+                and (not source or source == self.process)):
+            plan = route[5]
+        else:
+            plan = self._fast_plan(topic, payload, source, message_id, reply_to, correlation_id)
+            if plan is None:
+                return await self._publish_slowly(topic, payload, source, trace_id, message_id,
+                                                  reply_to, correlation_id)
+        tag, version, one, links, subs, unrouted, pack, lead, tail, pack_header = plan
         count = next(_COUNTER)
         message_id = _BOOT_PREFIX | count
         now = time.time_ns()
         env = Envelope(message_id, topic, tag, version, now, trace_id or message_id, self.process, payload)
-        if lanes:
-            frame = None
-            fits = True  # every lane has room and the frame suits the fast lane
-            for lane, bulk in lanes:
-                queued = len(lane.out)
-                if queued >= self._link_buffer or (bulk.stream is not None and queued > self._failover_depth):
-                    fits = False
-                    break
-                if frame is None and lane.serialises:
-                    if pack is None:
-                        frame = self.codec.encode(env)
-                    elif trace_id:
-                        frame = pack_header(lead, _BOOT_HIGH, count, now, trace_id >> 64,
-                                            trace_id & _MASK64, 0, tail) + pack(payload)
-                    else:
-                        frame = pack_header(lead, _BOOT_HIGH, count, now, _BOOT_HIGH, count, 0, tail) + pack(payload)
-                    if len(frame) > self._fast_frame_bytes:
-                        fits = False
-                        break
-            if not fits:  # a lane is full or failing over, or the frame is large
-                await self.publish_envelope(env)
+        if one is not None:  # one peer link wants the topic
+            lane, bulk = one
+            out = lane.out
+            queued = len(out)
+            if queued >= self._link_buffer or (bulk.stream is not None and queued > self._failover_depth):
+                await self.publish_envelope(env)  # full, or failing over to the bulk lane
                 return env
-            for lane, _ in lanes:
-                lane.out.append((env, frame if lane.serialises else None, False))
-                if lane.parked:
-                    lane.wake()
+            frame = None
+            if lane.serialises:
+                if pack is None:
+                    frame = self.codec.encode(env)
+                elif trace_id:
+                    frame = pack_header(lead, _BOOT_HIGH, count, now, trace_id >> 64,
+                                        trace_id & _MASK64, 0, tail) + pack(payload)
+                else:
+                    frame = pack_header(lead, _BOOT_HIGH, count, now, _BOOT_HIGH, count, 0, tail) + pack(payload)
+                if len(frame) > self._fast_frame_bytes:
+                    await self.publish_envelope(env)  # a large frame takes the bulk lane
+                    return env
+            out.append((env, frame, False))
+            if lane.parked:
+                lane.wake()
+        elif links and not self._enqueue_run([env], links):
+            await self.publish_envelope(env)
+            return env
         # _to_subscriptions inline: one coroutine less per message is ~4% of the publish path
         for sub in subs:
             if not sub.offer(env):
@@ -224,17 +223,39 @@ class Bus:
             await trio.lowlevel.checkpoint()
         return env
 
-    def _plan_for(self, topic: str, payload: Any, route: tuple) -> tuple:
-        """How :meth:`publish` sends a ``type(payload)`` on ``topic``'s route: (tag, version,
-        ((fast lane, bulk lane) of each peer link), the local subscriptions, whether nothing
-        takes it, then :meth:`Codec.layout_for`'s packers, or Nones for a type the codec
-        encodes as JSON); memoised in the route, so a change of links, interest or
-        subscriptions (which drops the routes) drops it too."""
-        tag, version = self.type_of(payload)
-        layout = self.codec.layout_for(topic, tag, self.process, version) or (None, None, None, None)
-        links, subs = route[0], route[1]
-        plan = route[3][type(payload)] = (tag, version, tuple((link.fast, link.bulk) for link in links),
-                                          subs, not subs and not links, *layout)
+    def _fast_plan(self, topic: str, payload: Any, source: str, message_id: int, reply_to: str,
+                   correlation_id: int) -> tuple | None:
+        """How :meth:`publish` sends a ``type(payload)`` on ``topic``, or None for a message its
+        fast path does not take (a reply or request, a reused id, another source, a critical
+        topic, a first message to this process's inbox). Validates the topic first.
+
+        The plan is (tag, version, (fast lane, bulk lane) of the one peer link that wants the
+        topic or None, the peer links, the local subscriptions, whether nothing takes it, then
+        :meth:`Codec.layout_for`'s packers, or Nones for a type the codec encodes as JSON). It
+        is memoised in the route, by type, and the route also keeps the last type's plan, which
+        publish reads first; a change of links, interest or subscriptions (which drops the
+        routes) drops them too. A route holds that last plan only once its topic was validated.
+        """
+        if topic not in self._valid_topics:
+            validate_topic(topic)
+            self._valid_topics.add(topic)
+        if message_id or reply_to or correlation_id or (source and source != self.process):
+            return None
+        route = self._routes.get(topic)
+        if route is None:
+            if topic == self.inbox:
+                return None
+            route = self._route_for(topic)
+        if route[2]:
+            return None
+        plan = route[3].get(type(payload))
+        if plan is None:
+            tag, version = self.type_of(payload)
+            layout = self.codec.layout_for(topic, tag, self.process, version) or (None, None, None, None)
+            links, subs = route[0], route[1]
+            one = (links[0].fast, links[0].bulk) if len(links) == 1 else None
+            plan = route[3][type(payload)] = (tag, version, one, links, subs, not subs and not links, *layout)
+        self._routes[topic] = (*route[:4], type(payload), plan)
         return plan
 
     async def _publish_slowly(self, topic: str, payload: Any, source: str, trace_id: int,
@@ -279,7 +300,7 @@ class Bus:
                 await self.publish_envelope(env)
             return envs
         self.published += len(envs)
-        links, subs, _, _ = route
+        links, subs = route[0], route[1]
         for sub in subs:
             taken = sub.offer_many(envs)
             for env in envs[taken:]:  # a full BLOCK subscription: backpressure, in order
@@ -321,11 +342,12 @@ class Bus:
 
     def _route_for(self, topic: str) -> tuple:
         """(peer links that want ``topic``, local subscriptions, critical?, publish's plans by
-        payload type) — cached per topic."""
+        payload type, the last type publish sent and its plan: None until :meth:`_fast_plan`
+        sets them) — cached per topic."""
         links = self._remote.get(topic)
         if links is None:
             links = self._remote[topic] = self._links_for(topic)
-        route = self._routes[topic] = (links, self._local_for(topic), self.is_critical(topic), {})
+        route = self._routes[topic] = (links, self._local_for(topic), self.is_critical(topic), {}, None, None)
         return route
 
     async def publish_envelope(self, env: Envelope) -> None:
@@ -338,7 +360,7 @@ class Bus:
                 self._resolve_reply(env)
                 return
             route = self._route_for(topic)
-        links, subs, critical, _ = route
+        links, subs, critical = route[0], route[1], route[2]
         frame = None
         if critical and links:  # no peer wants it: in-process delivery needs no journal
             frame = self.codec.encode(env)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mevbot.bus.bus import Bus
+from mevbot.bus.envelope import make_envelope
+from mevbot.bus.errors import TopicError
 from mevbot.bus.settings import BusSettings
 
 from .messages import Quote, Tick
@@ -44,6 +47,42 @@ def test_the_frames_publish_queues_are_the_codecs_frames_of_their_envelopes(seqs
         assert bus.codec.decode(frame) == env
     assert [env.trace_id for env in sent[1:]] == [traces[i % len(traces)] or sent[i].id
                                                   for i in range(1, len(sent))]
+
+
+@settings(max_examples=40, deadline=None)
+@given(kinds=st.lists(st.sampled_from(["tick", "quote"]), min_size=1, max_size=12), peers=st.sampled_from([1, 2]))
+def test_types_interleaved_on_one_topic_reach_every_peer_and_subscriber_as_the_codec_frames(kinds, peers):
+    """publish keeps the plan of the type it sent last on a route: switching types back and
+    forth, with one peer link (its own branch) or two (the run path), each peer's queue holds
+    exactly the codec's frames of what was published, in order, and a local subscriber gets it
+    all too."""
+    bus = Bus(BusSettings(persist_path=""), process="scanner")
+    links = [bus.link(f"peer{i}", "unix") for i in range(peers)]
+    for link in links:
+        link.set_interest(["market.#"])
+    sub = bus.subscribe("market.mixed")
+
+    async def publish_all():
+        return [await bus.publish("market.mixed", Tick(i) if kind == "tick" else Quote(b"q" * 20, i, 1, 2))
+                for i, kind in enumerate(kinds)]
+
+    sent = trio.run(publish_all)
+    assert [env.tag for env in sent] == ["test.tick" if kind == "tick" else "test.quote" for kind in kinds]
+    for link in links:
+        assert [env for env, _, _ in link.fast.out] == sent
+        assert [frame for _, frame, _ in link.fast.out] == [bus.codec.encode(env) for env in sent]
+    assert list(sub._items) == sent
+
+
+async def test_a_topic_routed_by_publish_envelope_is_still_validated_by_publish():
+    """publish skips its topic check only on a route whose last plan it made itself, after the
+    check: a route publish_envelope made (a dead letter replayed, say) does not count."""
+    bus, _ = _bus_with_a_peer("market.#")
+    await bus.publish_envelope(make_envelope("market..bad", Tick(1), "test.tick", 1, "scanner"))
+    with pytest.raises(TopicError):
+        await bus.publish("market..bad", Tick(2))
+    with pytest.raises(TopicError):
+        await bus.publish("market..bad", Tick(3))
 
 
 async def test_a_link_that_starts_wanting_a_topic_gets_the_next_publish_on_it():
