@@ -9,7 +9,8 @@ average while it ran and each side's CPU time per message, so a loaded run can b
 throughput target is judged on (100 B coalesced, per message and publish_many, unix and tcp) run
 ``--repeat`` times (default 3, one after another): the row shown is the median run, with every
 run's rate beside it, since one run on this shared machine swings by a third with the other work
-on its two cores.
+on its two cores. So do the memory hop rows (floor and bus alternately), whose p50 lands near 6.5
+or near 10 µs from one run to the next.
 """
 
 from __future__ import annotations
@@ -568,7 +569,8 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true",
                         help="also profile both sides of the 100 B Unix and TCP floods (cProfile)")
     parser.add_argument("--repeat", type=int, default=3, metavar="K",
-                        help="runs of each 100 B coalesced row the target is judged on; the median is shown")
+                        help="runs of each row a target is judged on (the 100 B coalesced rows and the "
+                             "memory hop); the median is shown")
     parser.add_argument("--out", default=None, help="JSON path (default bench/results/bus.json; "
                                                     "the Markdown report goes beside it as .md)")
     args = parser.parse_args()
@@ -614,8 +616,12 @@ def main() -> int:
     if wanted is None:
         results["codec"] = bench_codec()
         results["stages"] = bench_stages()
-        results["memory"] = {"trio memory channel (floor)": trio.run(bench_memory_channel),
-                             "bus, in-process subscription": trio.run(bench_bus_memory)}
+        # floor and bus alternately, --repeat times: the median run by p50 of each is shown
+        memory_runs: dict[str, list] = {"trio memory channel (floor)": [], "bus, in-process subscription": []}
+        for _ in range(max(1, args.repeat)):
+            memory_runs["trio memory channel (floor)"].append(trio.run(bench_memory_channel))
+            memory_runs["bus, in-process subscription"].append(trio.run(bench_bus_memory))
+        results["memory"] = {label: median_hop(runs) for label, runs in memory_runs.items()}
     two = {}
 
     def run(label, fn, *fn_args, repeat=1):
@@ -657,8 +663,13 @@ def main() -> int:
     results["ratios"] = ratios
     targets = {}
     if "memory" in results:
-        hop = results["memory"]["bus, in-process subscription"]["p50_us"]
-        targets["bus memory hop p50 <= 10 us"] = {"value": f"{hop} us", "met": hop <= 10}
+        row = results["memory"]["bus, in-process subscription"]
+        hop = row["p50_us"]
+        value = f"{hop} us"
+        if len(row.get("runs_p50_us", [])) > 1:
+            value = (f"median of {len(row['runs_p50_us'])} runs {hop} us; runs "
+                     + " / ".join(f"{r}" for r in row["runs_p50_us"]))
+        targets["bus memory hop p50 <= 10 us"] = {"value": value, "met": hop <= 10}
     for kind in ("unix", "tcp"):
         for how, label in (("publish per message", f"bus {kind} 100 B coalesced"),
                            (f"publish_many of {RUN_OF}", f"bus {kind} 100 B coalesced, publish_many of {RUN_OF}")):
@@ -698,6 +709,16 @@ def median_run(runs: list[dict]) -> dict:
         return runs[0]
     ranked = sorted(runs, key=lambda r: r["msgs_per_s"])
     return dict(ranked[(len(ranked) - 1) // 2], runs_msgs_per_s=[r["msgs_per_s"] for r in runs])
+
+
+def median_hop(runs: list[dict]) -> dict:
+    """The run with the median one-way p50 (the lower middle one of an even count), every run's
+    p50 beside it in ``runs_p50_us``; a single run as it is. One process's hop p50 lands near
+    6.5 or near 10 µs from one run to the next on this shared machine, the raw channel's too."""
+    if len(runs) == 1:
+        return runs[0]
+    ranked = sorted(runs, key=lambda r: r["p50_us"])
+    return dict(ranked[(len(ranked) - 1) // 2], runs_p50_us=[r["p50_us"] for r in runs])
 
 
 def explain(results) -> list[str]:
@@ -821,8 +842,8 @@ def markdown(results) -> str:
              "CPU µs per message (process_time over the workload): 1e6 / the larger one is the rate a "
              "dedicated core per side would sustain. `gc ms` is each side's wall time in garbage "
              f"collections during a flood (the collector's callbacks); collector: {m.get('gc', 'default')}. "
-             "The 100 B coalesced rows (per message and publish_many) are the median of "
-             "the runs the targets list. Rows measured seconds apart (the codec table and "
+             "The 100 B coalesced rows (per message and publish_many) and the two memory rows "
+             "are the median of the runs the targets list (the memory rows alternate, floor then bus). Rows measured seconds apart (the codec table and "
              "the step table time the same calls) differ as the machine's load changes.", ""]
     if "codec" in results:
         lines += ["| codec (100 B Sample) | frame bytes | encode µs | decode µs |", "|---|---:|---:|---:|"]
