@@ -13,7 +13,7 @@ import platform
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["bus", "interpreter", "codec", "feed", "parser", "pricing", "scanner", "scanner_concurrency", "store", "e2e"]
+ORDER = ["bus", "codec", "interpreter", "feed", "parser", "pricing", "scanner", "scanner_concurrency", "store", "e2e"]
 
 INTRO = """# Performance
 
