@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import platform
-import statistics
 import struct
 import subprocess
 import sys
@@ -843,8 +842,9 @@ def markdown(results) -> str:
              "dedicated core per side would sustain. `gc ms` is each side's wall time in garbage "
              f"collections during a flood (the collector's callbacks); collector: {m.get('gc', 'default')}. "
              "The 100 B coalesced rows (per message and publish_many) and the two memory rows "
-             "are the median of the runs the targets list (the memory rows alternate, floor then bus). Rows measured seconds apart (the codec table and "
-             "the step table time the same calls) differ as the machine's load changes.", ""]
+             "are the median of the runs the targets list (the memory rows alternate, floor then "
+             "bus). Rows measured seconds apart (the codec table and the step table time the same "
+             "calls) differ as the machine's load changes.", ""]
     if "codec" in results:
         lines += ["| codec (100 B Sample) | frame bytes | encode µs | decode µs |", "|---|---:|---:|---:|"]
         for name, row in results["codec"].items():

@@ -219,6 +219,7 @@ class Codec:
         append = envs.append
         strings_of = self._decode_strings.get
         lead = block = None  # the previous frame's bytes 0-4 and 52-end, when it took the binary path
+        end, unpack, tag = 0, None, ""  # that frame's payload offset, layout and tag (set with lead)
         for frame in frames:
             if lead is not None and frame.startswith(lead) and frame.startswith(block, _LEAD_SIZE + _IDS_SIZE):
                 id_hi, id_lo, created_ns, trace_hi, trace_lo, correlation_id = _unpack_ids(frame, _LEAD_SIZE)

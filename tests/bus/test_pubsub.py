@@ -10,7 +10,7 @@ from mevbot.bus.bus import Bus
 from mevbot.bus.errors import NoResponder, RegistrationError, RequestTimeout, TopicError
 from mevbot.bus.settings import BusSettings
 
-from .messages import Quote, Tick
+from .messages import Tick
 
 
 def make_bus(**settings) -> Bus:
