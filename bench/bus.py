@@ -620,7 +620,7 @@ def main() -> int:
         for _ in range(max(1, args.repeat)):
             memory_runs["trio memory channel (floor)"].append(trio.run(bench_memory_channel))
             memory_runs["bus, in-process subscription"].append(trio.run(bench_bus_memory))
-        results["memory"] = {label: median_hop(runs) for label, runs in memory_runs.items()}
+        results["memory"] = {label: median_run(runs, "p50_us") for label, runs in memory_runs.items()}
     two = {}
 
     def run(label, fn, *fn_args, repeat=1):
@@ -701,23 +701,15 @@ def main() -> int:
     return 0
 
 
-def median_run(runs: list[dict]) -> dict:
-    """The run with the median rate (the lower middle one of an even count), every run's rate
-    beside it in ``runs_msgs_per_s`` (in the order they ran); a single run as it is."""
+def median_run(runs: list[dict], key: str = "msgs_per_s") -> dict:
+    """The run with the median ``key`` (the lower middle one of an even count), every run's
+    ``key`` beside it in ``runs_<key>`` (in the order they ran); a single run as it is. The
+    throughput rows rank by msg/s; the memory rows by p50, which for one process lands near 6.5
+    or near 10 µs from one run to the next on this shared machine, the raw channel's too."""
     if len(runs) == 1:
         return runs[0]
-    ranked = sorted(runs, key=lambda r: r["msgs_per_s"])
-    return dict(ranked[(len(ranked) - 1) // 2], runs_msgs_per_s=[r["msgs_per_s"] for r in runs])
-
-
-def median_hop(runs: list[dict]) -> dict:
-    """The run with the median one-way p50 (the lower middle one of an even count), every run's
-    p50 beside it in ``runs_p50_us``; a single run as it is. One process's hop p50 lands near
-    6.5 or near 10 µs from one run to the next on this shared machine, the raw channel's too."""
-    if len(runs) == 1:
-        return runs[0]
-    ranked = sorted(runs, key=lambda r: r["p50_us"])
-    return dict(ranked[(len(ranked) - 1) // 2], runs_p50_us=[r["p50_us"] for r in runs])
+    ranked = sorted(runs, key=lambda r: r[key])
+    return dict(ranked[(len(ranked) - 1) // 2], **{f"runs_{key}": [r[key] for r in runs]})
 
 
 def explain(results) -> list[str]:

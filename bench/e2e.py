@@ -1060,8 +1060,7 @@ def measure(args: argparse.Namespace, placement: str) -> dict[str, Any]:
                        f"{args.gap_eth} ETH", "samples": len(rows), "run": attrs.asdict(run), "summary": summary,
             "feed_triggered_outcomes": recorder.feed_triggered_outcomes(), "log_triggered": log_summary,
             "logs_before_feed": recorder.logs_before_feed(), "early_signatures": recorder.early_signatures,
-            "round_trips": {
-name: p50_p99(v) for name, v in recorder.round_trips.items()},
+            "round_trips": {name: p50_p99(v) for name, v in recorder.round_trips.items()},
             "target_p50_ms": TARGET_P50_MS,
             "notes": NOTES + (" " + LOGS_LAG_NOTE.format(lag=f"{args.logs_lag_ms:g}") if args.logs_lag_ms else ""),
             "rows": rows, "log_rows": log_rows}

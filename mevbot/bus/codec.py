@@ -70,6 +70,11 @@ def _encode_str(value: str) -> bytes:
     return raw
 
 
+def _malformed(tag: str, exc: Exception) -> MessageDecodeError:
+    """The error for a binary payload its type's hand-written layout could not read."""
+    return MessageDecodeError(f"{tag!r} binary payload is malformed: {exc!r}")
+
+
 class Codec:
     """Encodes and decodes envelopes of the message types in one registry."""
 
@@ -226,7 +231,7 @@ class Codec:
                 try:
                     payload = unpack(frame[end:])
                 except Exception as exc:  # a hand-written layout may raise anything on bad bytes
-                    failed.append((frame, MessageDecodeError(f"{tag!r} binary payload is malformed: {exc!r}")))
+                    failed.append((frame, _malformed(tag, exc)))
                     continue
             else:
                 lead = None
@@ -251,7 +256,7 @@ class Codec:
                         try:
                             payload = unpack(frame[end:])
                         except Exception as exc:  # a hand-written layout may raise anything on bad bytes
-                            raise MessageDecodeError(f"{tag!r} binary payload is malformed: {exc!r}") from None
+                            raise _malformed(tag, exc) from None
                         lead, block = frame[:_LEAD_SIZE], frame[_LEAD_SIZE + _IDS_SIZE:end]
                     else:
                         payload = self._decode_payload(entry, encoding, version, frame[end:])
@@ -273,7 +278,7 @@ class Codec:
             try:
                 return entry.unpack(body)
             except Exception as exc:  # a hand-written layout may raise anything on bad bytes
-                raise MessageDecodeError(f"{tag!r} binary payload is malformed: {exc!r}") from None
+                raise _malformed(tag, exc) from None
         if encoding != ENCODING_JSON:
             raise MessageDecodeError(f"{tag!r}: unknown payload encoding {encoding}, expected 0 or 1")
         try:
