@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The interpreter the venv is made from: the distribution's /usr/bin/python3 when it is 3.11+
 # and has venv, else python3 on PATH; `make PYTHON=...` chooses another. Debian's is one static
 # binary built with profile-guided optimisation and LTO, while this machine's pyenv python3 runs
-# on a shared libpython built without them: the bus's target rows ran 1.25-1.6 times as fast on
+# on a shared libpython built without them: the bus's target rows ran 1.3-1.5 times as fast on
 # Debian's (bench/interpreter.py, in docs/performance.md).
 SYSTEM_PYTHON := /usr/bin/python3
 ifeq ($(origin PYTHON),undefined)
